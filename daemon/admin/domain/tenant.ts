@@ -1,0 +1,25 @@
+import { Problems } from '../../core/errors';
+import { isPlainObject, text } from './fields';
+
+export interface TenantFields {
+  name: string;
+  sipDomain: string;
+}
+
+// A DNS name: phones put it in their Request-URI and From, and the registrar picks the tenant by it.
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
+
+export function validateTenant(input: unknown): TenantFields {
+  const p = new Problems();
+  if (!isPlainObject(input)) {
+    p.add('body', 'must be a JSON object');
+    p.throwIfAny();
+  }
+  const body = input as Record<string, unknown>;
+  const name = text(p, 'name', body.name, { required: true, max: 100 });
+  const rawDomain = text(p, 'sipDomain', body.sipDomain, { required: true, max: 253 });
+  const sipDomain = rawDomain?.toLowerCase() ?? null;
+  if (sipDomain !== null && !DOMAIN.test(sipDomain)) p.add('sipDomain', 'must be a DNS name such as acme.pbx.example.com');
+  p.throwIfAny();
+  return { name: name!, sipDomain: sipDomain! };
+}

@@ -1,0 +1,219 @@
+import type { Knex } from 'knex';
+import type { ChangeFeed } from '../../core/changes';
+import { NotFoundError, Problems, ValidationError } from '../../core/errors';
+import { newId, now } from '../../core/ids';
+import type { SecretBox } from '../../crypto/secret-box';
+import { randomString } from '../../crypto/random';
+import { DEFAULT_SETTINGS, type EffectiveSettings, SETTING_KEYS, applySettings, effectiveSettings, validateNumber } from '../domain/extension';
+import { isPlainObject } from '../domain/fields';
+import { extensionFromRow, siteFromRow, userFromRow, type Extension, type User } from '../store/rows';
+import { translateUnique } from '../../storage/errors';
+import { toJsonColumn } from '../../storage/json';
+import { type Scope, scoped, tenantForCreate } from './scope';
+import { type Page, type PageQuery, paginate } from './paging';
+import { createUser } from './users';
+
+export const EXTENSION_UNIQUE = {
+  'extensions.tenant_id+number': { field: 'number', reason: 'is already an extension of this tenant' },
+};
+
+export interface Deps {
+  knex: Knex;
+  changes: ChangeFeed;
+  secrets: SecretBox;
+}
+
+/** An extension as the API shows it: settings resolved against profile and site, no secret. */
+export interface ExtensionView extends EffectiveSettings {
+  id: string;
+  tenantId: string;
+  number: string;
+  userId: string | null;
+  siteId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const TOP_LEVEL = ['tenantId', 'number', 'userId', 'siteId', 'place', ...SETTING_KEYS];
+
+function rejectUnknown(p: Problems, body: Record<string, unknown>): void {
+  for (const key of Object.keys(body)) if (!TOP_LEVEL.includes(key)) p.add(key, 'is not an extension field');
+}
+
+const sipUsername = (number: string) => `${number}x${randomString(6, 'abcdefghjkmnpqrstuvwxyz23456789')}`;
+const sipPassword = () => randomString(24);
+
+async function activeProfile(knex: Knex, tenantId: string, userId: unknown, p: Problems): Promise<User | null> {
+  if (typeof userId !== 'string') {
+    p.add('userId', 'is required: every extension belongs to one profile (or give place: {name} for a lobby or conference room)');
+    return null;
+  }
+  const row = await knex('users').where({ id: userId, tenant_id: tenantId }).first();
+  if (!row) p.add('userId', 'is not a profile of this tenant');
+  else if (row.status !== 'active') p.add('userId', 'is a disabled profile; enable it or choose another');
+  return row ? userFromRow(row) : null;
+}
+
+async function checkSite(knex: Knex, tenantId: string, siteId: unknown, p: Problems): Promise<void> {
+  if (siteId === undefined || siteId === null) return;
+  if (typeof siteId !== 'string' || !(await knex('sites').where({ id: siteId, tenant_id: tenantId }).first('id'))) {
+    p.add('siteId', 'is not a site of this tenant');
+  }
+}
+
+/**
+ * The seeds: a place (lobby, conference room) gets a profile of its own,
+ * named after it, with the primary administrator's email.
+ */
+async function placeProfile(d: Deps, scope: Scope, tenantId: string, place: unknown): Promise<User> {
+  if (!isPlainObject(place) || typeof place.name !== 'string' || place.name.trim() === '') {
+    throw new ValidationError([{ field: 'place.name', reason: 'is required, such as "Front Lobby"' }]);
+  }
+  const tenant = await d.knex('tenants').where('id', tenantId).first();
+  const admin = await d.knex('users').where('id', tenant.primary_admin_user_id).first();
+  const words = place.name.trim().split(/\s+/);
+  const firstName = words[0]!;
+  const lastName = words.slice(1).join(' ') || firstName;
+  return createUser(d.knex, d.changes, scope, {
+    tenantId, firstName, lastName, email: admin.email, username: place.username ?? place.name.trim(),
+  }, 'place');
+}
+
+export async function createExtension(d: Deps, scope: Scope, input: unknown): Promise<ExtensionView> {
+  if (!isPlainObject(input)) throw new ValidationError([{ field: 'body', reason: 'must be a JSON object' }]);
+  const tenantId = await tenantForCreate(d.knex, scope, input.tenantId);
+  const p = new Problems();
+  rejectUnknown(p, input);
+  const number = validateNumber(p, input.number);
+  if ('place' in input && 'userId' in input) p.add('place', 'give either userId or place, not both');
+  p.throwIfAny();
+  const owner = 'place' in input
+    ? await placeProfile(d, scope, tenantId, input.place)
+    : await activeProfile(d.knex, tenantId, input.userId, p);
+  await checkSite(d.knex, tenantId, input.siteId, p);
+  p.throwIfAny();
+  const { settings, pin } = applySettings(DEFAULT_SETTINGS, input, { number, profileEmail: owner!.email });
+  const id = newId();
+  const at = now();
+  try {
+    await d.knex.transaction(async (trx) => {
+      await trx('extensions').insert({
+        id, tenant_id: tenantId, number, user_id: owner!.id, site_id: (input.siteId as string | undefined) ?? null,
+        settings: toJsonColumn(settings), voicemail_pin_sealed: pin ? d.secrets.seal(pin) : null,
+        sip_username: sipUsername(number!), sip_password_sealed: d.secrets.seal(sipPassword()), sip_rotated_at: at,
+        created_at: at, updated_at: at,
+      });
+      await trx('extension_assignments').insert({ id: newId(), extension_id: id, user_id: owner!.id, previous_user_id: null, reason: 'created', at });
+    });
+  } catch (err) {
+    translateUnique(err, EXTENSION_UNIQUE);
+  }
+  d.changes.publish({ kind: 'extension', id, tenantId, action: 'created' });
+  return getExtension(d.knex, scope, id);
+}
+
+export async function findExtension(knex: Knex, scope: Scope, id: string): Promise<Extension> {
+  const row = await scoped(knex('extensions').where('id', id), scope).first();
+  if (!row) throw new NotFoundError('extension');
+  return extensionFromRow(row);
+}
+
+async function view(knex: Knex, ext: Extension): Promise<ExtensionView> {
+  const owner = ext.userId ? userFromRow(await knex('users').where('id', ext.userId).first()) : null;
+  const siteId = ext.siteId ?? owner?.siteId ?? null;
+  const site = siteId ? await knex('sites').where('id', siteId).first() : null;
+  const effective = effectiveSettings(ext.settings, {
+    number: ext.number,
+    owner: owner ?? { firstName: '', lastName: '', email: '' },
+    siteAddress: site ? siteFromRow(site).address : null,
+    pinSet: ext.pinSealed !== null,
+  });
+  return {
+    id: ext.id, tenantId: ext.tenantId, number: ext.number, userId: ext.userId, siteId: ext.siteId,
+    ...effective, createdAt: ext.createdAt, updatedAt: ext.updatedAt,
+  };
+}
+
+export async function getExtension(knex: Knex, scope: Scope, id: string): Promise<ExtensionView> {
+  return view(knex, await findExtension(knex, scope, id));
+}
+
+export async function listExtensions(knex: Knex, scope: Scope, f: PageQuery & { number?: string; userId?: string }): Promise<Page<ExtensionView>> {
+  const q = scoped(knex('extensions'), scope);
+  if (f.number) q.where('number', f.number);
+  if (f.userId) q.where('user_id', f.userId);
+  const page = await paginate(q, f, 'number', extensionFromRow);
+  return { ...page, items: await Promise.all(page.items.map((e) => view(knex, e))) };
+}
+
+export async function patchExtension(d: Deps, scope: Scope, id: string, input: unknown): Promise<ExtensionView> {
+  const ext = await findExtension(d.knex, scope, id);
+  if (!isPlainObject(input)) throw new ValidationError([{ field: 'body', reason: 'must be a JSON object' }]);
+  const p = new Problems();
+  rejectUnknown(p, input);
+  if ('tenantId' in input) p.add('tenantId', 'an extension cannot move to another tenant');
+  if ('place' in input) p.add('place', 'applies when creating an extension; assign a place profile with userId');
+  const number = 'number' in input ? validateNumber(p, input.number) : ext.number;
+  const owner = 'userId' in input ? await activeProfile(d.knex, ext.tenantId, input.userId, p) : null;
+  if ('siteId' in input) await checkSite(d.knex, ext.tenantId, input.siteId, p);
+  p.throwIfAny();
+  const currentOwner = owner ?? (ext.userId ? userFromRow(await d.knex('users').where('id', ext.userId).first()) : null);
+  const { settings, pin } = applySettings(ext.settings, input, { number, profileEmail: currentOwner?.email ?? null });
+  const at = now();
+  const row: Record<string, unknown> = { settings: toJsonColumn(settings), updated_at: at };
+  if (number !== ext.number) row.number = number;
+  if (pin) row.voicemail_pin_sealed = d.secrets.seal(pin);
+  if ('siteId' in input) row.site_id = input.siteId ?? null;
+  if (owner && owner.id !== ext.userId) row.user_id = owner.id;
+  try {
+    await d.knex.transaction(async (trx) => {
+      await trx('extensions').where('id', id).update(row);
+      if (row.user_id) {
+        await trx('extension_assignments').insert({ id: newId(), extension_id: id, user_id: owner!.id, previous_user_id: ext.userId, reason: 'assigned', at });
+      }
+    });
+  } catch (err) {
+    translateUnique(err, EXTENSION_UNIQUE);
+  }
+  d.changes.publish({ kind: 'extension', id, tenantId: ext.tenantId, action: row.user_id ? 'reassigned' : 'updated' });
+  return getExtension(d.knex, scope, id);
+}
+
+export interface SipCredentials {
+  username: string;
+  password: string;
+  domain: string;
+}
+
+/** Plain-text credentials, for a phone's configuration and the registrar only. */
+export async function sipCredentials(d: Pick<Deps, 'knex' | 'secrets'>, scope: Scope, id: string): Promise<SipCredentials> {
+  const ext = await findExtension(d.knex, scope, id);
+  const tenant = await d.knex('tenants').where('id', ext.tenantId).first('sip_domain');
+  return { username: ext.sipUsername, password: d.secrets.open(ext.sipPasswordSealed), domain: tenant.sip_domain };
+}
+
+/** What the registrar needs to check a digest: found by the request's domain and the digest username. */
+export async function findBySipIdentity(d: Pick<Deps, 'knex' | 'secrets'>, domain: string, username: string): Promise<{ extension: Extension; password: string } | null> {
+  const row = await d.knex('extensions')
+    .join('tenants', 'tenants.id', 'extensions.tenant_id')
+    .where('tenants.sip_domain', domain.toLowerCase())
+    .where('extensions.sip_username', username)
+    .first('extensions.*');
+  if (!row) return null;
+  const extension = extensionFromRow(row);
+  return { extension, password: d.secrets.open(extension.sipPasswordSealed) };
+}
+
+/** New credentials; phones get them at their next fetch, so callers resync provisioned devices. */
+export async function rotateSipCredentials(d: Deps, scope: Scope, id: string): Promise<void> {
+  const ext = await findExtension(d.knex, scope, id);
+  const at = now();
+  await d.knex('extensions').where('id', id).update({
+    sip_username: sipUsername(ext.number), sip_password_sealed: d.secrets.seal(sipPassword()), sip_rotated_at: at, updated_at: at,
+  });
+  d.changes.publish({ kind: 'extension', id, tenantId: ext.tenantId, action: 'credentials' });
+}
+
+export async function voicemailPin(d: Pick<Deps, 'knex' | 'secrets'>, ext: Extension): Promise<string | null> {
+  return ext.pinSealed ? d.secrets.open(ext.pinSealed) : null;
+}

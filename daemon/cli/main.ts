@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { buildApp } from '../app';
+import { ConfigError, loadConfig } from '../config/load';
+import { DomainError } from '../core/errors';
+import { createLogger } from '../core/log';
+import { createTenant } from '../admin/service/tenants';
+import { createToken } from '../admin/service/tokens';
+import { migrate, openDatabase } from '../storage/database';
+
+const USAGE = `usage: dialtone <command> [options]
+
+  serve                         run the daemon (what npm start runs)
+  migrate                       bring the database schema up to date
+  tenant create --name N --domain D --admin-first F --admin-last L --admin-email E [--admin-username U]
+                                create a tenant and its primary administrator; prints the tenant and an administrator token
+  token create --operator [--label L]
+  token create --tenant ID [--label L]
+                                create an API token (shown once)
+
+Settings come from DIALTONE_* environment variables or the JSON file named by DIALTONE_CONFIG (see README.md).`;
+
+function out(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+async function withDb<T>(fn: (db: ReturnType<typeof openDatabase>) => Promise<T>): Promise<T> {
+  const db = openDatabase(loadConfig().dbUrl);
+  try {
+    await migrate(db);
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+async function serve(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  const app = await buildApp(config, { log });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    await app.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  await app.listen();
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, sub] = argv;
+  const rest = argv.slice(command === 'tenant' || command === 'token' ? 2 : 1);
+  switch (command) {
+    case 'serve':
+      return serve();
+    case 'migrate':
+      return withDb(async (db) => out({ migrated: true, dialect: db.dialect }));
+    case 'tenant': {
+      if (sub !== 'create') break;
+      const { values } = parseArgs({
+        args: rest, strict: true,
+        options: {
+          name: { type: 'string' }, domain: { type: 'string' }, 'admin-first': { type: 'string' }, 'admin-last': { type: 'string' },
+          'admin-email': { type: 'string' }, 'admin-username': { type: 'string' },
+        },
+      });
+      return withDb(async (db) => {
+        const { tenant, admin } = await createTenant(db.knex, {
+          name: values.name, sipDomain: values.domain,
+          admin: { firstName: values['admin-first'], lastName: values['admin-last'], email: values['admin-email'], username: values['admin-username'] },
+        });
+        const { token } = await createToken(db.knex, { tenantId: tenant.id, userId: admin.id, label: `primary administrator ${admin.username}` });
+        out({ tenant, admin, token });
+      });
+    }
+    case 'token': {
+      if (sub !== 'create') break;
+      const { values } = parseArgs({ args: rest, strict: true, options: { operator: { type: 'boolean' }, tenant: { type: 'string' }, label: { type: 'string' } } });
+      if (!values.operator === !values.tenant) throw new UsageError('token create needs exactly one of --operator or --tenant ID');
+      return withDb(async (db) => {
+        const tenantId = values.operator ? null : values.tenant!;
+        const created = await createToken(db.knex, { tenantId, label: values.label ?? (tenantId ? 'tenant administrator' : 'operator') });
+        out({ id: created.id, tenantId, token: created.token, scope: tenantId ? 'tenant' : 'operator' });
+      });
+    }
+  }
+  throw new UsageError(command ? `unknown command: ${argv.slice(0, 2).join(' ')}` : 'no command given');
+}
+
+class UsageError extends Error {}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`dialtone: ${err.message}\n`);
+    process.exit(2);
+  }
+  if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    process.stderr.write(`dialtone: ${(err as Error).message}\n\n${USAGE}\n`);
+    process.exit(64);
+  }
+  if (err instanceof DomainError) {
+    process.stderr.write(`dialtone: ${err.message}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`dialtone: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
+

@@ -1,0 +1,150 @@
+import path from 'node:path';
+
+/**
+ * Every setting dialtone reads, as data: the README documents each row, and
+ * a test holds the two together so an option cannot ship undocumented.
+ */
+export interface Config {
+  dataDir: string;
+  dbUrl: string;
+  redisUrl: string | null;
+  httpHost: string;
+  httpPort: number;
+  tftpHost: string;
+  tftpPort: number;
+  sipHost: string;
+  sipPort: number;
+  publicUrl: string;
+  smtpUrl: string | null;
+  secretKey: string | null;
+  logLevel: LogLevel;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface OptionSpec<K extends keyof Config = keyof Config> {
+  key: K;
+  env: string;
+  /** What the README shows as the default. */
+  defaultText: string;
+  description: string;
+  /** Default computed from the options already resolved (data dir, ports). */
+  fallback: (resolved: Partial<Config>) => Config[K];
+  /** Returns the value or throws OptionError with the reason. */
+  parse: (raw: string) => Config[K];
+}
+
+export class OptionError extends Error {}
+
+function port(raw: string): number {
+  if (!/^\d{1,5}$/.test(raw)) throw new OptionError(`must be a port number from 1 to 65535, got ${JSON.stringify(raw)}`);
+  const n = Number(raw);
+  if (n < 1 || n > 65535) throw new OptionError(`must be a port number from 1 to 65535, got ${raw}`);
+  return n;
+}
+
+function host(raw: string): string {
+  if (!/^[A-Za-z0-9.:\-\[\]]{1,253}$/.test(raw)) throw new OptionError(`must be a host name or IP address, got ${JSON.stringify(raw)}`);
+  return raw.replace(/^\[(.*)\]$/, '$1');
+}
+
+function url(protocols: string[]) {
+  return (raw: string): string => {
+    let u: URL;
+    try {
+      u = new URL(raw);
+    } catch {
+      throw new OptionError(`must be a URL (${protocols.join(', ')}), got ${JSON.stringify(raw)}`);
+    }
+    if (!protocols.includes(u.protocol.replace(/:$/, ''))) {
+      throw new OptionError(`must use one of ${protocols.join(', ')}, got ${u.protocol.replace(/:$/, '')}`);
+    }
+    return raw;
+  };
+}
+
+function nonEmpty(raw: string): string {
+  if (raw.trim() === '') throw new OptionError('must not be empty');
+  return raw;
+}
+
+function opt<K extends keyof Config>(spec: OptionSpec<K>): OptionSpec<K> {
+  return spec;
+}
+
+export const OPTIONS = [
+  opt({
+    key: 'dataDir', env: 'DIALTONE_DATA_DIR', defaultText: './var',
+    description: 'Folder for the SQLite database, the generated secret key, the mail outbox and firmware files.',
+    fallback: () => path.resolve('var'), parse: (raw) => path.resolve(nonEmpty(raw)),
+  }),
+  opt({
+    key: 'dbUrl', env: 'DIALTONE_DB_URL', defaultText: 'sqlite://<data dir>/dialtone.sqlite',
+    description: 'Database: `sqlite:///abs/path.sqlite`, `sqlite://relative.sqlite`, or `mysql://user:pass@host:3306/dialtone` for MariaDB/MySQL.',
+    fallback: (r) => `sqlite://${path.join(r.dataDir ?? path.resolve('var'), 'dialtone.sqlite')}`,
+    parse: url(['sqlite', 'mysql', 'mariadb']),
+  }),
+  opt({
+    key: 'redisUrl', env: 'DIALTONE_REDIS_URL', defaultText: 'unset (in-process registration cache)',
+    description: 'Redis for SIP registrations and rate-limit counters, shared by several dialtone processes: `redis://127.0.0.1:6379/0`.',
+    fallback: () => null, parse: url(['redis', 'rediss']),
+  }),
+  opt({
+    key: 'httpHost', env: 'DIALTONE_HTTP_HOST', defaultText: '0.0.0.0',
+    description: 'Address the HTTP server (admin API, provisioning files, password pages) listens on.',
+    fallback: () => '0.0.0.0', parse: host,
+  }),
+  opt({
+    key: 'httpPort', env: 'DIALTONE_HTTP_PORT', defaultText: '8080',
+    description: 'HTTP port.', fallback: () => 8080, parse: port,
+  }),
+  opt({
+    key: 'tftpHost', env: 'DIALTONE_TFTP_HOST', defaultText: '0.0.0.0',
+    description: 'Address the TFTP server listens on.', fallback: () => '0.0.0.0', parse: host,
+  }),
+  opt({
+    key: 'tftpPort', env: 'DIALTONE_TFTP_PORT', defaultText: '6969',
+    description: 'TFTP port (phones ask on 69: redirect it, or grant the capability, see systemd/).',
+    fallback: () => 6969, parse: port,
+  }),
+  opt({
+    key: 'sipHost', env: 'DIALTONE_SIP_HOST', defaultText: '0.0.0.0',
+    description: 'Address the built-in SIP engine listens on (UDP and TCP).', fallback: () => '0.0.0.0', parse: host,
+  }),
+  opt({
+    key: 'sipPort', env: 'DIALTONE_SIP_PORT', defaultText: '5060',
+    description: 'SIP port of the built-in engine.', fallback: () => 5060, parse: port,
+  }),
+  opt({
+    key: 'publicUrl', env: 'DIALTONE_PUBLIC_URL', defaultText: 'http://127.0.0.1:<http port>',
+    description: 'The address people and phones reach dialtone at: used in emailed links and in provisioning server URLs.',
+    fallback: (r) => `http://127.0.0.1:${r.httpPort ?? 8080}`,
+    parse: (raw) => url(['http', 'https'])(raw).replace(/\/+$/, ''),
+  }),
+  opt({
+    key: 'smtpUrl', env: 'DIALTONE_SMTP_URL', defaultText: 'unset (mail is written to <data dir>/outbox as .eml files)',
+    description: 'SMTP server for outgoing mail: `smtp://user:pass@host:587` or `smtps://…`.',
+    fallback: () => null, parse: url(['smtp', 'smtps']),
+  }),
+  opt({
+    key: 'secretKey', env: 'DIALTONE_SECRET_KEY', defaultText: 'unset (generated into <data dir>/secret.key, with a warning)',
+    description: 'Key that encrypts SIP passwords and voicemail PINs at rest: 64 hex digits or 44 base64 characters (32 bytes).',
+    fallback: () => null,
+    parse: (raw) => {
+      const hex = /^[0-9a-fA-F]{64}$/.test(raw);
+      const b64 = /^[A-Za-z0-9+/]{43}=$/.test(raw);
+      if (!hex && !b64) throw new OptionError('must be 32 bytes as 64 hex digits or 44 base64 characters');
+      return raw;
+    },
+  }),
+  opt({
+    key: 'logLevel', env: 'DIALTONE_LOG_LEVEL', defaultText: 'info',
+    description: `Log level: ${LOG_LEVELS.join(', ')}.`,
+    fallback: () => 'info' as LogLevel,
+    parse: (raw) => {
+      if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw new OptionError(`must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(raw)}`);
+      return raw as LogLevel;
+    },
+  }),
+] as const;

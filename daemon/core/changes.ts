@@ -1,0 +1,30 @@
+import { EventEmitter } from 'node:events';
+
+/**
+ * Announces committed changes to admin records, so that provisioning can drop
+ * cached files and resync phones, and PBX sync can rewrite its rows, without
+ * the admin code knowing either exists.
+ */
+export interface Change {
+  kind: 'tenant' | 'site' | 'user' | 'extension' | 'device';
+  id: string;
+  tenantId: string;
+  action: 'created' | 'updated' | 'disabled' | 'enabled' | 'reassigned' | 'credentials';
+}
+
+export class ChangeFeed {
+  private readonly emitter = new EventEmitter();
+
+  constructor() {
+    this.emitter.setMaxListeners(100);
+  }
+
+  publish(change: Change): void {
+    this.emitter.emit('change', change);
+  }
+
+  subscribe(listener: (change: Change) => void): () => void {
+    this.emitter.on('change', listener);
+    return () => this.emitter.off('change', listener);
+  }
+}

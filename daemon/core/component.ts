@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/options';
+import type { Database } from '../storage/database';
+import type { SecretBox } from '../crypto/secret-box';
+import type { ChangeFeed } from './changes';
+import type { Logger } from './log';
+
+/** What every part of the daemon is given: one of each, built once by daemon/app.ts. */
+export interface Runtime {
+  config: Config;
+  log: Logger;
+  db: Database;
+  secrets: SecretBox;
+  changes: ChangeFeed;
+}
+
+/**
+ * A part of the daemon (admin API, provisioning, SIP, PBX sync). The core
+ * stays small: it builds the runtime, lets each component add HTTP routes
+ * before the server listens, then starts them in order and stops them in reverse.
+ */
+export interface Component {
+  name: string;
+  http?(app: FastifyInstance): Promise<void> | void;
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+}
+
+export type ComponentFactory = (rt: Runtime) => Component;

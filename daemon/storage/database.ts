@@ -1,0 +1,78 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import knex, { type Knex } from 'knex';
+import { migrationSource } from '../../sql';
+
+export type Dialect = 'sqlite' | 'mysql';
+
+export interface Database {
+  knex: Knex;
+  dialect: Dialect;
+  close(): Promise<void>;
+}
+
+export function dialectOf(url: string): Dialect {
+  return url.startsWith('sqlite:') ? 'sqlite' : 'mysql';
+}
+
+/** `sqlite:///abs/file`, `sqlite://rel/file` and `sqlite::memory:` name a SQLite file. */
+function sqliteFile(url: string): string {
+  const rest = url.replace(/^sqlite:(\/\/)?/, '');
+  if (rest === ':memory:') return rest;
+  return path.resolve(decodeURIComponent(rest));
+}
+
+export function openDatabase(url: string): Database {
+  const dialect = dialectOf(url);
+  let instance: Knex;
+  if (dialect === 'sqlite') {
+    const filename = sqliteFile(url);
+    if (filename !== ':memory:') fs.mkdirSync(path.dirname(filename), { recursive: true });
+    instance = knex({
+      client: 'better-sqlite3',
+      connection: { filename },
+      useNullAsDefault: true,
+      pool: {
+        // WAL lets HTTP readers proceed while a write is in flight; foreign keys are off by default in SQLite.
+        afterCreate: (conn: { pragma(s: string): unknown }, done: (err: Error | null, conn: unknown) => void) => {
+          conn.pragma('journal_mode = WAL');
+          conn.pragma('foreign_keys = ON');
+          conn.pragma('busy_timeout = 5000');
+          done(null, conn);
+        },
+      },
+    });
+  } else {
+    const u = new URL(url.replace(/^mariadb:/, 'mysql:'));
+    instance = knex({
+      client: 'mysql2',
+      connection: {
+        host: u.hostname,
+        port: u.port ? Number(u.port) : 3306,
+        user: decodeURIComponent(u.username),
+        password: decodeURIComponent(u.password),
+        database: decodeURIComponent(u.pathname.replace(/^\//, '')),
+        charset: 'utf8mb4',
+        // Timestamps are stored as ISO strings; keep the driver from reinterpreting anything.
+        dateStrings: true,
+        supportBigNumbers: true,
+      },
+      pool: { min: 0, max: 10 },
+    });
+  }
+  return { knex: instance, dialect, close: () => instance.destroy() };
+}
+
+export async function migrate(db: Database): Promise<string[]> {
+  const [, applied] = (await db.knex.migrate.latest({ migrationSource })) as [number, string[]];
+  return applied;
+}
+
+export async function isReachable(db: Database): Promise<boolean> {
+  try {
+    await db.knex.raw('select 1');
+    return true;
+  } catch {
+    return false;
+  }
+}
