@@ -10,6 +10,8 @@ export interface Change {
   id: string;
   tenantId: string;
   action: 'created' | 'updated' | 'disabled' | 'enabled' | 'reassigned' | 'credentials';
+  /** Who made the change: `operator`, `token:<id>`, `user:<id>`, or a subsystem such as `scim`. */
+  actor: string;
 }
 
 export class ChangeFeed {

@@ -108,7 +108,7 @@ export async function createExtension(d: Deps, scope: Scope, input: unknown): Pr
   } catch (err) {
     translateUnique(err, EXTENSION_UNIQUE);
   }
-  d.changes.publish({ kind: 'extension', id, tenantId, action: 'created' });
+  d.changes.publish({ kind: 'extension', id, tenantId, action: 'created', actor: scope.actor });
   return getExtension(d.knex, scope, id);
 }
 
@@ -175,7 +175,7 @@ export async function patchExtension(d: Deps, scope: Scope, id: string, input: u
   } catch (err) {
     translateUnique(err, EXTENSION_UNIQUE);
   }
-  d.changes.publish({ kind: 'extension', id, tenantId: ext.tenantId, action: row.user_id ? 'reassigned' : 'updated' });
+  d.changes.publish({ kind: 'extension', id, tenantId: ext.tenantId, action: row.user_id ? 'reassigned' : 'updated', actor: scope.actor });
   return getExtension(d.knex, scope, id);
 }
 
@@ -211,7 +211,7 @@ export async function rotateSipCredentials(d: Deps, scope: Scope, id: string): P
   await d.knex('extensions').where('id', id).update({
     sip_username: sipUsername(ext.number), sip_password_sealed: d.secrets.seal(sipPassword()), sip_rotated_at: at, updated_at: at,
   });
-  d.changes.publish({ kind: 'extension', id, tenantId: ext.tenantId, action: 'credentials' });
+  d.changes.publish({ kind: 'extension', id, tenantId: ext.tenantId, action: 'credentials', actor: scope.actor });
 }
 
 export async function voicemailPin(d: Pick<Deps, 'knex' | 'secrets'>, ext: Extension): Promise<string | null> {

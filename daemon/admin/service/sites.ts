@@ -18,7 +18,7 @@ export async function createSite(knex: Knex, changes: ChangeFeed, scope: Scope, 
     id, tenant_id: tenantId, name: fields.name, address: toJsonColumn(fields.address),
     timezone: fields.timezone, language: fields.language, created_at: at, updated_at: at,
   });
-  changes.publish({ kind: 'site', id, tenantId, action: 'created' });
+  changes.publish({ kind: 'site', id, tenantId, action: 'created', actor: scope.actor });
   return getSite(knex, scope, id);
 }
 
@@ -41,6 +41,6 @@ export async function patchSite(knex: Knex, changes: ChangeFeed, scope: Scope, i
   await knex('sites').where('id', id).update({
     name: fields.name, address: toJsonColumn(fields.address), timezone: fields.timezone, language: fields.language, updated_at: now(),
   });
-  changes.publish({ kind: 'site', id, tenantId: site.tenantId, action: 'updated' });
+  changes.publish({ kind: 'site', id, tenantId: site.tenantId, action: 'updated', actor: scope.actor });
   return getSite(knex, scope, id);
 }

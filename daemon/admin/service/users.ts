@@ -48,7 +48,7 @@ export async function createUser(knex: Knex, changes: ChangeFeed, scope: Scope, 
   } catch (err) {
     translateUnique(err, USER_UNIQUE);
   }
-  changes.publish({ kind: 'user', id, tenantId, action: 'created' });
+  changes.publish({ kind: 'user', id, tenantId, action: 'created', actor: scope.actor });
   return getUser(knex, scope, id);
 }
 
@@ -96,7 +96,7 @@ export async function patchUser(knex: Knex, changes: ChangeFeed, scope: Scope, i
   } catch (err) {
     translateUnique(err, USER_UNIQUE);
   }
-  changes.publish({ kind: 'user', id, tenantId: user.tenantId, action: 'updated' });
+  changes.publish({ kind: 'user', id, tenantId: user.tenantId, action: 'updated', actor: scope.actor });
   return getUser(knex, scope, id);
 }
 
@@ -129,8 +129,8 @@ export async function disableUser(knex: Knex, changes: ChangeFeed, scope: Scope,
       moved.push(ext.id);
     }
   });
-  changes.publish({ kind: 'user', id, tenantId: user.tenantId, action: 'disabled' });
-  for (const extId of moved) changes.publish({ kind: 'extension', id: extId, tenantId: user.tenantId, action: 'reassigned' });
+  changes.publish({ kind: 'user', id, tenantId: user.tenantId, action: 'disabled', actor: scope.actor });
+  for (const extId of moved) changes.publish({ kind: 'extension', id: extId, tenantId: user.tenantId, action: 'reassigned', actor: scope.actor });
   return { user: await getUser(knex, scope, id), reassignedExtensionIds: moved };
 }
 
@@ -139,7 +139,7 @@ export async function enableUser(knex: Knex, changes: ChangeFeed, scope: Scope, 
   const user = await getUser(knex, scope, id);
   if (user.status === 'active') return user;
   await knex('users').where('id', id).update({ status: 'active', disabled_at: null, updated_at: now() });
-  changes.publish({ kind: 'user', id, tenantId: user.tenantId, action: 'enabled' });
+  changes.publish({ kind: 'user', id, tenantId: user.tenantId, action: 'enabled', actor: scope.actor });
   return getUser(knex, scope, id);
 }
 
