@@ -52,6 +52,16 @@ export class Problems {
   add(field: string, reason: string): void {
     this.list.push({ field, reason });
   }
+  /** Runs a validation that throws, keeping its problems here so they are reported with the rest. */
+  collect<T>(fn: () => T): T | null {
+    try {
+      return fn();
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      this.list.push(...err.details);
+      return null;
+    }
+  }
   throwIfAny(): void {
     if (this.list.length > 0) throw new ValidationError(this.list);
   }

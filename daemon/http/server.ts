@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Ajv from 'ajv';
@@ -23,6 +23,11 @@ export async function createHttpServer(log: Logger, version: string): Promise<Fa
     bodyLimit: BODY_LIMIT,
     routerOptions: { maxParamLength: 200 },
     trustProxy: false,
+    // Errors raised before routing (an overlong path parameter, a bad URL) get the same shape as every other answer.
+    frameworkErrors: (err, _req, reply) => {
+      const status = (err as { statusCode?: number }).statusCode ?? 400;
+      (reply as FastifyReply).status(status).send({ error: status === 414 ? 'uri_too_long' : 'bad_request', message: err.message.slice(0, 200), details: [] });
+    },
   });
   const ajv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: true, strict: false });
   app.setValidatorCompiler(({ schema, httpPart }) => {

@@ -20,7 +20,7 @@ export function validateAddress(p: Problems, field: string, value: unknown): Add
   const city = text(p, `${field}.city`, value.city, { required: true, max: 100 });
   const region = text(p, `${field}.region`, value.region, { max: 100 });
   const postalCode = text(p, `${field}.postalCode`, value.postalCode, { required: true, max: 20 });
-  const country = text(p, `${field}.country`, value.country, { required: true, max: 2 });
+  const country = text(p, `${field}.country`, value.country, { required: true, max: 64 });
   if (country !== null && !/^[A-Z]{2}$/.test(country)) p.add(`${field}.country`, 'must be an ISO 3166-1 alpha-2 code such as US or FR');
   if (p.list.length > before) return null;
   return { street: street!, city: city!, region, postalCode: postalCode!, country: country! };

@@ -20,6 +20,18 @@ export interface ProfileFields {
 }
 
 const OPTIONAL_KEYS = ['jobTitle', 'department', 'address', 'personalPhone', 'language', 'siteId'] as const;
+const KNOWN_KEYS: readonly string[] = ['firstName', 'lastName', 'email', 'username', 'tenantId', ...OPTIONAL_KEYS];
+
+/** Unknown fields are refused rather than dropped, so a typo or a forbidden field never looks accepted. */
+function rejectUnknown(p: Problems, input: Record<string, unknown>): void {
+  for (const key of Object.keys(input)) {
+    if (key === 'password' || key === 'passwordHash') {
+      p.add(key, 'administrators cannot set passwords: users choose their own through the emailed link');
+    } else if (!KNOWN_KEYS.includes(key)) {
+      p.add(key, 'is not a profile field');
+    }
+  }
+}
 
 /** Uniqueness is case-insensitive across every tenant, so the index holds this form. */
 export function usernameKey(username: string): string {
@@ -67,6 +79,7 @@ export function validateNewProfile(input: unknown): ProfileFields {
     p.throwIfAny();
   }
   const body = input as Record<string, unknown>;
+  rejectUnknown(p, body);
   const firstName = text(p, 'firstName', body.firstName, { required: true, max: 100 });
   const lastName = text(p, 'lastName', body.lastName, { required: true, max: 100 });
   const mail = email(p, 'email', body.email, true);
@@ -91,6 +104,7 @@ export function validateProfilePatch(input: unknown): Partial<ProfileFields> {
     p.throwIfAny();
   }
   const body = input as Record<string, unknown>;
+  rejectUnknown(p, body);
   const out: Partial<ProfileFields> = optionalFields(p, body);
   if ('firstName' in body) out.firstName = text(p, 'firstName', body.firstName, { required: true, max: 100 }) ?? '';
   if ('lastName' in body) out.lastName = text(p, 'lastName', body.lastName, { required: true, max: 100 }) ?? '';

@@ -65,18 +65,18 @@ async function checkSite(knex: Knex, tenantId: string, siteId: unknown, p: Probl
  * The seeds: a place (lobby, conference room) gets a profile of its own,
  * named after it, with the primary administrator's email.
  */
-async function placeProfile(d: Deps, scope: Scope, tenantId: string, place: unknown): Promise<User> {
+async function placeProfileInput(knex: Knex, tenantId: string, place: unknown, p: Problems): Promise<Record<string, unknown> | null> {
   if (!isPlainObject(place) || typeof place.name !== 'string' || place.name.trim() === '') {
-    throw new ValidationError([{ field: 'place.name', reason: 'is required, such as "Front Lobby"' }]);
+    p.add('place.name', 'is required, such as "Front Lobby"');
+    return null;
   }
-  const tenant = await d.knex('tenants').where('id', tenantId).first();
-  const admin = await d.knex('users').where('id', tenant.primary_admin_user_id).first();
+  const tenant = await knex('tenants').where('id', tenantId).first('primary_admin_user_id');
+  const admin = await knex('users').where('id', tenant.primary_admin_user_id).first('email');
   const words = place.name.trim().split(/\s+/);
-  const firstName = words[0]!;
-  const lastName = words.slice(1).join(' ') || firstName;
-  return createUser(d.knex, d.changes, scope, {
-    tenantId, firstName, lastName, email: admin.email, username: place.username ?? place.name.trim(),
-  }, 'place');
+  return {
+    tenantId, firstName: words[0], lastName: words.slice(1).join(' ') || words[0], email: admin.email,
+    username: typeof place.username === 'string' ? place.username : place.name.trim(),
+  };
 }
 
 export async function createExtension(d: Deps, scope: Scope, input: unknown): Promise<ExtensionView> {
@@ -86,24 +86,25 @@ export async function createExtension(d: Deps, scope: Scope, input: unknown): Pr
   rejectUnknown(p, input);
   const number = validateNumber(p, input.number);
   if ('place' in input && 'userId' in input) p.add('place', 'give either userId or place, not both');
-  p.throwIfAny();
-  const owner = 'place' in input
-    ? await placeProfile(d, scope, tenantId, input.place)
-    : await activeProfile(d.knex, tenantId, input.userId, p);
+  const place = 'place' in input ? await placeProfileInput(d.knex, tenantId, input.place, p) : null;
+  const owner = place ? null : await activeProfile(d.knex, tenantId, input.userId, p);
   await checkSite(d.knex, tenantId, input.siteId, p);
+  const ownerEmail = (place?.email as string | undefined) ?? owner?.email ?? null;
+  const applied = p.collect(() => applySettings(DEFAULT_SETTINGS, input, { number, profileEmail: ownerEmail }));
   p.throwIfAny();
-  const { settings, pin } = applySettings(DEFAULT_SETTINGS, input, { number, profileEmail: owner!.email });
+  const { settings, pin } = applied!;
   const id = newId();
   const at = now();
   try {
     await d.knex.transaction(async (trx) => {
+      const userId = place ? (await createUser(trx, d.changes, scope, place, 'place')).id : owner!.id;
       await trx('extensions').insert({
-        id, tenant_id: tenantId, number, user_id: owner!.id, site_id: (input.siteId as string | undefined) ?? null,
+        id, tenant_id: tenantId, number, user_id: userId, site_id: (input.siteId as string | undefined) ?? null,
         settings: toJsonColumn(settings), voicemail_pin_sealed: pin ? d.secrets.seal(pin) : null,
         sip_username: sipUsername(number!), sip_password_sealed: d.secrets.seal(sipPassword()), sip_rotated_at: at,
         created_at: at, updated_at: at,
       });
-      await trx('extension_assignments').insert({ id: newId(), extension_id: id, user_id: owner!.id, previous_user_id: null, reason: 'created', at });
+      await trx('extension_assignments').insert({ id: newId(), extension_id: id, user_id: userId, previous_user_id: null, reason: 'created', at });
     });
   } catch (err) {
     translateUnique(err, EXTENSION_UNIQUE);
@@ -156,9 +157,10 @@ export async function patchExtension(d: Deps, scope: Scope, id: string, input: u
   const number = 'number' in input ? validateNumber(p, input.number) : ext.number;
   const owner = 'userId' in input ? await activeProfile(d.knex, ext.tenantId, input.userId, p) : null;
   if ('siteId' in input) await checkSite(d.knex, ext.tenantId, input.siteId, p);
-  p.throwIfAny();
   const currentOwner = owner ?? (ext.userId ? userFromRow(await d.knex('users').where('id', ext.userId).first()) : null);
-  const { settings, pin } = applySettings(ext.settings, input, { number, profileEmail: currentOwner?.email ?? null });
+  const applied = p.collect(() => applySettings(ext.settings, input, { number, profileEmail: currentOwner?.email ?? null }));
+  p.throwIfAny();
+  const { settings, pin } = applied!;
   const at = now();
   const row: Record<string, unknown> = { settings: toJsonColumn(settings), updated_at: at };
   if (number !== ext.number) row.number = number;

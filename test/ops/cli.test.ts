@@ -1,0 +1,90 @@
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+
+// The compiled CLI, as `npx dialtone` runs it: `npm test` builds first.
+const CLI = path.join(__dirname, '..', '..', 'dist', 'daemon', 'cli', 'main.js');
+
+function dataDir(t: { teardown(fn: () => void): void }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dialtone-cli-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function run(args: string[], env: Record<string, string>) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 30000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+t.test('tenant create prints the tenant, its administrator and a token', async (t) => {
+  const env = { DIALTONE_DATA_DIR: dataDir(t) };
+  const r = run(['tenant', 'create', '--name', 'Acme', '--domain', 'acme.sip.test', '--admin-first', 'Ada', '--admin-last', 'Lovelace', '--admin-email', 'ada@acme.test'], env);
+  t.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  t.match(out, { tenant: { id: String, name: 'Acme', sipDomain: 'acme.sip.test' }, admin: { username: 'ada@acme.test', isAdmin: true }, token: /^dt_/ });
+  const again = run(['tenant', 'create', '--name', 'Other', '--domain', 'acme.sip.test', '--admin-first', 'B', '--admin-last', 'C', '--admin-email', 'b@c.test'], env);
+  t.equal(again.status, 1);
+  t.match(again.stderr, /sipDomain: is already used by another tenant/);
+  const op = run(['token', 'create', '--operator'], env);
+  t.match(JSON.parse(op.stdout), { scope: 'operator', token: /^dt_/ });
+});
+
+t.test('bad input to the CLI says what is wrong in one line', async (t) => {
+  const env = { DIALTONE_DATA_DIR: dataDir(t) };
+  const missing = run(['tenant', 'create', '--name', 'Acme'], env);
+  t.equal(missing.status, 1);
+  t.match(missing.stderr, /sipDomain: is required|admin/);
+  const unknown = run(['frobnicate'], env);
+  t.equal(unknown.status, 64);
+  t.match(unknown.stderr, /unknown command: frobnicate/);
+  const flag = run(['token', 'create', '--operator', '--bogus'], env);
+  t.equal(flag.status, 64);
+  const both = run(['token', 'create'], env);
+  t.match(both.stderr, /exactly one of --operator or --tenant/);
+  const config = run(['serve'], { ...env, DIALTONE_HTTP_PORT: 'eighty' });
+  t.equal(config.status, 2);
+  t.equal(config.stderr.trim().split('\n').length, 1, 'one line');
+  t.match(config.stderr, /^dialtone: DIALTONE_HTTP_PORT: must be a port number/);
+});
+
+t.test('serve starts on embedded defaults, answers, and stops cleanly on SIGTERM', async (t) => {
+  const dir = dataDir(t);
+  const port = await freePort();
+  const child = spawn(process.execPath, [CLI, 'serve'], {
+    env: { PATH: process.env.PATH, DIALTONE_DATA_DIR: dir, DIALTONE_HTTP_HOST: '127.0.0.1', DIALTONE_HTTP_PORT: String(port), DIALTONE_TFTP_PORT: String(await freePort()), DIALTONE_SIP_PORT: String(await freePort()) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stdout.on('data', (b: Buffer) => (log += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (log += b.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (log.includes('HTTP listening')) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 50);
+    exited.then(() => reject(new Error(`daemon exited early:\n${log}`)));
+  });
+  const lines = log.trim().split('\n').map((l) => JSON.parse(l));
+  t.ok(lines.some((l) => l.msg === 'HTTP listening (admin API, provisioning, /api/docs)'), 'logs what it listens on, as JSON');
+  t.ok(lines.some((l) => /secret\.key/.test(l.file ?? '') && l.level === 40), 'warns that it generated a secret key');
+  t.ok(fs.existsSync(path.join(dir, 'dialtone.sqlite')), 'the SQLite database is in the data dir');
+  const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+  t.same(await res.json(), { status: 'ready', database: 'reachable' });
+  child.kill('SIGTERM');
+  t.equal(await exited, 0);
+});
