@@ -84,6 +84,11 @@ for (const kind of databaseKinds()) {
       t.equal(moved.body.voicemail.email, acme.admin.email, 'voicemail mail goes to the primary administrator');
       t.equal(moved.body.fax.email, acme.admin.email, 'fax mail too');
 
+      const history = await ta.call('GET', `/api/v1/extensions/${e.body.id}/history`, { token: acme.token });
+      t.match(history.body.items, [
+        { userId: u.body.id, previousUserId: null, reason: 'created' },
+        { userId: acme.admin.id, previousUserId: u.body.id, reason: 'profile_disabled' },
+      ], 'the history is kept');
       const listed = await ta.call('GET', '/api/v1/users?status=disabled&fields=id,status', { token: acme.token });
       t.same(listed.body.items, [{ id: u.body.id, status: 'disabled' }]);
       const assign = await ta.call('PATCH', `/api/v1/extensions/${e.body.id}`, { token: acme.token, body: { userId: u.body.id } });

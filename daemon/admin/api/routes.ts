@@ -87,6 +87,9 @@ export function adminRoutes(rt: Runtime) {
     });
     app.get<Id>('/extensions/:id', { schema: { tags: ['extensions'], params: idParams } }, async (req) => extensions.getExtension(knex, req.scope, req.params.id));
     app.patch<Id>('/extensions/:id', { schema: { tags: ['extensions'], params: idParams, body: { ...extensionBody, required: [] } } }, async (req) => extensions.patchExtension(deps, req.scope, req.params.id, req.body));
+    app.get<Id>('/extensions/:id/history', { schema: { tags: ['extensions'], params: idParams, summary: 'Who held the extension, and why it changed hands' } }, async (req) => ({
+      items: await extensions.assignmentHistory(knex, req.scope, req.params.id),
+    }));
     app.post<Id>('/extensions/:id/rotate-credentials', { schema: { tags: ['extensions'], params: idParams, summary: 'New SIP credentials; phones get them at their next fetch' } }, async (req, reply) => {
       await extensions.rotateSipCredentials(deps, req.scope, req.params.id);
       reply.status(204);

@@ -219,3 +219,17 @@ export async function rotateSipCredentials(d: Deps, scope: Scope, id: string): P
 export async function voicemailPin(d: Pick<Deps, 'knex' | 'secrets'>, ext: Extension): Promise<string | null> {
   return ext.pinSealed ? d.secrets.open(ext.pinSealed) : null;
 }
+
+export interface Assignment {
+  userId: string | null;
+  previousUserId: string | null;
+  reason: string;
+  at: string;
+}
+
+/** Who held the extension and why it changed hands, oldest first. */
+export async function assignmentHistory(knex: Knex, scope: Scope, id: string): Promise<Assignment[]> {
+  await findExtension(knex, scope, id);
+  const rows = await knex('extension_assignments').where('extension_id', id).orderBy('at').orderBy('id');
+  return rows.map((r) => ({ userId: r.user_id ?? null, previousUserId: r.previous_user_id ?? null, reason: r.reason, at: r.at }));
+}
