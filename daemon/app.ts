@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { adminComponent } from './admin/component';
+import { pbxComponent } from './pbx/component';
 import type { Config } from './config/options';
 import { ChangeFeed } from './core/changes';
 import type { Component, ComponentFactory, Runtime } from './core/component';
@@ -11,7 +12,7 @@ import { migrate, openDatabase } from './storage/database';
 import { version } from './version';
 
 /** The parts of the daemon, in start order. Each is a plugin on the small core below. */
-export const COMPONENTS: ComponentFactory[] = [adminComponent];
+export const COMPONENTS: ComponentFactory[] = [adminComponent, pbxComponent];
 
 export interface App {
   runtime: Runtime;

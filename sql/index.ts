@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as admin from './001_admin';
+import * as pbx from './005_pbx';
 
 /**
  * The migrations in order. Listed here rather than found on disk so the same
@@ -8,6 +9,7 @@ import * as admin from './001_admin';
  */
 const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
   '001_admin': admin,
+  '005_pbx': pbx,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

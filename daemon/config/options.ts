@@ -18,6 +18,8 @@ export interface Config {
   smtpUrl: string | null;
   secretKey: string | null;
   logLevel: LogLevel;
+  asteriskDbUrl: string | null;
+  freeswitchAuth: string | null;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -145,6 +147,20 @@ export const OPTIONS = [
     parse: (raw) => {
       if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw new OptionError(`must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(raw)}`);
       return raw as LogLevel;
+    },
+  }),
+  opt({
+    key: 'asteriskDbUrl', env: 'DIALTONE_ASTERISK_DB_URL', defaultText: 'unset (no Asterisk sync)',
+    description: 'The Asterisk realtime database (MariaDB/MySQL, the schema of Asterisk\'s own migrations): extensions, caller ID and voicemail are written there on every change: `mysql://asterisk:pass@127.0.0.1:3306/asterisk_config`.',
+    fallback: () => null, parse: url(['mysql', 'mariadb']),
+  }),
+  opt({
+    key: 'freeswitchAuth', env: 'DIALTONE_FREESWITCH_AUTH', defaultText: 'unset (no FreeSWITCH directory)',
+    description: '`user:password` that FreeSWITCH mod_xml_curl sends (gateway-credentials) to `POST /pbx/freeswitch/directory`; setting it turns the directory on.',
+    fallback: () => null,
+    parse: (raw) => {
+      if (!/^[^:\s]{1,64}:\S{12,128}$/.test(raw)) throw new OptionError('must be user:password with a password of 12 characters or more');
+      return raw;
     },
   }),
 ] as const;

@@ -1,0 +1,69 @@
+import knex, { type Knex } from 'knex';
+import type { Change } from '../core/changes';
+import type { Component, Runtime } from '../core/component';
+import { writeLine } from './asterisk/writer';
+import { freeswitchDirectory } from './freeswitch/routes';
+import { affectedExtensionIds, loadLine } from './snapshot';
+
+/**
+ * Keeps the PBX in step with the admin records: Asterisk realtime tables are
+ * written on every committed change (and in full at start), FreeSWITCH asks
+ * over HTTP. Either side is off unless configured.
+ */
+export function pbxComponent(rt: Runtime): Component {
+  let asterisk: Knex | null = null;
+  let unsubscribe: (() => void) | null = null;
+  // One write at a time keeps the Asterisk transactions from racing on the same extension.
+  let queue: Promise<void> = Promise.resolve();
+  const log = rt.log.child({ component: 'pbx' });
+
+  const syncExtension = async (id: string): Promise<void> => {
+    if (!asterisk) return;
+    try {
+      const outcome = await writeLine(asterisk, rt.db.knex, rt.secrets, await loadLine(rt.db.knex, rt.secrets, id));
+      if (outcome.adoptedPin) log.info({ extensionId: id }, 'voicemail PIN changed from the phone adopted');
+    } catch (err) {
+      log.error({ err, extensionId: id }, 'Asterisk sync failed; the next change or restart retries');
+    }
+  };
+  const enqueue = (ids: string[]) => {
+    queue = queue.then(async () => {
+      for (const id of ids) await syncExtension(id);
+    });
+    return queue;
+  };
+  const onChange = (change: Change) => {
+    if (change.kind === 'device') return;
+    void affectedExtensionIds(rt.db.knex, change.kind, change.id).then(enqueue, (err: unknown) => log.error({ err }, 'cannot list extensions to sync'));
+  };
+
+  return {
+    name: 'pbx-sync',
+    async http(app) {
+      if (rt.config.freeswitchAuth) await app.register(freeswitchDirectory(rt, rt.config.freeswitchAuth));
+    },
+    async start() {
+      if (!rt.config.asteriskDbUrl) return;
+      const u = new URL(rt.config.asteriskDbUrl);
+      asterisk = knex({
+        client: 'mysql2',
+        connection: {
+          host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password),
+          database: decodeURIComponent(u.pathname.replace(/^\//, '')), charset: 'utf8mb4',
+        },
+        pool: { min: 0, max: 4 },
+      });
+      unsubscribe = rt.changes.subscribe(onChange);
+      const ids = (await rt.db.knex('extensions').select('id')).map((r: { id: string }) => r.id);
+      log.info({ extensions: ids.length }, 'Asterisk realtime sync started');
+      void enqueue(ids);
+    },
+    async stop() {
+      unsubscribe?.();
+      await queue;
+      await asterisk?.destroy();
+      asterisk = null;
+    },
+  };
+}
+

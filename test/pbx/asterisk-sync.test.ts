@@ -1,0 +1,84 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import knex, { type Knex } from 'knex';
+import t from 'tap';
+import { MYSQL_URL } from '../helpers/databases';
+import { makeTenant, startTestApp } from '../helpers/app';
+import { md5 } from '../../daemon/pbx/line';
+
+const SCHEMA = path.join(__dirname, '..', '..', '..', 'shared', 'pbx', 'asterisk-realtime-schema.sql');
+
+/** Asterisk's own schema, loaded under fresh names so tests never touch a real asterisk_config. */
+async function asteriskDatabase(t: { teardown(fn: () => Promise<void>): void }): Promise<{ url: string; db: Knex }> {
+  const suffix = crypto.randomBytes(5).toString('hex');
+  const config = `ast_config_${suffix}`;
+  const vm = `ast_vm_${suffix}`;
+  const sql = fs.readFileSync(SCHEMA, 'utf8').replaceAll('asterisk_config', config).replaceAll('asterisk_vm', vm);
+  const base = new URL(MYSQL_URL);
+  const conn = { host: base.hostname, port: Number(base.port || 3306), user: decodeURIComponent(base.username), password: decodeURIComponent(base.password) };
+  const loader = knex({ client: 'mysql2', connection: { ...conn, multipleStatements: true } });
+  await loader.raw(sql);
+  await loader.destroy();
+  const db = knex({ client: 'mysql2', connection: { ...conn, database: config } });
+  t.teardown(async () => {
+    await db.raw(`drop database if exists \`${config}\``);
+    await db.raw(`drop database if exists \`${vm}\``);
+    await db.destroy();
+  });
+  const url = new URL(MYSQL_URL);
+  url.pathname = `/${config}`;
+  return { url: url.toString(), db };
+}
+
+/** The sync runs after each committed change; wait (bounded) until Asterisk shows what the test expects. */
+async function until<T>(probe: () => Promise<T | undefined | null | false>, what: string): Promise<T> {
+  for (let i = 0; i < 200; i++) {
+    const value = await probe();
+    if (value) return value;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`Asterisk never showed ${what}`);
+}
+
+t.test('extensions are written into Asterisk realtime tables', { skip: MYSQL_URL ? false : 'needs DIALTONE_TEST_MYSQL_URL (CI sets it)' }, async (t) => {
+  const ast = await asteriskDatabase(t);
+  const ta = await startTestApp(t, 'mysql', { env: { DIALTONE_ASTERISK_DB_URL: ast.url } });
+  await ta.app.listen();
+  const acme = await makeTenant(ta, 'acme.sip.test');
+  const user = await ta.call('POST', '/api/v1/users', { token: acme.token, body: { firstName: 'Łukasz', lastName: 'Żółć', email: 'lz@acme.test' } });
+  const ext = await ta.call('POST', '/api/v1/extensions', { token: acme.token, body: { number: '1001', userId: user.body.id, voicemail: { pin: '480135' }, codecs: ['G722', 'PCMA'] } });
+  t.equal(ext.status, 201);
+  const creds = await ta.app.runtime.db.knex('extensions').where('id', ext.body.id).first('sip_username', 'sip_password_sealed');
+  const password = ta.app.runtime.secrets.open(creds.sip_password_sealed);
+
+  const endpoint = await until(() => ast.db('ps_endpoints').where('id', creds.sip_username).first(), 'the endpoint');
+  t.match(endpoint, { context: 'acme.sip.test', allow: 'g722,alaw', callerid: '"Lukasz Zólc" <1001>', mailboxes: '1001@acme.sip.test', direct_media: 'no' });
+  const auth = await ast.db('ps_auths').where('id', creds.sip_username).first();
+  t.equal(auth.password, null);
+  t.equal(auth.password_digest, `MD5:${md5(`${creds.sip_username}:acme.sip.test:${password}`)}`);
+  t.equal((await ast.db('ps_aors').where('id', creds.sip_username).first()).max_contacts, 1);
+  const vm = await ast.db('voicemail').where({ context: 'acme.sip.test', mailbox: '1001' });
+  t.equal(vm.length, 1);
+  t.match(vm[0], { password: '480135', email: 'lz@acme.test', attach: 'yes' });
+
+  await ta.call('PATCH', `/api/v1/extensions/${ext.body.id}`, { token: acme.token, body: { callerId: { name: 'Front Desk' } } });
+  await until(async () => (await ast.db('ps_endpoints').where('id', creds.sip_username).first())?.callerid === '"Front Desk" <1001>', 'the new caller ID');
+
+  await ast.db('voicemail').where({ context: 'acme.sip.test', mailbox: '1001' }).update({ password: '735911' });
+  await ta.call('PATCH', `/api/v1/extensions/${ext.body.id}`, { token: acme.token, body: { musicOnHold: 'jazz' } });
+  await until(async () => (await ast.db('ps_endpoints').where('id', creds.sip_username).first())?.moh_suggest === 'jazz', 'the music class');
+  const sealed = (await ta.app.runtime.db.knex('extensions').where('id', ext.body.id).first('voicemail_pin_sealed')).voicemail_pin_sealed;
+  t.equal(ta.app.runtime.secrets.open(sealed), '735911', 'the PIN the user changed from the phone is kept, not overwritten');
+  t.equal((await ast.db('voicemail').where({ mailbox: '1001' }).first()).password, '735911');
+
+  await ta.call('POST', `/api/v1/extensions/${ext.body.id}/rotate-credentials`, { token: acme.token });
+  const rotated = await ta.app.runtime.db.knex('extensions').where('id', ext.body.id).first('sip_username');
+  await until(() => ast.db('ps_endpoints').where('id', rotated.sip_username).first(), 'the rotated endpoint');
+  t.equal((await ast.db('ps_endpoints').where('id', creds.sip_username)).length, 0, 'the old endpoint is removed');
+  t.equal((await ast.db('ps_auths').where('id', creds.sip_username)).length, 0);
+
+  await ta.call('PATCH', `/api/v1/extensions/${ext.body.id}`, { token: acme.token, body: { voicemail: { enabled: false } } });
+  await until(async () => (await ast.db('voicemail').where({ mailbox: '1001' })).length === 0, 'the mailbox removed');
+  t.equal((await ast.db('ps_endpoints').where('id', rotated.sip_username).first()).mailboxes, null);
+});
