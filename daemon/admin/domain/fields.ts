@@ -1,4 +1,4 @@
-import type { Problems } from '../../core/errors';
+import { type Problems, ValidationError } from '../../core/errors';
 
 /** Small checks shared by every domain rule; each records a problem instead of throwing, so all are reported at once. */
 
@@ -84,4 +84,10 @@ export function language(p: Problems, field: string, value: unknown): string | n
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Every body the admin rules accept is a JSON object; anything else stops before field checks. */
+export function requireObject(input: unknown): Record<string, unknown> {
+  if (!isPlainObject(input)) throw new ValidationError([{ field: 'body', reason: 'must be a JSON object' }]);
+  return input;
 }

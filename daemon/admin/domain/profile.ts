@@ -1,6 +1,6 @@
 import { Problems } from '../../core/errors';
 import { type Address, validateAddress } from './address';
-import { email, isPlainObject, language, text } from './fields';
+import { email, requireObject, language, text } from './fields';
 
 export const USERNAME_MAX = 30;
 
@@ -73,12 +73,8 @@ function optionalFields(p: Problems, input: Record<string, unknown>): Partial<Pr
 
 /** Validates a new profile; the username defaults to the email, as the seeds require. */
 export function validateNewProfile(input: unknown): ProfileFields {
+  const body = requireObject(input);
   const p = new Problems();
-  if (!isPlainObject(input)) {
-    p.add('body', 'must be a JSON object');
-    p.throwIfAny();
-  }
-  const body = input as Record<string, unknown>;
   rejectUnknown(p, body);
   const firstName = text(p, 'firstName', body.firstName, { required: true, max: 100 });
   const lastName = text(p, 'lastName', body.lastName, { required: true, max: 100 });
@@ -98,12 +94,8 @@ export function validateNewProfile(input: unknown): ProfileFields {
 
 /** Validates a partial update; mandatory fields may change but never be emptied. */
 export function validateProfilePatch(input: unknown): Partial<ProfileFields> {
+  const body = requireObject(input);
   const p = new Problems();
-  if (!isPlainObject(input)) {
-    p.add('body', 'must be a JSON object');
-    p.throwIfAny();
-  }
-  const body = input as Record<string, unknown>;
   rejectUnknown(p, body);
   const out: Partial<ProfileFields> = optionalFields(p, body);
   if ('firstName' in body) out.firstName = text(p, 'firstName', body.firstName, { required: true, max: 100 }) ?? '';

@@ -1,6 +1,6 @@
 import { Problems } from '../../core/errors';
 import { type Address, validateAddress } from './address';
-import { isPlainObject, language, text, timezone } from './fields';
+import { requireObject, language, text, timezone } from './fields';
 
 export interface SiteFields {
   name: string;
@@ -10,12 +10,8 @@ export interface SiteFields {
 }
 
 export function validateSite(input: unknown, current?: SiteFields): SiteFields {
+  const body = requireObject(input);
   const p = new Problems();
-  if (!isPlainObject(input)) {
-    p.add('body', 'must be a JSON object');
-    p.throwIfAny();
-  }
-  const body = input as Record<string, unknown>;
   const creating = current === undefined;
   const out: SiteFields = current ? structuredClone(current) : ({} as SiteFields);
   if (creating || 'name' in body) out.name = text(p, 'name', body.name, { required: true, max: 100 }) ?? '';

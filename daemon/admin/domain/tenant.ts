@@ -1,5 +1,5 @@
 import { Problems } from '../../core/errors';
-import { isPlainObject, text } from './fields';
+import { requireObject, text } from './fields';
 
 export interface TenantFields {
   name: string;
@@ -10,12 +10,8 @@ export interface TenantFields {
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
 
 export function validateTenant(input: unknown): TenantFields {
+  const body = requireObject(input);
   const p = new Problems();
-  if (!isPlainObject(input)) {
-    p.add('body', 'must be a JSON object');
-    p.throwIfAny();
-  }
-  const body = input as Record<string, unknown>;
   const name = text(p, 'name', body.name, { required: true, max: 100 });
   const rawDomain = text(p, 'sipDomain', body.sipDomain, { required: true, max: 253 });
   const sipDomain = rawDomain?.toLowerCase() ?? null;

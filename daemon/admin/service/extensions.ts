@@ -1,11 +1,11 @@
 import type { Knex } from 'knex';
 import type { ChangeFeed } from '../../core/changes';
-import { NotFoundError, Problems, ValidationError } from '../../core/errors';
+import { NotFoundError, Problems } from '../../core/errors';
 import { newId, now } from '../../core/ids';
 import type { SecretBox } from '../../crypto/secret-box';
 import { randomString } from '../../crypto/random';
 import { DEFAULT_SETTINGS, type EffectiveSettings, SETTING_KEYS, applySettings, effectiveSettings, validateNumber } from '../domain/extension';
-import { isPlainObject } from '../domain/fields';
+import { isPlainObject, requireObject } from '../domain/fields';
 import { extensionFromRow, siteFromRow, userFromRow, type Extension, type User } from '../store/rows';
 import { translateUnique } from '../../storage/errors';
 import { toJsonColumn } from '../../storage/json';
@@ -79,8 +79,8 @@ async function placeProfileInput(knex: Knex, tenantId: string, place: unknown, p
   };
 }
 
-export async function createExtension(d: Deps, scope: Scope, input: unknown): Promise<ExtensionView> {
-  if (!isPlainObject(input)) throw new ValidationError([{ field: 'body', reason: 'must be a JSON object' }]);
+export async function createExtension(d: Deps, scope: Scope, body: unknown): Promise<ExtensionView> {
+  const input = requireObject(body);
   const tenantId = await tenantForCreate(d.knex, scope, input.tenantId);
   const p = new Problems();
   rejectUnknown(p, input);
@@ -147,9 +147,9 @@ export async function listExtensions(knex: Knex, scope: Scope, f: PageQuery & { 
   return { ...page, items: await Promise.all(page.items.map((e) => view(knex, e))) };
 }
 
-export async function patchExtension(d: Deps, scope: Scope, id: string, input: unknown): Promise<ExtensionView> {
+export async function patchExtension(d: Deps, scope: Scope, id: string, body: unknown): Promise<ExtensionView> {
   const ext = await findExtension(d.knex, scope, id);
-  if (!isPlainObject(input)) throw new ValidationError([{ field: 'body', reason: 'must be a JSON object' }]);
+  const input = requireObject(body);
   const p = new Problems();
   rejectUnknown(p, input);
   if ('tenantId' in input) p.add('tenantId', 'an extension cannot move to another tenant');

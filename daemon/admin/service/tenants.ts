@@ -5,7 +5,7 @@ import { validateNewProfile } from '../domain/profile';
 import { validateTenant } from '../domain/tenant';
 import { tenantFromRow, userFromRow, type Tenant, type User } from '../store/rows';
 import { translateUnique } from '../../storage/errors';
-import { isPlainObject } from '../domain/fields';
+import { isPlainObject, requireObject } from '../domain/fields';
 import { type Scope, scoped } from './scope';
 import { USER_UNIQUE, userRow } from './users';
 
@@ -61,10 +61,10 @@ export async function findTenantByDomain(knex: Knex, domain: string): Promise<Te
 }
 
 /** Name and primary administrator may change; the SIP domain is in every phone's configuration and does not. */
-export async function updateTenant(knex: Knex, scope: Scope, id: string, input: unknown): Promise<Tenant> {
+export async function updateTenant(knex: Knex, scope: Scope, id: string, body: unknown): Promise<Tenant> {
   const tenant = await getTenant(knex, scope, id);
   const p = new Problems();
-  if (!isPlainObject(input)) throw new ValidationError([{ field: 'body', reason: 'must be a JSON object' }]);
+  const input = requireObject(body);
   const patch: Record<string, unknown> = {};
   for (const key of Object.keys(input)) {
     if (key === 'name') {

@@ -1,6 +1,6 @@
 import type { Address } from '../domain/address';
 import type { ExtensionSettings } from '../domain/extension';
-import type { ProfileStatus } from '../domain/profile';
+import type { ProfileFields, ProfileStatus } from '../domain/profile';
 import { fromJsonColumn, toBool } from '../../storage/json';
 
 /** Records as the rest of the daemon sees them, mapped from rows in one place. */
@@ -25,20 +25,10 @@ export interface Site {
   updatedAt: string;
 }
 
-export interface User {
+export interface User extends ProfileFields {
   id: string;
   tenantId: string;
-  firstName: string;
-  lastName: string;
-  email: string;
-  username: string;
   kind: 'person' | 'place';
-  jobTitle: string | null;
-  department: string | null;
-  address: Address | null;
-  personalPhone: string | null;
-  language: string | null;
-  siteId: string | null;
   status: ProfileStatus;
   isAdmin: boolean;
   disabledAt: string | null;
