@@ -6,7 +6,7 @@ import type { SecretBox } from '../../crypto/secret-box';
 import { randomString } from '../../crypto/random';
 import { DEFAULT_SETTINGS, type EffectiveSettings, SETTING_KEYS, applySettings, effectiveSettings, validateNumber } from '../domain/extension';
 import { isPlainObject, requireObject } from '../domain/fields';
-import { extensionFromRow, siteFromRow, userFromRow, type Extension, type User } from '../store/rows';
+import { extensionFromRow, siteFromRow, userFromRow, type Extension, type Site, type User } from '../store/rows';
 import { translateUnique } from '../../storage/errors';
 import { toJsonColumn } from '../../storage/json';
 import { type Scope, scoped, tenantForCreate } from './scope';
@@ -119,14 +119,11 @@ export async function findExtension(knex: Knex, scope: Scope, id: string): Promi
   return extensionFromRow(row);
 }
 
-async function view(knex: Knex, ext: Extension): Promise<ExtensionView> {
-  const owner = ext.userId ? userFromRow(await knex('users').where('id', ext.userId).first()) : null;
-  const siteId = ext.siteId ?? owner?.siteId ?? null;
-  const site = siteId ? await knex('sites').where('id', siteId).first() : null;
+function toView(ext: Extension, owner: User | null, site: Site | null): ExtensionView {
   const effective = effectiveSettings(ext.settings, {
     number: ext.number,
     owner: owner ?? { firstName: '', lastName: '', email: '' },
-    siteAddress: site ? siteFromRow(site).address : null,
+    siteAddress: site?.address ?? null,
     pinSet: ext.pinSealed !== null,
   });
   return {
@@ -135,8 +132,22 @@ async function view(knex: Knex, ext: Extension): Promise<ExtensionView> {
   };
 }
 
+/** Views for many extensions with one query for their owners and one for their sites. */
+async function views(knex: Knex, exts: Extension[]): Promise<ExtensionView[]> {
+  const userIds = [...new Set(exts.map((e) => e.userId).filter((id): id is string => id !== null))];
+  const owners = new Map((userIds.length ? await knex('users').whereIn('id', userIds) : []).map((r) => [r.id as string, userFromRow(r)]));
+  const siteOf = (e: Extension) => e.siteId ?? (e.userId ? owners.get(e.userId)?.siteId ?? null : null);
+  const siteIds = [...new Set(exts.map(siteOf).filter((id): id is string => id !== null))];
+  const sites = new Map((siteIds.length ? await knex('sites').whereIn('id', siteIds) : []).map((r) => [r.id as string, siteFromRow(r)]));
+  return exts.map((e) => {
+    const siteId = siteOf(e);
+    return toView(e, e.userId ? owners.get(e.userId) ?? null : null, siteId ? sites.get(siteId) ?? null : null);
+  });
+}
+
 export async function getExtension(knex: Knex, scope: Scope, id: string): Promise<ExtensionView> {
-  return view(knex, await findExtension(knex, scope, id));
+  const [view] = await views(knex, [await findExtension(knex, scope, id)]);
+  return view!;
 }
 
 export async function listExtensions(knex: Knex, scope: Scope, f: PageQuery & { number?: string; userId?: string }): Promise<Page<ExtensionView>> {
@@ -144,7 +155,7 @@ export async function listExtensions(knex: Knex, scope: Scope, f: PageQuery & { 
   if (f.number) q.where('number', f.number);
   if (f.userId) q.where('user_id', f.userId);
   const page = await paginate(q, f, 'number', extensionFromRow);
-  return { ...page, items: await Promise.all(page.items.map((e) => view(knex, e))) };
+  return { ...page, items: await views(knex, page.items) };
 }
 
 export async function patchExtension(d: Deps, scope: Scope, id: string, body: unknown): Promise<ExtensionView> {
