@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { activationComponent } from './activation/component';
 import { adminComponent } from './admin/component';
 import { pbxComponent } from './pbx/component';
 import type { Config } from './config/options';
@@ -12,7 +13,7 @@ import { migrate, openDatabase } from './storage/database';
 import { version } from './version';
 
 /** The parts of the daemon, in start order. Each is a plugin on the small core below. */
-export const COMPONENTS: ComponentFactory[] = [adminComponent, pbxComponent];
+export const COMPONENTS: ComponentFactory[] = [adminComponent, activationComponent, pbxComponent];
 
 export interface App {
   runtime: Runtime;

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as admin from './001_admin';
 import * as pbx from './005_pbx';
+import * as activation from './006_activation';
 
 /**
  * The migrations in order. Listed here rather than found on disk so the same
@@ -10,6 +11,7 @@ import * as pbx from './005_pbx';
 const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
   '001_admin': admin,
   '005_pbx': pbx,
+  '006_activation': activation,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
