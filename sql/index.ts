@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as admin from './001_admin';
 import * as pbx from './005_pbx';
 import * as activation from './006_activation';
+import * as provisioning from './002_provisioning';
 
 /**
  * The migrations in order. Listed here rather than found on disk so the same
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   '001_admin': admin,
   '005_pbx': pbx,
   '006_activation': activation,
+  '002_provisioning': provisioning,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

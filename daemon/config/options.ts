@@ -1,3 +1,4 @@
+import net from 'node:net';
 import path from 'node:path';
 
 /**
@@ -20,6 +21,16 @@ export interface Config {
   logLevel: LogLevel;
   asteriskDbUrl: string | null;
   freeswitchAuth: string | null;
+  tftpAllow: string[];
+  httpsPort: number | null;
+  tlsCert: string | null;
+  tlsKey: string | null;
+  firmwareDir: string;
+  activationDomain: string;
+  registrationService: string;
+  voicemailNumber: string;
+  ntpServers: string[];
+  provRateLimit: number;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -69,6 +80,35 @@ function url(protocols: string[]) {
 function nonEmpty(raw: string): string {
   if (raw.trim() === '') throw new OptionError('must not be empty');
   return raw;
+}
+
+function file(raw: string): string {
+  return path.resolve(nonEmpty(raw));
+}
+
+function dialNumber(raw: string): string {
+  if (!/^\+?[0-9*#]{1,32}$/.test(raw)) throw new OptionError(`must be a number to dial such as *97, got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+/** `10.0.0.0/8,192.168.1.7,fd00::/8`: checked here so a typo stops the daemon instead of opening or closing TFTP silently. */
+function networks(raw: string): string[] {
+  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0) throw new OptionError('must list at least one network, such as 10.0.0.0/8');
+  for (const n of list) {
+    const [addr, bits, extra] = n.split('/');
+    const family = net.isIP(addr ?? '');
+    const max = family === 6 ? 128 : 32;
+    if (!family || extra !== undefined || (bits !== undefined && (!/^\d{1,3}$/.test(bits) || Number(bits) > max))) {
+      throw new OptionError(`must be comma-separated addresses or networks (a.b.c.d/n, x::/n), got ${JSON.stringify(n)}`);
+    }
+  }
+  return list;
+}
+
+function positive(raw: string): number {
+  if (!/^\d{1,6}$/.test(raw) || Number(raw) < 1) throw new OptionError(`must be a whole number from 1, got ${JSON.stringify(raw)}`);
+  return Number(raw);
 }
 
 function opt<K extends keyof Config>(spec: OptionSpec<K>): OptionSpec<K> {
@@ -162,5 +202,54 @@ export const OPTIONS = [
       if (!/^[^:\s]{1,64}:\S{12,128}$/.test(raw)) throw new OptionError('must be user:password with a password of 12 characters or more');
       return raw;
     },
+  }),
+  opt({
+    key: 'tftpAllow', env: 'DIALTONE_TFTP_ALLOW', defaultText: '127.0.0.0/8,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7',
+    description: 'Networks TFTP answers, comma-separated. TFTP has no authentication: keep it to the phones\' networks.',
+    fallback: () => ['127.0.0.0/8', '::1', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'], parse: networks,
+  }),
+  opt({
+    key: 'httpsPort', env: 'DIALTONE_HTTPS_PORT', defaultText: 'unset (no HTTPS listener)',
+    description: 'HTTPS port for provisioning and the API, with DIALTONE_TLS_CERT and DIALTONE_TLS_KEY; phones may then use basic authentication.',
+    fallback: () => null, parse: port,
+  }),
+  opt({
+    key: 'tlsCert', env: 'DIALTONE_TLS_CERT', defaultText: 'unset',
+    description: 'PEM certificate chain file for the HTTPS listener.', fallback: () => null, parse: file,
+  }),
+  opt({
+    key: 'tlsKey', env: 'DIALTONE_TLS_KEY', defaultText: 'unset',
+    description: 'PEM private key file for the HTTPS listener.', fallback: () => null, parse: file,
+  }),
+  opt({
+    key: 'firmwareDir', env: 'DIALTONE_FIRMWARE_DIR', defaultText: '<data dir>/firmware',
+    description: 'Folder of firmware and other static files, served read-only over TFTP and under /prov/firmware/ over HTTP.',
+    fallback: (r) => path.join(r.dataDir ?? path.resolve('var'), 'firmware'), parse: file,
+  }),
+  opt({
+    key: 'activationDomain', env: 'DIALTONE_ACTIVATION_DOMAIN', defaultText: 'the host of DIALTONE_PUBLIC_URL',
+    description: 'SIP domain (digest realm) pending phones register to with their activation credentials; it reaches only the registration service.',
+    fallback: (r) => new URL(r.publicUrl ?? 'http://127.0.0.1').hostname.replace(/^\[(.*)\]$/, '$1'), parse: host,
+  }),
+  opt({
+    key: 'registrationService', env: 'DIALTONE_REGISTRATION_SERVICE', defaultText: '*8000',
+    description: 'Number a pending phone dials to activate with a code; the only number activation credentials reach.',
+    fallback: () => '*8000', parse: dialNumber,
+  }),
+  opt({
+    key: 'voicemailNumber', env: 'DIALTONE_VOICEMAIL_NUMBER', defaultText: '*97',
+    description: 'Voicemail access number put on the phones\' message key (overridable per tenant, site and device).',
+    fallback: () => '*97', parse: dialNumber,
+  }),
+  opt({
+    key: 'ntpServers', env: 'DIALTONE_NTP_SERVERS', defaultText: 'pool.ntp.org',
+    description: 'Time servers given to phones, comma-separated (overridable per tenant, site and device).',
+    fallback: () => ['pool.ntp.org'],
+    parse: (raw) => raw.split(',').map((s) => host(s.trim())),
+  }),
+  opt({
+    key: 'provRateLimit', env: 'DIALTONE_PROV_RATE_LIMIT', defaultText: '30',
+    description: 'Failed provisioning requests (unknown names, new MACs, wrong credentials) one source may make per minute before it is refused for the rest of that minute.',
+    fallback: () => 30, parse: positive,
   }),
 ] as const;

@@ -1,0 +1,62 @@
+import crypto from 'node:crypto';
+
+export interface RenderedFile {
+  body: Buffer;
+  contentType: string;
+  etag: string;
+  /** HTTP date of the newest record the file was built from. */
+  lastModified: string;
+  mode: 'full' | 'activation' | 'common';
+}
+
+export function renderedFile(text: string, contentType: string, lastModified: string, mode: RenderedFile['mode']): RenderedFile {
+  const body = Buffer.from(text, 'utf8');
+  return { body, contentType, mode, lastModified: new Date(lastModified).toUTCString(), etag: `"${crypto.createHash('sha1').update(body).digest('base64url')}"` };
+}
+
+/**
+ * Rendered files, each remembered with the ids of the records it was built
+ * from; a change to any one of them (announced on the ChangeFeed) drops it.
+ * Bounded: past the limit the oldest entry goes first.
+ */
+export class RenderCache {
+  private readonly entries = new Map<string, { file: RenderedFile; deps: string[] }>();
+  private readonly byDep = new Map<string, Set<string>>();
+
+  constructor(private readonly max = 50_000) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string): RenderedFile | null {
+    return this.entries.get(key)?.file ?? null;
+  }
+
+  set(key: string, file: RenderedFile, deps: string[]): void {
+    this.delete(key);
+    if (this.entries.size >= this.max) this.delete(this.entries.keys().next().value!);
+    this.entries.set(key, { file, deps });
+    for (const d of deps) {
+      let keys = this.byDep.get(d);
+      if (!keys) this.byDep.set(d, (keys = new Set()));
+      keys.add(key);
+    }
+  }
+
+  invalidate(id: string): void {
+    for (const key of this.byDep.get(id) ?? []) this.delete(key);
+    this.byDep.delete(id);
+  }
+
+  private delete(key: string): void {
+    const e = this.entries.get(key);
+    if (!e) return;
+    this.entries.delete(key);
+    for (const d of e.deps) {
+      const keys = this.byDep.get(d);
+      keys?.delete(key);
+      if (keys?.size === 0) this.byDep.delete(d);
+    }
+  }
+}

@@ -1,0 +1,49 @@
+import type { Knex } from 'knex';
+import { newId, now } from '../core/ids';
+
+export type DeviceEventKind = 'fetch' | 'registration' | 'resync' | 'created' | 'assigned';
+
+export interface DeviceEvent {
+  kind: DeviceEventKind;
+  transport?: 'tftp' | 'http' | 'https' | 'sip' | 'api' | null;
+  file?: string | null;
+  source?: string | null;
+  userAgent?: string | null;
+  /** `ok`, `not_modified`, `unauthorized`, `not_found`, `rate_limited`, `activation`, `registered`, `sent`, `failed`… */
+  result: string;
+  detail?: string | null;
+  at?: string;
+}
+
+export interface DeviceEventView extends Required<Omit<DeviceEvent, 'at'>> {
+  id: string;
+  at: string;
+}
+
+// The timeline answers "what happened lately"; older entries are dropped so a flood cannot grow it without bound.
+const KEEP_PER_DEVICE = 500;
+const TRIM_EVERY = 50;
+let sinceTrim = 0;
+
+const clip = (s: string | null | undefined, n: number) => (s === null || s === undefined ? null : s.slice(0, n));
+
+/** One entry in a device's timeline: fetches, registrations, resyncs. Never holds a secret. */
+export async function recordDeviceEvent(knex: Knex, deviceId: string, e: DeviceEvent): Promise<void> {
+  await knex('device_events').insert({
+    id: newId(), device_id: deviceId, at: e.at ?? now(), kind: e.kind, transport: e.transport ?? null,
+    file: clip(e.file, 255), source: clip(e.source, 64), user_agent: clip(e.userAgent, 255), result: clip(e.result, 32), detail: clip(e.detail, 255),
+  });
+  if (++sinceTrim >= TRIM_EVERY) {
+    sinceTrim = 0;
+    const cutoff = await knex('device_events').where('device_id', deviceId).orderBy('at', 'desc').offset(KEEP_PER_DEVICE).first('at');
+    if (cutoff) await knex('device_events').where('device_id', deviceId).where('at', '<=', cutoff.at).delete();
+  }
+}
+
+export async function deviceEvents(knex: Knex, deviceId: string, limit: number): Promise<DeviceEventView[]> {
+  const rows = await knex('device_events').where('device_id', deviceId).orderBy([{ column: 'at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit);
+  return rows.map((r: Record<string, any>) => ({
+    id: r.id, at: r.at, kind: r.kind, transport: r.transport ?? null, file: r.file ?? null, source: r.source ?? null,
+    userAgent: r.user_agent ?? null, result: r.result, detail: r.detail ?? null,
+  }));
+}

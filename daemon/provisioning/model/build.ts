@@ -1,0 +1,97 @@
+import { effectiveSettings } from '../../admin/domain/extension';
+import { displayName } from '../../admin/domain/profile';
+import type { Extension, Site, Tenant, User } from '../../admin/store/rows';
+import type { DeviceSettings, Endpoint, Key, Line, SettingsOverrides } from './settings';
+
+/** What the daemon's configuration contributes: the same for every device. */
+export interface ServerDefaults {
+  /** The provisioning base URL phones fetch from, without a trailing slash. */
+  provisioningUrl: string;
+  sipHost: string;
+  sipPort: number;
+  ntpServers: string[];
+  voicemailNumber: string;
+  registrationServiceNumber: string;
+  activationDomain: string;
+  firmwareUrl: string | null;
+}
+
+export interface DeviceFacts {
+  id: string;
+  mac: string;
+  vendor: string | null;
+  model: string | null;
+  provUsername: string;
+  provPassword: string;
+  activationUsername: string;
+  activationPassword: string;
+}
+
+/** The records a provisioned device's settings come from; null for a pending device. */
+export interface Assignment {
+  tenant: Tenant;
+  site: Site | null;
+  user: User | null;
+  extension: Extension;
+  sipUsername: string;
+  sipPassword: string;
+}
+
+export interface BuildInput {
+  server: ServerDefaults;
+  device: DeviceFacts;
+  assignment: Assignment | null;
+  /** Already merged: tenant, site, device. */
+  overrides: SettingsOverrides;
+}
+
+/**
+ * The one place a device's settings are decided. Pure: the same records give
+ * the same settings, which is what lets rendered files be cached until one of
+ * those records changes.
+ */
+export function buildDeviceSettings(input: BuildInput): DeviceSettings {
+  const { server, device, assignment, overrides: o } = input;
+  const transport = o.transport ?? 'udp';
+  const registrar: Endpoint = { host: o.registrar?.host ?? server.sipHost, port: o.registrar?.port ?? server.sipPort, transport };
+  const outboundProxy: Endpoint | null = o.outboundProxy ? { ...o.outboundProxy, transport } : null;
+  const common = {
+    device: { id: device.id, mac: device.mac, vendor: device.vendor, model: device.model },
+    ntpServers: o.ntpServers ?? server.ntpServers,
+    registrationServiceNumber: server.registrationServiceNumber,
+    provisioning: { url: server.provisioningUrl, username: device.provUsername, password: device.provPassword },
+    firmwareUrl: o.firmwareUrl !== undefined ? o.firmwareUrl : server.firmwareUrl,
+  };
+  if (!assignment) {
+    // A pending phone: credentials that reach only the registration service, and a prompt saying what to dial.
+    const line: Line = {
+      index: 1, extension: device.activationUsername, displayName: 'Activate', label: 'Activate', domain: server.activationDomain,
+      username: device.activationUsername, password: device.activationPassword, registrar, outboundProxy,
+    };
+    return {
+      ...common, mode: 'activation', lines: [line], codecs: o.codecs ?? ['G722', 'PCMU', 'PCMA'],
+      timezone: o.timezone ?? 'UTC', language: o.language ?? 'en', voicemailNumber: server.registrationServiceNumber,
+      keys: [{ index: 1, type: 'line', value: '1', label: 'Activate' }, { index: 2, type: 'speed-dial', value: server.registrationServiceNumber, label: 'Activate' }],
+      idleText: `Activate: dial ${server.registrationServiceNumber}`,
+    };
+  }
+  const { tenant, site, user, extension } = assignment;
+  const effective = effectiveSettings(extension.settings, {
+    number: extension.number,
+    owner: user ?? { firstName: '', lastName: '', email: '' },
+    siteAddress: site?.address ?? null,
+    pinSet: extension.pinSealed !== null,
+  });
+  const name = effective.callerId.name || (user ? displayName(user) : extension.number);
+  const line: Line = {
+    index: 1, extension: extension.number, displayName: name, label: `${extension.number} ${name}`.slice(0, 32).trim(),
+    domain: tenant.sipDomain, username: assignment.sipUsername, password: assignment.sipPassword, registrar, outboundProxy,
+  };
+  const keys: Key[] = o.keys ?? [{ index: 1, type: 'line', value: '1', label: line.label }];
+  return {
+    ...common, mode: 'full', lines: [line], codecs: o.codecs ?? extension.settings.codecs,
+    timezone: o.timezone ?? site?.timezone ?? 'UTC', language: o.language ?? user?.language ?? site?.language ?? 'en',
+    voicemailNumber: o.voicemailNumber ?? server.voicemailNumber, keys,
+    idleText: o.idleText !== undefined ? o.idleText : null,
+  };
+}

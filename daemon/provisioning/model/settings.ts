@@ -1,0 +1,71 @@
+import type { Codec } from '../../admin/domain/extension';
+
+export type Transport = 'udp' | 'tcp' | 'tls';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+  transport: Transport;
+}
+
+export interface Line {
+  index: number;
+  extension: string;
+  displayName: string;
+  /** Shown on the phone's line key. */
+  label: string;
+  domain: string;
+  username: string;
+  password: string;
+  registrar: Endpoint;
+  outboundProxy: Endpoint | null;
+}
+
+export type KeyType = 'line' | 'blf' | 'speed-dial';
+
+export interface Key {
+  index: number;
+  type: KeyType;
+  /** The line index for a line key, the extension watched for a BLF, the number dialled for a speed dial. */
+  value: string;
+  label: string;
+}
+
+/**
+ * Everything a phone of any vendor is told, in one vendor-neutral shape.
+ * Templates read only this; vendor spellings come from the family data.
+ */
+export interface DeviceSettings {
+  /** `activation`: a pending phone that can only call the registration service. */
+  mode: 'full' | 'activation';
+  device: { id: string; mac: string; vendor: string | null; model: string | null };
+  lines: Line[];
+  codecs: Codec[];
+  /** Olson name; each template writes it in its vendor's form (model/timezone.ts). */
+  timezone: string;
+  ntpServers: string[];
+  language: string;
+  voicemailNumber: string;
+  registrationServiceNumber: string;
+  keys: Key[];
+  /** What the phone fetches its files from, and the credentials it must send once provisioned. */
+  provisioning: { url: string; username: string; password: string };
+  firmwareUrl: string | null;
+  /** Text the phone shows when idle: the activation prompt for a pending phone. */
+  idleText: string | null;
+}
+
+/** What an operator may override per tenant, site or device; later scopes win. */
+export interface SettingsOverrides {
+  codecs?: Codec[];
+  timezone?: string;
+  ntpServers?: string[];
+  language?: string;
+  voicemailNumber?: string;
+  transport?: Transport;
+  registrar?: { host?: string; port?: number };
+  outboundProxy?: { host: string; port: number } | null;
+  keys?: Key[];
+  firmwareUrl?: string | null;
+  idleText?: string | null;
+}

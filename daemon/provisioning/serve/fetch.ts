@@ -1,0 +1,152 @@
+import type { Knex } from 'knex';
+import type { Logger } from '../../core/log';
+import { now } from '../../core/ids';
+import type { SecretBox } from '../../crypto/secret-box';
+import { isUniqueViolation } from '../../storage/errors';
+import { type RenderCache, type RenderedFile, renderedFile } from '../cache';
+import { recordDeviceEvent } from '../events';
+import type { ServerDefaults } from '../model/build';
+import { loadDeviceSettings } from '../settings-source';
+import { type Device, deviceByMac, deviceFromRow, newDeviceRow } from '../store/devices';
+import { type TemplateRenderer, templateData } from '../templates/render';
+import { chooseMatch, isIgnoredName, matchPath, parseUserAgent } from '../vendors/match';
+import type { DigestAuth } from './digest';
+import { type StaticFile, findStatic } from './firmware';
+import type { FailureLimiter } from './limiter';
+import { refuseName, stripOneSlash } from './names';
+
+export type Transport = 'tftp' | 'http' | 'https';
+
+export interface FetchRequest {
+  /** The requested name, relative to the provisioning root (no /prov/ prefix). */
+  name: string;
+  transport: Transport;
+  source: string;
+  userAgent?: string | undefined;
+  authorization?: string | undefined;
+  method?: string;
+}
+
+export type FetchResult =
+  | { status: 'ok'; file: RenderedFile }
+  | { status: 'static'; file: StaticFile }
+  | { status: 'unauthorized'; challenge: string[] }
+  | { status: 'not_found' | 'forbidden' | 'rate_limited'; reason: string };
+
+export interface FetchDeps {
+  knex: Knex;
+  secrets: SecretBox;
+  log: Logger;
+  server: ServerDefaults;
+  firmwareDir: string;
+  renderer: TemplateRenderer;
+  cache: RenderCache;
+  limiter: FailureLimiter;
+  digest: DigestAuth;
+}
+
+/**
+ * Answers one request for a file, whatever the transport: the TFTP and HTTP
+ * front ends only translate. Every answer about a known device lands in its
+ * timeline; failures count against the source's limit.
+ */
+export class FileService {
+  constructor(private readonly d: FetchDeps) {}
+
+  async fetch(req: FetchRequest): Promise<FetchResult> {
+    const name = stripOneSlash(req.name);
+    const src = req.source;
+    if (this.d.limiter.blocked(src)) return { status: 'rate_limited', reason: 'too many failed requests from this source' };
+    const refused = refuseName(name);
+    if (refused) return this.fail(req, 'forbidden', refused);
+
+    const candidates = matchPath(name);
+    if (candidates.length === 0) {
+      const found = await findStatic(this.d.firmwareDir, name);
+      if (found) return { status: 'static', file: found };
+      if (isIgnoredName(name)) return { status: 'not_found', reason: 'known name, not served' };
+      return this.fail(req, 'not_found', 'unknown name');
+    }
+    const ua = parseUserAgent(req.userAgent);
+    const mac = candidates.find((c) => c.mac)?.mac ?? null;
+    if (mac && ua?.mac && ua.mac !== mac) return this.fail(req, 'forbidden', 'the User-Agent names another MAC');
+    let device = mac ? await deviceByMac(this.d.knex, mac) : null;
+    const match = chooseMatch(candidates, { userAgent: ua, deviceVendor: device?.vendor ?? null });
+    if (!match) {
+      if (device) await this.event(device, req, name, 'not_found', 'the name fits several vendors; set the device model');
+      return this.fail(req, 'not_found', 'ambiguous name');
+    }
+    const { family, rule } = match;
+    if (!rule.perDevice) {
+      const key = `common:${family.id}:${name.toLowerCase()}`;
+      let file = this.d.cache.get(key);
+      if (!file) {
+        const text = this.d.renderer.render(family, rule, templateData(family, { name, mac: match.mac, model: match.model, tag: match.tag }, null, this.d.server.provisioningUrl));
+        file = renderedFile(text, rule.contentType, '2000-01-01T00:00:00Z', 'common');
+        this.d.cache.set(key, file, []);
+      }
+      return { status: 'ok', file };
+    }
+    if (!device) {
+      device = await this.createPending(req, mac!, family.id, ua?.family === family ? (ua.model?.model.name ?? null) : null);
+      if (!device) return { status: 'rate_limited', reason: 'too many new devices from this source' };
+    }
+    if (req.transport !== 'tftp' && device.credentialsSentAt) {
+      const user = this.d.digest.verify(req.authorization, req.method ?? 'GET', {
+        basicAllowed: req.transport === 'https',
+        password: (u) => (u === device!.provUsername ? this.d.secrets.open(device!.provPasswordSealed) : null),
+      });
+      if (!user) {
+        await this.event(device, req, name, 'unauthorized', req.authorization ? 'wrong credentials' : 'no credentials');
+        this.penalize(req, 'unauthorized');
+        return { status: 'unauthorized', challenge: this.d.digest.challenge({ basic: req.transport === 'https' }) };
+      }
+    }
+    const key = `${device.id}:${name.toLowerCase()}`;
+    let file = this.d.cache.get(key);
+    if (!file) {
+      const loaded = await loadDeviceSettings(this.d.knex, this.d.secrets, this.d.server, device);
+      const text = this.d.renderer.render(family, rule, templateData(family, { name, mac: match.mac, model: match.model, tag: match.tag }, loaded.settings, this.d.server.provisioningUrl));
+      file = renderedFile(text, rule.contentType, loaded.lastModified, loaded.settings.mode);
+      this.d.cache.set(key, file, loaded.dependsOn);
+    }
+    const at = now();
+    const update: Record<string, unknown> = { last_seen_at: at, last_source: src.slice(0, 64) };
+    // This file carries the device's provisioning credentials: from now on, HTTP fetches must present them.
+    if (!device.credentialsSentAt) update.credentials_sent_at = at;
+    await this.d.knex('devices').where('id', device.id).update(update);
+    await this.event(device, req, name, file.mode === 'activation' ? 'activation' : 'ok', null);
+    return { status: 'ok', file };
+  }
+
+  private async createPending(req: FetchRequest, mac: Device['mac'], vendor: string, model: string | null): Promise<Device | null> {
+    const first = this.d.limiter.fail(req.source);
+    if (first) this.d.log.warn({ source: req.source, transport: req.transport }, 'provisioning: too many new MACs from one source; refusing it for the rest of the minute');
+    if (this.d.limiter.blocked(req.source) && !first) return null;
+    const row = newDeviceRow(this.d.secrets, { mac, tenantId: null, vendor, model, extensionId: null });
+    try {
+      await this.d.knex('devices').insert(row);
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      return deviceByMac(this.d.knex, mac);
+    }
+    this.d.log.info({ mac, vendor, source: req.source }, 'provisioning: unknown MAC, recorded as a pending device');
+    const device = deviceFromRow(row);
+    await recordDeviceEvent(this.d.knex, device.id, { kind: 'created', transport: req.transport, source: req.source, userAgent: req.userAgent ?? null, result: 'pending', detail: 'unknown MAC; serving the activation configuration' });
+    return device;
+  }
+
+  private event(device: Device, req: FetchRequest, file: string, result: string, detail: string | null): Promise<void> {
+    return recordDeviceEvent(this.d.knex, device.id, { kind: 'fetch', transport: req.transport, file, source: req.source, userAgent: req.userAgent ?? null, result, detail });
+  }
+
+  private penalize(req: FetchRequest, what: string): void {
+    if (this.d.limiter.fail(req.source)) this.d.log.warn({ source: req.source, transport: req.transport, last: what }, 'provisioning: too many failed requests from one source; refusing it for the rest of the minute');
+  }
+
+  private fail(req: FetchRequest, status: 'not_found' | 'forbidden', reason: string): FetchResult {
+    this.penalize(req, reason);
+    this.d.log.info({ source: req.source, transport: req.transport, name: req.name.slice(0, 80), reason }, 'provisioning: request refused');
+    return { status, reason };
+  }
+}

@@ -1,0 +1,80 @@
+import type { Knex } from 'knex';
+import type { Config } from '../config/options';
+import { extensionFromRow, siteFromRow, tenantFromRow, userFromRow } from '../admin/store/rows';
+import type { SecretBox } from '../crypto/secret-box';
+import { fromJsonColumn } from '../storage/json';
+import { type Assignment, type ServerDefaults, buildDeviceSettings } from './model/build';
+import { mergeOverrides } from './model/overrides';
+import type { DeviceSettings, SettingsOverrides } from './model/settings';
+import type { Device } from './store/devices';
+
+export const PROV_PREFIX = '/prov';
+
+export function serverDefaults(config: Config): ServerDefaults {
+  const publicHost = new URL(config.publicUrl).hostname.replace(/^\[(.*)\]$/, '$1');
+  return {
+    provisioningUrl: `${config.publicUrl}${PROV_PREFIX}`,
+    sipHost: publicHost,
+    sipPort: config.sipPort,
+    ntpServers: config.ntpServers,
+    voicemailNumber: config.voicemailNumber,
+    registrationServiceNumber: config.registrationService,
+    activationDomain: config.activationDomain,
+    firmwareUrl: `${config.publicUrl}${PROV_PREFIX}/firmware`,
+  };
+}
+
+export interface LoadedSettings {
+  settings: DeviceSettings;
+  /** Ids of every record the settings were built from: a change to any of them drops the cached files. */
+  dependsOn: string[];
+  /** The newest update among those records, for Last-Modified. */
+  lastModified: string;
+}
+
+async function overridesFor(knex: Knex, scope: 'tenant' | 'site', id: string | null): Promise<{ o: SettingsOverrides | null; at: string | null }> {
+  if (!id) return { o: null, at: null };
+  const row = await knex('provisioning_overrides').where({ scope, scope_id: id }).first();
+  return row ? { o: fromJsonColumn<SettingsOverrides>(row.settings, {}), at: row.updated_at } : { o: null, at: null };
+}
+
+async function assignmentOf(knex: Knex, secrets: SecretBox, device: Device): Promise<Assignment | null> {
+  if (!device.extensionId || !device.tenantId) return null;
+  const extRow = await knex('extensions').where({ id: device.extensionId, tenant_id: device.tenantId }).first();
+  if (!extRow) return null;
+  const extension = extensionFromRow(extRow);
+  const tenant = tenantFromRow(await knex('tenants').where('id', extension.tenantId).first());
+  const userRow = extension.userId ? await knex('users').where('id', extension.userId).first() : null;
+  const user = userRow ? userFromRow(userRow) : null;
+  const siteId = extension.siteId ?? user?.siteId ?? null;
+  const siteRow = siteId ? await knex('sites').where('id', siteId).first() : null;
+  return {
+    tenant, user, extension, site: siteRow ? siteFromRow(siteRow) : null,
+    sipUsername: extension.sipUsername, sipPassword: secrets.open(extension.sipPasswordSealed),
+  };
+}
+
+/** Reads the records a device's settings come from and builds them. */
+export async function loadDeviceSettings(knex: Knex, secrets: SecretBox, server: ServerDefaults, device: Device): Promise<LoadedSettings> {
+  const assignment = await assignmentOf(knex, secrets, device);
+  const tenantO = await overridesFor(knex, 'tenant', assignment?.tenant.id ?? null);
+  const siteO = await overridesFor(knex, 'site', assignment?.site?.id ?? null);
+  const settings = buildDeviceSettings({
+    server, assignment,
+    device: {
+      id: device.id, mac: device.mac, vendor: device.vendor, model: device.model,
+      provUsername: device.provUsername, provPassword: secrets.open(device.provPasswordSealed),
+      activationUsername: device.activationUsername, activationPassword: secrets.open(device.activationPasswordSealed),
+    },
+    overrides: mergeOverrides(assignment ? tenantO.o : null, assignment ? siteO.o : null, device.overrides),
+  });
+  const stamps = [device.updatedAt, tenantO.at, siteO.at];
+  const dependsOn = [device.id];
+  if (assignment) {
+    const { tenant, site, user, extension } = assignment;
+    stamps.push(tenant.updatedAt, extension.updatedAt, extension.sipRotatedAt, site?.updatedAt ?? null, user?.updatedAt ?? null);
+    dependsOn.push(tenant.id, extension.id, ...(site ? [site.id] : []), ...(user ? [user.id] : []));
+  }
+  const lastModified = stamps.filter((s): s is string => s !== null).sort().at(-1)!;
+  return { settings, dependsOn, lastModified };
+}

@@ -1,0 +1,72 @@
+import type { Knex } from 'knex';
+import { newId, now } from '../../core/ids';
+import type { SecretBox } from '../../crypto/secret-box';
+import { randomString } from '../../crypto/random';
+import { fromJsonColumn, toJsonColumn } from '../../storage/json';
+import type { Mac } from '../mac';
+import type { SettingsOverrides } from '../model/settings';
+
+export interface Device {
+  id: string;
+  tenantId: string | null;
+  mac: Mac;
+  vendor: string | null;
+  model: string | null;
+  extensionId: string | null;
+  overrides: SettingsOverrides;
+  activationUsername: string;
+  activationPasswordSealed: string;
+  provUsername: string;
+  provPasswordSealed: string;
+  credentialsSentAt: string | null;
+  lastSeenAt: string | null;
+  lastSource: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+type Row = Record<string, any>;
+
+export const deviceFromRow = (r: Row): Device => ({
+  id: r.id, tenantId: r.tenant_id ?? null, mac: r.mac, vendor: r.vendor ?? null, model: r.model ?? null,
+  extensionId: r.extension_id ?? null, overrides: fromJsonColumn<SettingsOverrides>(r.overrides, {}),
+  activationUsername: r.activation_username, activationPasswordSealed: r.activation_password_sealed,
+  provUsername: r.prov_username, provPasswordSealed: r.prov_password_sealed, credentialsSentAt: r.credentials_sent_at ?? null,
+  lastSeenAt: r.last_seen_at ?? null, lastSource: r.last_source ?? null, createdAt: r.created_at, updatedAt: r.updated_at,
+});
+
+export const DEVICE_UNIQUE = {
+  'devices.mac': { field: 'mac', reason: 'is already a device' },
+  'devices.extension_id': { field: 'extensionId', reason: 'already has a phone (one phone per extension)' },
+};
+
+/** Every device gets its own activation and provisioning credentials when it is first recorded; neither is ever shared. */
+export function newDeviceRow(secrets: SecretBox, f: { mac: Mac; tenantId: string | null; vendor: string | null; model: string | null; extensionId: string | null; overrides?: SettingsOverrides }): Record<string, unknown> {
+  const at = now();
+  return {
+    id: newId(), tenant_id: f.tenantId, mac: f.mac, vendor: f.vendor, model: f.model, extension_id: f.extensionId,
+    overrides: toJsonColumn(f.overrides ?? {}),
+    // The MAC in the username lets an operator read a registrar log; the random tail keeps it unguessable from the MAC alone.
+    activation_username: `act${f.mac}${randomString(4, 'abcdefghjkmnpqrstuvwxyz23456789')}`,
+    activation_password_sealed: secrets.seal(randomString(24)),
+    prov_username: `prov${f.mac}`,
+    prov_password_sealed: secrets.seal(randomString(24)),
+    credentials_sent_at: null, last_seen_at: null, last_source: null, created_at: at, updated_at: at,
+  };
+}
+
+export async function deviceByMac(knex: Knex, mac: Mac): Promise<Device | null> {
+  const row = await knex('devices').where('mac', mac).first();
+  return row ? deviceFromRow(row) : null;
+}
+
+export async function deviceById(knex: Knex, id: string): Promise<Device | null> {
+  const row = await knex('devices').where('id', id).first();
+  return row ? deviceFromRow(row) : null;
+}
+
+/** The phone on an extension, for a resync after the extension changes; null when it has none. */
+export async function deviceForExtension(knex: Knex, extensionId: string): Promise<Device | null> {
+  const row = await knex('devices').where('extension_id', extensionId).first();
+  return row ? deviceFromRow(row) : null;
+}

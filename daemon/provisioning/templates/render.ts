@@ -1,0 +1,65 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Eta } from 'eta';
+import { macUpper, type Mac } from '../mac';
+import type { DeviceSettings, Endpoint, Line } from '../model/settings';
+import { vendorTimezone, zoneOffsets } from '../model/timezone';
+import type { FileFormat, FileRule, VendorFamily } from '../vendors/types';
+import { escapeLine, escapeXml } from './escape';
+
+/** What every template sees as `it`. Common files get `s: null` and never a secret. */
+export interface TemplateData {
+  s: DeviceSettings | null;
+  line: Line | null;
+  /** Where the phone sends its SIP: the outbound proxy when one is set, else dialtone's registrar. */
+  proxy: Endpoint | null;
+  file: { name: string; mac: string | null; macUpper: string | null; model: string | null; tag: string | null };
+  family: { id: string; name: string };
+  /** Where this family's files are fetched from: the provisioning URL with the family's sub-path. */
+  baseUrl: string;
+  tz: string | null;
+  dst: boolean;
+  codecs: string[];
+}
+
+/** The folder of templates, found from here both in the source tree and in the compiled dist/. */
+export function templatesRoot(start = __dirname): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'provisioning-templates');
+    if (fs.existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) throw new Error('provisioning-templates folder not found');
+  }
+}
+
+export function templateData(
+  family: VendorFamily,
+  file: { name: string; mac: Mac | null; model: string | null; tag: string | null },
+  settings: DeviceSettings | null,
+  provisioningUrl: string,
+): TemplateData {
+  return {
+    s: settings,
+    line: settings?.lines[0] ?? null,
+    proxy: settings ? (settings.lines[0]!.outboundProxy ?? settings.lines[0]!.registrar) : null,
+    file: { ...file, macUpper: file.mac ? macUpper(file.mac) : null },
+    family: { id: family.id, name: family.name },
+    baseUrl: `${provisioningUrl}/${family.subPaths[0]}`,
+    tz: settings ? vendorTimezone(settings.timezone, family.timezone) : null,
+    dst: settings ? zoneOffsets(settings.timezone).observesDst : false,
+    codecs: settings ? settings.codecs.map((c) => family.codecNames[c]).filter((c): c is string => c !== undefined) : [],
+  };
+}
+
+/** eta, escaping every interpolation by default: XML escaping for XML files, line-break removal for line grammars. */
+export class TemplateRenderer {
+  private readonly engines: Record<FileFormat, Eta>;
+
+  constructor(root = templatesRoot()) {
+    const make = (escapeFunction: (v: unknown) => string) => new Eta({ views: root, autoEscape: true, escapeFunction, cache: true, defaultExtension: '.eta' });
+    this.engines = { xml: make(escapeXml), lines: make(escapeLine) };
+  }
+
+  render(family: VendorFamily, rule: FileRule, data: TemplateData): string {
+    return this.engines[rule.format].render(`./${family.id}/${rule.template}.eta`, data);
+  }
+}

@@ -1,0 +1,45 @@
+import type { Codec } from '../../admin/domain/extension';
+
+/** How a vendor writes a UTC offset: see model/timezone.ts. */
+export type TimezoneFormat = 'seconds' | 'hours' | 'gmt-hhmm' | 'posix';
+
+/** `xml` files are escaped as XML; `lines` files (key = value grammars) have line breaks and control characters removed. */
+export type FileFormat = 'xml' | 'lines';
+
+export interface FileRule {
+  /** Matched against the whole requested path once a vendor sub-path is removed; groups `mac`, `model` and `tag` are read. */
+  pattern: RegExp;
+  /** A file in provisioning-templates/<family id>/. */
+  template: string;
+  /** Per-device files carry secrets; common files never do. */
+  perDevice: boolean;
+  format: FileFormat;
+  contentType: string;
+}
+
+export interface ModelSpec {
+  name: string;
+  aliases?: string[];
+  /** A per-model token some common file names carry (Yealink's y0000000000XX.cfg). */
+  tag?: string;
+}
+
+export interface VendorFamily {
+  id: string;
+  name: string;
+  /** Folders phones of this family ask under (`/prov/Grandstream/cfg….xml`): a hint that settles names several families share. */
+  subPaths: string[];
+  models: ModelSpec[];
+  /** MAC prefixes (first six hex digits) the vendor's devices are made with. */
+  ouis: string[];
+  userAgent: RegExp;
+  files: FileRule[];
+  /** Names phones ask for that we know and do not serve (logs, directories): answered "not found" without counting as a scan. */
+  ignored: RegExp[];
+  resync: { config: string; reboot: string };
+  timezone: TimezoneFormat;
+  /** The vendor's name for each codec; a codec missing here is left out of that vendor's list. */
+  codecNames: Partial<Record<Codec, string>>;
+  /** A line grammar for `lines` files, checked by the tests. */
+  lineGrammar?: RegExp;
+}
