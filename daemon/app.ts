@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { activationComponent } from './activation/component';
 import { adminComponent } from './admin/component';
 import { pbxComponent } from './pbx/component';
+import { provisioningComponent } from './provisioning/component';
 import type { Config } from './config/options';
 import { ChangeFeed } from './core/changes';
 import type { Component, ComponentFactory, Runtime } from './core/component';
@@ -13,7 +14,7 @@ import { migrate, openDatabase } from './storage/database';
 import { version } from './version';
 
 /** The parts of the daemon, in start order. Each is a plugin on the small core below. */
-export const COMPONENTS: ComponentFactory[] = [adminComponent, activationComponent, pbxComponent];
+export const COMPONENTS: ComponentFactory[] = [adminComponent, activationComponent, pbxComponent, provisioningComponent];
 
 export interface App {
   runtime: Runtime;

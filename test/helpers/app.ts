@@ -8,6 +8,7 @@ import type { ComponentFactory } from '../../daemon/core/component';
 import { createLogger } from '../../daemon/core/log';
 import { createToken } from '../../daemon/admin/service/tokens';
 import { freshDatabase } from './databases';
+import { freeUdpPort } from './ports';
 
 export interface TestApp {
   app: App;
@@ -23,7 +24,8 @@ export async function startTestApp(t: Test, kind: 'sqlite' | 'mysql', opts: { en
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dialtone-data-'));
   const config = loadConfig({
     DIALTONE_DATA_DIR: dataDir, DIALTONE_DB_URL: db.url, DIALTONE_HTTP_HOST: '127.0.0.1', DIALTONE_HTTP_PORT: '1',
-    DIALTONE_SECRET_KEY: '0'.repeat(63) + '1', DIALTONE_LOG_LEVEL: 'silent', ...opts.env,
+    DIALTONE_SECRET_KEY: '0'.repeat(63) + '1', DIALTONE_LOG_LEVEL: 'silent', DIALTONE_TFTP_HOST: '127.0.0.1',
+    DIALTONE_TFTP_PORT: String(await freeUdpPort()), ...opts.env,
   });
   config.httpPort = 0;
   const app = await buildApp(config, { log: createLogger('silent'), ...(opts.components ? { components: opts.components } : {}) });

@@ -31,10 +31,10 @@ export const FAMILIES: readonly VendorFamily[] = [
     // No MAC in the User-Agent: Polycom phones name it only in the path.
     userAgent: /^FileTransport Polycom\w+-(?<model>\w*?)-UA\/[\d.]+/i,
     files: [
-      { pattern: /^0{12}\.cfg$/i, template: 'master.cfg', perDevice: false, format: 'xml', contentType: XML },
+      { pattern: /^0{12}\.cfg$/i, example: '000000000000.cfg', template: 'master.cfg', perDevice: false, format: 'xml', contentType: XML },
       // Some firmware asks for <mac>.cfg before the master file (inferred, not confirmed): the same master answers.
-      { pattern: new RegExp(`^${MAC}\\.cfg$`, 'i'), template: 'master.cfg', perDevice: false, format: 'xml', contentType: XML },
-      { pattern: new RegExp(`^${MAC}-user\\.cfg$`, 'i'), template: 'user.cfg', perDevice: true, format: 'xml', contentType: XML },
+      { pattern: new RegExp(`^${MAC}\\.cfg$`, 'i'), example: '{mac}.cfg', template: 'master.cfg', perDevice: false, format: 'xml', contentType: XML },
+      { pattern: new RegExp(`^${MAC}-user\\.cfg$`, 'i'), example: '{mac}-user.cfg', template: 'user.cfg', perDevice: true, format: 'xml', contentType: XML },
     ],
     ignored: [/^[0-9a-f]{12}-(phone|license)\.cfg$/i, /^[0-9a-f]{12}-directory\.xml$/i, /^[0-9a-f]{12}-(boot|app)\.log$/i, /^(sip|update)\.ld$/i],
     resync: { config: 'check-sync', reboot: 'check-sync' },
@@ -52,11 +52,11 @@ export const FAMILIES: readonly VendorFamily[] = [
     ouis: ['001565', 'e434d7', '805ec0', '805e0c', '249ad8', '44dbd2', '644f56', 'ec1da9'],
     userAgent: /^Yealink SIP-(?<model>[\w-]+?)(?:_E2)?\s+[\d.]+\s+(?<mac>[0-9a-f]{2}(?::?[0-9a-f]{2}){5})\b/i,
     files: [
-      { pattern: /^y0{10}(?<tag>\d\d)\.cfg$/i, template: 'common.cfg', perDevice: false, format: 'lines', contentType: TEXT },
-      { pattern: /^y0{12}\.boot$/i, template: 'common.boot', perDevice: false, format: 'lines', contentType: TEXT },
-      { pattern: new RegExp(`^${MAC}\\.cfg$`, 'i'), template: 'mac.cfg', perDevice: true, format: 'lines', contentType: TEXT },
+      { pattern: /^y0{10}(?<tag>\d\d)\.cfg$/i, example: 'y0000000000{tag}.cfg', template: 'common.cfg', perDevice: false, format: 'lines', contentType: TEXT },
+      { pattern: /^y0{12}\.boot$/i, example: 'y000000000000.boot', template: 'common.boot', perDevice: false, format: 'lines', contentType: TEXT },
+      { pattern: new RegExp(`^${MAC}\\.cfg$`, 'i'), example: '{mac}.cfg', template: 'mac.cfg', perDevice: true, format: 'lines', contentType: TEXT },
       // Names the MAC but carries nothing of the device: the .cfg it includes is what creates and provisions it.
-      { pattern: new RegExp(`^${MAC}\\.boot$`, 'i'), template: 'mac.boot', perDevice: false, format: 'lines', contentType: TEXT },
+      { pattern: new RegExp(`^${MAC}\\.boot$`, 'i'), example: '{mac}.boot', template: 'mac.boot', perDevice: false, format: 'lines', contentType: TEXT },
     ],
     ignored: [/^[0-9a-f]{12}-(local|contact)\.(cfg|xml)$/i, /\.rom$/i],
     // FusionPBX's events; Wazo sends a plain check-sync, which Yealink reads as reboot=false.
@@ -73,8 +73,8 @@ export const FAMILIES: readonly VendorFamily[] = [
     userAgent: /^(?:Cisco|Linksys)\/(?<model>SPA-?\d+[A-Z0-9]*)-\S+(?:\s+\((?<mac>[0-9a-f]{12})\))?/i,
     files: [
       // The factory Profile_Rule is /spa$PSN.cfg over TFTP (Cisco SPA100 admin guide).
-      { pattern: /^spa(?<model>\d{3}[a-z0-9]*)\.cfg$/i, template: 'spa.cfg', perDevice: false, format: 'xml', contentType: XML },
-      { pattern: new RegExp(`^${MAC}\\.xml$`, 'i'), template: 'mac.xml', perDevice: true, format: 'xml', contentType: XML },
+      { pattern: /^spa(?<model>\d{3}[a-z0-9]*)\.cfg$/i, example: '{model}.cfg', template: 'spa.cfg', perDevice: false, format: 'xml', contentType: XML },
+      { pattern: new RegExp(`^${MAC}\\.xml$`, 'i'), example: '{mac}.xml', template: 'mac.xml', perDevice: true, format: 'xml', contentType: XML },
     ],
     ignored: [],
     // Sources conflict (VENDORS.md): Asterisk's sipura-check-cfg sends resync, Endpoint Manager reboot.
@@ -89,9 +89,9 @@ export const FAMILIES: readonly VendorFamily[] = [
     ouis: ['00562b'],
     userAgent: /^Cisco-(?<model>CP-\d{4}-3PCC)\/[\d.]+\s+\((?<mac>[0-9a-f]{12})\)/i,
     files: [
-      { pattern: /^(?<model>CP-\d{4}-3PCC)\.xml$/i, template: 'model.xml', perDevice: false, format: 'xml', contentType: XML },
-      { pattern: new RegExp(`^${MAC}\\.xml$`, 'i'), template: 'mac.xml', perDevice: true, format: 'xml', contentType: XML },
-      { pattern: new RegExp(`^(?<model>CP-\\d{4}-3PCC)/${MAC}\\.cfg$`, 'i'), template: 'mac.xml', perDevice: true, format: 'xml', contentType: XML },
+      { pattern: /^(?<model>CP-\d{4}-3PCC)\.xml$/i, example: '{model}.xml', template: 'model.xml', perDevice: false, format: 'xml', contentType: XML },
+      { pattern: new RegExp(`^${MAC}\\.xml$`, 'i'), example: '{mac}.xml', template: 'mac.xml', perDevice: true, format: 'xml', contentType: XML },
+      { pattern: new RegExp(`^(?<model>CP-\\d{4}-3PCC)/${MAC}\\.cfg$`, 'i'), example: '{model}/{mac}.cfg', template: 'mac.xml', perDevice: true, format: 'xml', contentType: XML },
     ],
     ignored: [],
     // Wazo sends check-sync for firmware 11 and 12; the reboot form is not confirmed by any source, so it is the same.
@@ -109,7 +109,7 @@ export const FAMILIES: readonly VendorFamily[] = [
     ouis: ['000b82', 'c074ad', 'ec74d7'],
     userAgent: /^Grandstream Model HW (?<model>[A-Z]+\d+\w*)\b.*?\bDevId (?<mac>[0-9a-f]{12})\b/i,
     files: [
-      { pattern: new RegExp(`^cfg${MAC}\\.xml$`, 'i'), template: 'cfg.xml', perDevice: true, format: 'xml', contentType: XML },
+      { pattern: new RegExp(`^cfg${MAC}\\.xml$`, 'i'), example: 'cfg{mac}.xml', template: 'cfg.xml', perDevice: true, format: 'xml', contentType: XML },
     ],
     // The legacy cfg<mac> is a binary format dialtone does not write.
     ignored: [/^cfg[0-9a-f]{12}$/i, /^cfg\.xml$/i],
@@ -125,9 +125,9 @@ export const FAMILIES: readonly VendorFamily[] = [
     ouis: ['000413'],
     userAgent: /\bsnom(?<model>D\d+\w*?)-SIP\s[\d.]+.*?\b(?<mac>[0-9a-f]{12})\b/i,
     files: [
-      { pattern: /^snom(?<model>D\d{3}\w*)\.htm$/i, template: 'model.htm', perDevice: false, format: 'xml', contentType: XML },
-      { pattern: new RegExp(`^snom(?<model>D\\d{3}\\w*?)-${MAC}\\.htm$`, 'i'), template: 'settings.xml', perDevice: true, format: 'xml', contentType: XML },
-      { pattern: new RegExp(`^${MAC}\\.xml$`, 'i'), template: 'settings.xml', perDevice: true, format: 'xml', contentType: XML },
+      { pattern: /^snom(?<model>D\d{3}\w*)\.htm$/i, example: 'snom{model}.htm', template: 'model.htm', perDevice: false, format: 'xml', contentType: XML },
+      { pattern: new RegExp(`^snom(?<model>D\\d{3}\\w*?)-${MAC}\\.htm$`, 'i'), example: 'snom{model}-{MAC}.htm', template: 'settings.xml', perDevice: true, format: 'xml', contentType: XML },
+      { pattern: new RegExp(`^${MAC}\\.xml$`, 'i'), example: '{MAC}.xml', template: 'settings.xml', perDevice: true, format: 'xml', contentType: XML },
     ],
     ignored: [],
     resync: { config: 'check-sync;reboot=false', reboot: 'check-sync;reboot=true' },
@@ -141,8 +141,8 @@ export const FAMILIES: readonly VendorFamily[] = [
     ouis: ['00a859', '0c383e'],
     userAgent: /^Fanvil (?<model>X\w+?)(?:-V\d+)?\s+[\d.]+\s+(?<mac>[0-9a-f]{12})\b/i,
     files: [
-      { pattern: /^f0C0(?<tag>[0-9a-z]{7})\.cfg$/i, template: 'common.cfg', perDevice: false, format: 'lines', contentType: TEXT },
-      { pattern: new RegExp(`^${MAC}\\.cfg$`, 'i'), template: 'mac.cfg', perDevice: true, format: 'lines', contentType: TEXT },
+      { pattern: /^f0C0(?<tag>[0-9a-z]{7})\.cfg$/i, example: 'f0C00580000.cfg', template: 'common.cfg', perDevice: false, format: 'lines', contentType: TEXT },
+      { pattern: new RegExp(`^${MAC}\\.cfg$`, 'i'), example: '{mac}.cfg', template: 'mac.cfg', perDevice: true, format: 'lines', contentType: TEXT },
     ],
     ignored: [],
     resync: { config: 'check-sync', reboot: 'check-sync;reboot=true' },

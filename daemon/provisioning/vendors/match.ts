@@ -116,3 +116,14 @@ export function chooseMatch(candidates: PathMatch[], evidence: { userAgent: User
   }
   return scoped.length === 1 ? scoped[0]! : null;
 }
+
+/** A rule's example name for one device; null when the device lacks what the name needs (a model, or its tag). */
+export function exampleName(rule: FileRule, mac: Mac, model: ModelSpec | null): string | null {
+  if (rule.example.includes('{model}') && !model) return null;
+  if (rule.example.includes('{tag}') && !model?.tag) return null;
+  return rule.example
+    .replace('{mac}', mac)
+    .replace('{MAC}', mac.toUpperCase())
+    .replace('{model}', model?.name ?? '')
+    .replace('{tag}', model?.tag ?? '');
+}

@@ -9,6 +9,8 @@ export type FileFormat = 'xml' | 'lines';
 export interface FileRule {
   /** Matched against the whole requested path once a vendor sub-path is removed; groups `mac`, `model` and `tag` are read. */
   pattern: RegExp;
+  /** The name a device asks for, with {mac}, {MAC}, {model} and {tag} to fill: for previews and tests. */
+  example: string;
   /** A file in provisioning-templates/<family id>/. */
   template: string;
   /** Per-device files carry secrets; common files never do. */

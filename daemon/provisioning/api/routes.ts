@@ -1,0 +1,73 @@
+import type { FastifyInstance } from 'fastify';
+import { idParams, pageQuery } from '../../admin/api/schemas';
+import type { Runtime } from '../../core/component';
+import { bearerAuth } from '../../http/auth';
+import { deviceEvents } from '../events';
+import type { ServerDefaults } from '../model/build';
+import { createDevice, findDevice, getDevice, listDevices, patchDevice } from '../service/devices';
+import { getOverrides, putOverrides } from '../service/overrides';
+import { previewDevice } from '../service/preview';
+import type { TemplateRenderer } from '../templates/render';
+import { FAMILIES } from '../vendors/families';
+
+type Id = { Params: { id: string } };
+
+const overridesDoc = {
+  type: 'object',
+  description: 'codecs, timezone, ntpServers, language, voicemailNumber, transport, registrar {host, port}, outboundProxy {host, port}, keys [{index, type: line|blf|speed-dial, value, label}], firmwareUrl, idleText',
+};
+
+const deviceBody = {
+  type: 'object',
+  properties: {
+    tenantId: { type: 'string', description: 'Only with an operator token (or implied by extensionId)' },
+    mac: { type: 'string', description: 'With or without separators, any case: 00:15:65:4A:A9:37, 0015654aa937' },
+    model: { type: 'string', description: 'A supported model: GET /api/v1/device-models' },
+    extensionId: { type: ['string', 'null'] },
+    overrides: overridesDoc,
+  },
+  required: ['mac', 'model'],
+};
+
+/** /api/v1/devices and the per-tenant and per-site provisioning overrides. */
+export function deviceRoutes(rt: Runtime, server: ServerDefaults, renderer: TemplateRenderer) {
+  const knex = rt.db.knex;
+  const deps = { knex, changes: rt.changes, secrets: rt.secrets };
+  return async function register(app: FastifyInstance): Promise<void> {
+    app.addHook('preHandler', bearerAuth(knex));
+
+    app.get('/device-models', { schema: { tags: ['devices'], summary: 'Vendor families and models dialtone provisions' } }, async () => ({
+      items: FAMILIES.map((f) => ({ vendor: f.id, name: f.name, models: f.models.map((m) => m.name) })),
+    }));
+    app.post('/devices', { schema: { tags: ['devices'], body: deviceBody, summary: 'Enter a phone by MAC and model, optionally on an extension' } }, async (req, reply) => {
+      reply.status(201);
+      return createDevice(deps, req.scope, req.body);
+    });
+    app.get<{ Querystring: { mac?: string; extensionId?: string; status?: 'pending' | 'unassigned' | 'assigned'; limit?: number; offset?: number } }>('/devices', {
+      schema: {
+        tags: ['devices'],
+        querystring: {
+          type: 'object', additionalProperties: false,
+          properties: { limit: pageQuery.limit, offset: pageQuery.offset, mac: { type: 'string', maxLength: 32 }, extensionId: { type: 'string', maxLength: 64 }, status: { enum: ['pending', 'unassigned', 'assigned'] } },
+        },
+      },
+    }, async (req) => listDevices(knex, req.scope, req.query));
+    app.get<Id>('/devices/:id', { schema: { tags: ['devices'], params: idParams } }, async (req) => getDevice(knex, req.scope, req.params.id));
+    app.patch<Id>('/devices/:id', { schema: { tags: ['devices'], params: idParams, body: { ...deviceBody, required: [] }, summary: 'Change model, extension (null frees it) or overrides' } },
+      async (req) => patchDevice(deps, req.scope, req.params.id, req.body));
+    app.get<Id>('/devices/:id/config', { schema: { tags: ['devices'], params: idParams, summary: 'The files the device would get, secrets masked' } },
+      async (req) => previewDevice(knex, rt.secrets, server, renderer, req.scope, req.params.id));
+    app.get<Id & { Querystring: { limit?: number } }>('/devices/:id/events', {
+      schema: { tags: ['devices'], params: idParams, querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 } } }, summary: 'Timeline: fetches, registrations, resyncs, newest first' },
+    }, async (req) => {
+      const device = await findDevice(knex, req.scope, req.params.id);
+      return { items: await deviceEvents(knex, device.id, req.query.limit ?? 100) };
+    });
+
+    for (const kind of ['tenant', 'site'] as const) {
+      app.get<Id>(`/${kind}s/:id/provisioning-overrides`, { schema: { tags: ['devices'], params: idParams } }, async (req) => getOverrides(knex, req.scope, kind, req.params.id));
+      app.put<Id>(`/${kind}s/:id/provisioning-overrides`, { schema: { tags: ['devices'], params: idParams, body: overridesDoc, summary: `Replace the provisioning overrides of a ${kind}` } },
+        async (req) => putOverrides(knex, rt.changes, req.scope, kind, req.params.id, req.body));
+    }
+  };
+}

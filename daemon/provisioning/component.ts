@@ -1,0 +1,78 @@
+import fs from 'node:fs';
+import https from 'node:https';
+import type { Component, Runtime } from '../core/component';
+import { deviceRoutes } from './api/routes';
+import { RenderCache } from './cache';
+import { DigestAuth } from './serve/digest';
+import { FileService } from './serve/fetch';
+import { provisioningHttp } from './serve/http';
+import { FailureLimiter } from './serve/limiter';
+import { TftpFrontEnd } from './serve/tftp';
+import { serverDefaults } from './settings-source';
+import { TemplateRenderer } from './templates/render';
+
+export interface ProvisioningComponent extends Component {
+  files: FileService;
+  cache: RenderCache;
+  /** The TFTP port actually bound (differs from the configured one when that was 0). */
+  tftpPort(): number;
+  httpsPort(): number | null;
+}
+
+/**
+ * Phones' files over TFTP, HTTP and HTTPS, the devices API, and the render
+ * cache, which drops a device's files whenever a record they came from changes.
+ */
+export function provisioningComponent(rt: Runtime): ProvisioningComponent {
+  const server = serverDefaults(rt.config);
+  const renderer = new TemplateRenderer();
+  const cache = new RenderCache();
+  const files = new FileService({
+    knex: rt.db.knex, secrets: rt.secrets, log: rt.log.child({ component: 'provisioning' }), server, firmwareDir: rt.config.firmwareDir,
+    renderer, cache, limiter: new FailureLimiter(rt.config.provRateLimit), digest: new DigestAuth(),
+  });
+  const tftp = new TftpFrontEnd(files, { host: rt.config.tftpHost, port: rt.config.tftpPort, allow: rt.config.tftpAllow, root: rt.config.firmwareDir }, rt.log.child({ component: 'tftp' }));
+  let unsubscribe: (() => void) | null = null;
+  let tls: https.Server | null = null;
+  let app: Parameters<NonNullable<Component['http']>>[0] | null = null;
+  return {
+    name: 'provisioning',
+    files,
+    cache,
+    tftpPort: () => tftp.port(),
+    httpsPort: () => {
+      const a = tls?.address();
+      return a && typeof a === 'object' ? a.port : null;
+    },
+    async http(fastify) {
+      app = fastify;
+      await fastify.register(provisioningHttp(files));
+      await fastify.register(deviceRoutes(rt, server, renderer), { prefix: '/api/v1' });
+    },
+    async start() {
+      unsubscribe = rt.changes.subscribe((change) => cache.invalidate(change.id));
+      await tftp.start();
+      const { httpsPort, tlsCert, tlsKey } = rt.config;
+      if (httpsPort !== null && tlsCert && tlsKey && app) {
+        const routing = app.routing.bind(app);
+        tls = https.createServer({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(tlsKey) }, (req, res) => routing(req, res));
+        await new Promise<void>((resolve, reject) => {
+          tls!.once('error', reject);
+          tls!.listen(httpsPort, rt.config.httpHost, () => resolve());
+        });
+        rt.log.info({ port: httpsPort }, 'HTTPS listening (provisioning and admin API)');
+      } else if (httpsPort !== null) {
+        rt.log.warn('DIALTONE_HTTPS_PORT is set without DIALTONE_TLS_CERT and DIALTONE_TLS_KEY: no HTTPS listener');
+      }
+    },
+    async stop() {
+      unsubscribe?.();
+      await tftp.stop();
+      if (tls) {
+        const s = tls;
+        tls = null;
+        await new Promise<void>((resolve) => s.close(() => resolve()));
+      }
+    },
+  };
+}

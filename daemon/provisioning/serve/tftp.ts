@@ -1,0 +1,104 @@
+import fs from 'node:fs';
+import tftp, { type GetStream, type PutStream, type Server } from 'tftp';
+import type { Logger } from '../../core/log';
+import { networkAllowlist } from './allowlist';
+import type { FileService } from './fetch';
+
+// RFC 1350 texts: the tftp package gives an error packet the matching code only when the message is exactly one of these.
+const NOT_FOUND = 'File not found';
+const ACCESS = 'Access violation';
+const DENIED = 'The request has been denied';
+
+export interface TftpOptions {
+  host: string;
+  port: number;
+  allow: string[];
+  /** An existing folder: the tftp package checks its root even though every request is answered here. */
+  root: string;
+}
+
+/**
+ * Read-only TFTP in front of the file service. blksize, tsize and
+ * windowsize are negotiated by the tftp package (timeout it ignores, which
+ * RFC 2349 allows); writes are refused before a transfer starts.
+ */
+export class TftpFrontEnd {
+  private server: Server | null = null;
+  private readonly allowed: (a: string) => boolean;
+  private readonly active = new Set<GetStream>();
+
+  constructor(private readonly files: FileService, private readonly opts: TftpOptions, private readonly log: Logger) {
+    this.allowed = networkAllowlist(opts.allow);
+  }
+
+  /** The port bound, which differs from the configured one when that was 0. */
+  port(): number {
+    const s = this.server as unknown as { _socket: { address(): { port: number } } } | null;
+    return s ? s._socket.address().port : this.opts.port;
+  }
+
+  async start(): Promise<void> {
+    fs.mkdirSync(this.opts.root, { recursive: true });
+    const server = tftp.createServer({ host: this.opts.host, port: this.opts.port, root: this.opts.root, denyPUT: true, blockSize: 1468, windowSize: 16, retries: 3, timeout: 1000 });
+    server.on('request', (req, res) => this.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+      server.listen();
+    });
+    server.on('error', (err) => this.log.warn({ err: err.message }, 'tftp: socket error'));
+    this.server = server;
+    this.log.info({ host: this.opts.host, port: this.port() }, 'TFTP listening (read-only)');
+  }
+
+  async stop(): Promise<void> {
+    for (const req of this.active) req.abort();
+    this.active.clear();
+    if (!this.server) return;
+    const server = this.server;
+    this.server = null;
+    await new Promise<void>((resolve) => {
+      server.once('close', resolve);
+      server.close();
+    });
+  }
+
+  private handle(req: GetStream, res: PutStream): void {
+    req.on('error', (err) => this.log.debug({ err: err.message, file: req.file.slice(0, 80) }, 'tftp: transfer ended with an error'));
+    const source = req.stats.remoteAddress;
+    if (!this.allowed(source)) {
+      this.log.info({ source }, 'tftp: source outside DIALTONE_TFTP_ALLOW');
+      req.abort(ACCESS);
+      return;
+    }
+    this.active.add(req);
+    req.on('close', () => this.active.delete(req));
+    this.files.fetch({ name: req.file, transport: 'tftp', source }).then((result) => {
+      switch (result.status) {
+        case 'ok':
+          res.setSize(result.file.body.length);
+          res.end(result.file.body);
+          return;
+        case 'static': {
+          res.setSize(result.file.size);
+          const rs = fs.createReadStream(result.file.path);
+          rs.on('error', () => req.abort(NOT_FOUND));
+          rs.pipe(res);
+          return;
+        }
+        case 'not_found':
+          req.abort(NOT_FOUND);
+          return;
+        case 'forbidden':
+        case 'unauthorized':
+          req.abort(ACCESS);
+          return;
+        case 'rate_limited':
+          req.abort(DENIED);
+      }
+    }, (err: unknown) => {
+      this.log.error({ err }, 'tftp: request failed');
+      req.abort('Server error');
+    });
+  }
+}

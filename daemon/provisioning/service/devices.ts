@@ -1,0 +1,219 @@
+import type { Knex } from 'knex';
+import { isPlainObject } from '../../admin/domain/fields';
+import { type Scope, scoped } from '../../admin/service/scope';
+import type { ChangeFeed } from '../../core/changes';
+import { ConflictError, NotFoundError, Problems, ValidationError } from '../../core/errors';
+import { now } from '../../core/ids';
+import type { SecretBox } from '../../crypto/secret-box';
+import { translateUnique } from '../../storage/errors';
+import { toJsonColumn } from '../../storage/json';
+import { recordDeviceEvent } from '../events';
+import { type Mac, parseMac } from '../mac';
+import { validateOverrides } from '../model/overrides';
+import type { SettingsOverrides } from '../model/settings';
+import { DEVICE_UNIQUE, type Device, deviceByMac, deviceFromRow, newDeviceRow } from '../store/devices';
+import { findModel, knownModelNames } from '../vendors/match';
+
+export interface DeviceDeps {
+  knex: Knex;
+  changes: ChangeFeed;
+  secrets: SecretBox;
+}
+
+/** A device as the API shows it: never a credential. */
+export interface DeviceView {
+  id: string;
+  tenantId: string | null;
+  mac: string;
+  vendor: string | null;
+  model: string | null;
+  extensionId: string | null;
+  /** pending: asked for its files before anyone entered it; unassigned: entered without an extension; assigned: has one. */
+  status: 'pending' | 'unassigned' | 'assigned';
+  /** True once a configuration carrying its provisioning credentials was served: HTTP fetches now need them. */
+  provisioned: boolean;
+  overrides: SettingsOverrides;
+  lastSeenAt: string | null;
+  lastSource: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function deviceView(d: Device): DeviceView {
+  return {
+    id: d.id, tenantId: d.tenantId, mac: d.mac, vendor: d.vendor, model: d.model, extensionId: d.extensionId,
+    status: d.tenantId === null ? 'pending' : d.extensionId ? 'assigned' : 'unassigned',
+    provisioned: d.credentialsSentAt !== null, overrides: d.overrides,
+    lastSeenAt: d.lastSeenAt, lastSource: d.lastSource, createdAt: d.createdAt, updatedAt: d.updatedAt,
+  };
+}
+
+const CREATE_FIELDS = ['tenantId', 'mac', 'model', 'extensionId', 'overrides'];
+const PATCH_FIELDS = ['model', 'extensionId', 'overrides'];
+
+function macField(p: Problems, raw: unknown): Mac | null {
+  const mac = typeof raw === 'string' ? parseMac(raw) : null;
+  if (!mac) p.add('mac', 'must be a MAC address: 12 hex digits, with or without : - or . separators');
+  return mac;
+}
+
+function modelField(p: Problems, raw: unknown): { vendor: string; model: string } | null {
+  const found = typeof raw === 'string' && raw.length <= 64 ? findModel(raw) : null;
+  if (!found) {
+    p.add('model', `must be a supported model, such as ${knownModelNames().slice(0, 6).join(', ')} (GET /api/v1/device-models lists them)`);
+    return null;
+  }
+  return { vendor: found.family.id, model: found.model.name };
+}
+
+async function extensionField(knex: Knex, p: Problems, raw: unknown, tenantId: string | null): Promise<{ id: string; tenantId: string } | null> {
+  if (typeof raw !== 'string' || raw.length > 64) {
+    p.add('extensionId', 'must be an extension id');
+    return null;
+  }
+  const q = knex('extensions').where('id', raw);
+  if (tenantId) q.where('tenant_id', tenantId);
+  const row = await q.first('id', 'tenant_id');
+  if (!row) {
+    p.add('extensionId', 'is not an extension of this tenant');
+    return null;
+  }
+  return { id: row.id, tenantId: row.tenant_id };
+}
+
+async function overridesField(p: Problems, raw: unknown): Promise<SettingsOverrides | undefined> {
+  try {
+    return validateOverrides(raw);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    for (const d of err.details) p.add(d.field, d.reason);
+    return undefined;
+  }
+}
+
+function rejectUnknown(p: Problems, body: Record<string, unknown>, allowed: string[]): void {
+  for (const k of Object.keys(body)) if (!allowed.includes(k)) p.add(k, 'is not a device field');
+}
+
+/**
+ * Enters a phone by MAC and model, optionally on an extension: the seeds'
+ * "input MAC address". A MAC that already asked as a pending device is
+ * claimed, so the phone is fully provisioned at its next fetch.
+ */
+export async function createDevice(d: DeviceDeps, scope: Scope, input: unknown): Promise<DeviceView> {
+  if (!isPlainObject(input)) throw new ValidationError([{ field: 'body', reason: 'must be a JSON object' }]);
+  const p = new Problems();
+  rejectUnknown(p, input, CREATE_FIELDS);
+  const mac = macField(p, input.mac);
+  const model = modelField(p, input.model);
+  let tenantId: string | null = scope.tenantId;
+  if (scope.tenantId !== null && input.tenantId !== undefined && input.tenantId !== scope.tenantId) throw new NotFoundError('tenant');
+  if (scope.tenantId === null && typeof input.tenantId === 'string') {
+    if (!(await d.knex('tenants').where('id', input.tenantId).first('id'))) throw new NotFoundError('tenant');
+    tenantId = input.tenantId;
+  }
+  const ext = input.extensionId !== undefined && input.extensionId !== null ? await extensionField(d.knex, p, input.extensionId, tenantId) : null;
+  tenantId ??= ext?.tenantId ?? null;
+  if (tenantId === null) p.add('tenantId', 'is required with an operator token (or give an extensionId)');
+  const overrides = 'overrides' in input ? await overridesField(p, input.overrides) : {};
+  p.throwIfAny();
+  const existing = await deviceByMac(d.knex, mac!);
+  if (existing && existing.tenantId !== null) throw new ConflictError('mac', 'is already a device');
+  const at = now();
+  let id: string;
+  try {
+    if (existing) {
+      id = existing.id;
+      await d.knex('devices').where({ id, tenant_id: null }).update({
+        tenant_id: tenantId, vendor: model!.vendor, model: model!.model, extension_id: ext?.id ?? null, overrides: toJsonColumn(overrides ?? {}), updated_at: at,
+      });
+    } else {
+      const row = newDeviceRow(d.secrets, { mac: mac!, tenantId, vendor: model!.vendor, model: model!.model, extensionId: ext?.id ?? null, overrides: overrides ?? {} });
+      id = row.id as string;
+      await d.knex('devices').insert(row);
+    }
+  } catch (err) {
+    translateUnique(err, DEVICE_UNIQUE);
+  }
+  await recordDeviceEvent(d.knex, id!, { kind: 'assigned', transport: 'api', source: scope.actor, result: ext ? 'assigned' : 'entered', detail: existing ? 'claimed a pending device' : null });
+  d.changes.publish({ kind: 'device', id: id!, tenantId: tenantId!, action: existing ? 'reassigned' : 'created', actor: scope.actor });
+  return getDevice(d.knex, scope, id!);
+}
+
+export async function findDevice(knex: Knex, scope: Scope, id: string): Promise<Device> {
+  const row = await scoped(knex('devices').where('id', id), scope).first();
+  if (!row) throw new NotFoundError('device');
+  return deviceFromRow(row);
+}
+
+export async function getDevice(knex: Knex, scope: Scope, id: string): Promise<DeviceView> {
+  return deviceView(await findDevice(knex, scope, id));
+}
+
+export interface DeviceFilter {
+  mac?: string;
+  extensionId?: string;
+  status?: 'pending' | 'unassigned' | 'assigned';
+  limit?: number;
+  offset?: number;
+}
+
+export async function listDevices(knex: Knex, scope: Scope, f: DeviceFilter): Promise<{ items: DeviceView[]; total: number; limit: number; offset: number }> {
+  const q = scoped(knex('devices'), scope);
+  if (f.mac !== undefined) {
+    const mac = parseMac(f.mac);
+    if (!mac) throw new ValidationError([{ field: 'mac', reason: 'must be a MAC address: 12 hex digits, with or without separators' }]);
+    q.where('mac', mac);
+  }
+  if (f.extensionId) q.where('extension_id', f.extensionId);
+  if (f.status === 'pending') q.whereNull('tenant_id');
+  if (f.status === 'unassigned') q.whereNotNull('tenant_id').whereNull('extension_id');
+  if (f.status === 'assigned') q.whereNotNull('extension_id');
+  const limit = f.limit ?? 50;
+  const offset = f.offset ?? 0;
+  const [{ n }] = await q.clone().count({ n: '*' });
+  const rows = await q.orderBy('mac').limit(limit).offset(offset);
+  return { items: rows.map((r: Record<string, unknown>) => deviceView(deviceFromRow(r))), total: Number(n), limit, offset };
+}
+
+/** Model, extension (null frees it) and overrides; a pending device is assigned here by an operator giving an extension. */
+export async function patchDevice(d: DeviceDeps, scope: Scope, id: string, input: unknown): Promise<DeviceView> {
+  const device = await findDevice(d.knex, scope, id);
+  if (!isPlainObject(input)) throw new ValidationError([{ field: 'body', reason: 'must be a JSON object' }]);
+  const p = new Problems();
+  rejectUnknown(p, input, PATCH_FIELDS);
+  if ('mac' in input) p.add('mac', 'cannot change: enter the other phone as a new device');
+  if (device.tenantId === null && (typeof input.extensionId !== 'string')) p.add('extensionId', 'is required: a pending device is assigned to an extension before anything else changes');
+  const row: Record<string, unknown> = {};
+  if ('model' in input) {
+    const m = modelField(p, input.model);
+    if (m) Object.assign(row, { vendor: m.vendor, model: m.model });
+  }
+  let tenantId = device.tenantId;
+  if ('extensionId' in input) {
+    if (input.extensionId === null) row.extension_id = null;
+    else {
+      const ext = await extensionField(d.knex, p, input.extensionId, device.tenantId);
+      if (ext) {
+        row.extension_id = ext.id;
+        if (tenantId === null) tenantId = row.tenant_id = ext.tenantId;
+      }
+    }
+  }
+  if ('overrides' in input) {
+    const o = await overridesField(p, input.overrides);
+    if (o) row.overrides = toJsonColumn(o);
+  }
+  p.throwIfAny();
+  row.updated_at = now();
+  try {
+    await d.knex('devices').where('id', id).update(row);
+  } catch (err) {
+    translateUnique(err, DEVICE_UNIQUE);
+  }
+  if ('extension_id' in row) {
+    await recordDeviceEvent(d.knex, id, { kind: 'assigned', transport: 'api', source: scope.actor, result: row.extension_id ? 'assigned' : 'unassigned', detail: null });
+  }
+  d.changes.publish({ kind: 'device', id, tenantId: tenantId!, action: 'extension_id' in row ? 'reassigned' : 'updated', actor: scope.actor });
+  return getDevice(d.knex, scope, id);
+}
