@@ -45,6 +45,9 @@ export interface BuildInput {
   overrides: SettingsOverrides;
 }
 
+/** Phones show names on one line: any run of whitespace, line breaks included, becomes one space. */
+const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
+
 /**
  * The one place a device's settings are decided. Pure: the same records give
  * the same settings, which is what lets rendered files be cached until one of
@@ -82,12 +85,12 @@ export function buildDeviceSettings(input: BuildInput): DeviceSettings {
     siteAddress: site?.address ?? null,
     pinSet: extension.pinSealed !== null,
   });
-  const name = effective.callerId.name || (user ? displayName(user) : extension.number);
+  const name = oneLine(effective.callerId.name || (user ? displayName(user) : extension.number));
   const line: Line = {
     index: 1, extension: extension.number, displayName: name, label: `${extension.number} ${name}`.slice(0, 32).trim(),
     domain: tenant.sipDomain, username: assignment.sipUsername, password: assignment.sipPassword, registrar, outboundProxy,
   };
-  const keys: Key[] = o.keys ?? [{ index: 1, type: 'line', value: '1', label: line.label }];
+  const keys: Key[] = (o.keys ?? [{ index: 1, type: 'line', value: '1', label: line.label }]).map((k) => ({ ...k, label: oneLine(k.label) }));
   return {
     ...common, mode: 'full', lines: [line], codecs: o.codecs ?? extension.settings.codecs,
     timezone: o.timezone ?? site?.timezone ?? 'UTC', language: o.language ?? user?.language ?? site?.language ?? 'en',

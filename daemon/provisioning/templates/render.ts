@@ -55,7 +55,7 @@ export class TemplateRenderer {
   private readonly engines: Record<FileFormat, Eta>;
 
   constructor(root = templatesRoot()) {
-    const make = (escapeFunction: (v: unknown) => string) => new Eta({ views: root, autoEscape: true, escapeFunction, cache: true, defaultExtension: '.eta' });
+    const make = (escapeFunction: (v: unknown) => string) => new Eta({ views: root, autoEscape: true, autoTrim: false, escapeFunction, cache: true, defaultExtension: '.eta' });
     this.engines = { xml: make(escapeXml), lines: make(escapeLine) };
   }
 

@@ -1,0 +1,2 @@
+#!version:1.0.0.1
+overwrite_mode = 1
