@@ -39,8 +39,11 @@ export class TftpFrontEnd {
 
   async start(): Promise<void> {
     fs.mkdirSync(this.opts.root, { recursive: true });
-    const server = tftp.createServer({ host: this.opts.host, port: this.opts.port, root: this.opts.root, denyPUT: true, blockSize: 1468, windowSize: 16, retries: 3, timeout: 1000 });
-    server.on('request', (req, res) => this.handle(req, res));
+    // The listener must be given here: without one, the package installs its own, which serves the root folder as well.
+    const server = tftp.createServer(
+      { host: this.opts.host, port: this.opts.port, root: this.opts.root, denyPUT: true, blockSize: 1468, windowSize: 16, retries: 3, timeout: 1000 },
+      (req, res) => this.handle(req, res),
+    );
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);

@@ -1,0 +1,83 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import dgram from 'node:dgram';
+import type { TestApp } from '../helpers/app';
+import type { ProvisioningComponent } from '../../daemon/provisioning/component';
+
+/** The real clients phones' firmware resembles: tftp-hpa, atftp and curl, run against the daemon on loopback. */
+
+export function hasBinary(name: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((dir) => fs.existsSync(path.join(dir, name)));
+}
+
+function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: 30_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+function tmpFile(): { file: string; dispose(): void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dialtone-tftp-'));
+  return { file: path.join(dir, 'out'), dispose: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The file's text, or null when the transfer failed (the client's message in `error`). */
+export async function tftpHpaGet(port: number, name: string): Promise<{ body: string | null; error: string }> {
+  const out = tmpFile();
+  try {
+    const r = await run('tftp', ['-m', 'binary', '127.0.0.1', String(port), '-c', 'get', name, out.file]);
+    const body = fs.existsSync(out.file) && r.code === 0 && !/Error|Transfer timed out/i.test(r.stdout + r.stderr) ? fs.readFileSync(out.file, 'utf8') : null;
+    return { body, error: r.stdout + r.stderr };
+  } finally {
+    out.dispose();
+  }
+}
+
+export async function atftpGet(port: number, name: string, options: string[] = []): Promise<{ body: string | null; error: string }> {
+  const out = tmpFile();
+  try {
+    const r = await run('atftp', ['--tftp-timeout', '2', ...options.flatMap((o) => ['--option', o]), '-g', '-r', name, '-l', out.file, '127.0.0.1', String(port)]);
+    const body = r.code === 0 && fs.existsSync(out.file) ? fs.readFileSync(out.file, 'utf8') : null;
+    return { body, error: r.stdout + r.stderr };
+  } finally {
+    out.dispose();
+  }
+}
+
+export async function curl(args: string[]): Promise<{ status: number; body: string; headers: string }> {
+  const r = await run('curl', ['-s', '-D', '/dev/stderr', '-o', '/dev/stdout', '--path-as-is', '--max-time', '20', ...args]);
+  const statusLine = /HTTP\/[\d.]+ (\d{3})[^\n]*\n(?![\s\S]*HTTP\/[\d.]+ \d{3})/.exec(r.stderr);
+  return { status: statusLine ? Number(statusLine[1]) : 0, body: r.stdout, headers: r.stderr };
+}
+
+export function provisioning(ta: TestApp): ProvisioningComponent {
+  return ta.app.components.find((c) => c.name === 'provisioning') as ProvisioningComponent;
+}
+
+/** Sends one raw datagram to the TFTP port and returns the first answer (null if none within the guard time). */
+export async function rawTftp(port: number, packet: Buffer): Promise<Buffer | null> {
+  const s = dgram.createSocket('udp4');
+  try {
+    return await new Promise<Buffer | null>((resolve) => {
+      const guard = setTimeout(() => resolve(null), 5000);
+      s.on('message', (msg) => {
+        clearTimeout(guard);
+        resolve(msg);
+      });
+      s.send(packet, port, '127.0.0.1');
+    });
+  } finally {
+    s.close();
+  }
+}
+
+export function rrq(name: string, mode = 'octet', options: Record<string, string> = {}): Buffer {
+  const parts = [name, mode, ...Object.entries(options).flat()].map((p) => Buffer.concat([Buffer.from(p, 'latin1'), Buffer.from([0])]));
+  return Buffer.concat([Buffer.from([0, 1]), ...parts]);
+}
+
+export const opcode = (b: Buffer | null) => (b && b.length >= 2 ? b.readUInt16BE(0) : null);

@@ -1,0 +1,97 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { startTestApp } from '../helpers/app';
+import { atftpGet, hasBinary, opcode, provisioning, rawTftp, rrq, tftpHpaGet } from './clients';
+import { PER_DEVICE_FILE, fleet } from './fleet';
+
+const ERROR = 5;
+const DATA = 3;
+const OACK = 6;
+
+t.test('every vendor file over TFTP with tftp-hpa and atftp', { skip: !hasBinary('tftp') || !hasBinary('atftp') ? 'tftp-hpa or atftp is not installed (.ci/apt-packages)' : false }, async (t) => {
+  const ta = await startTestApp(t, 'sqlite');
+  await ta.app.listen();
+  const port = provisioning(ta).tftpPort();
+  const f = await fleet(ta);
+  for (const d of f.devices) {
+    const name = PER_DEVICE_FILE[d.vendor]!(d.mac);
+    const hpa = await tftpHpaGet(port, name);
+    t.ok(hpa.body?.includes(d.creds.password), `${d.vendor}: tftp-hpa gets ${name} with the extension's password`);
+    t.ok(hpa.body?.includes(d.creds.username), `${d.vendor}: and its SIP user`);
+    const a = await atftpGet(port, name, ['blksize 512', 'tsize 0', 'windowsize 4', 'timeout 2']);
+    t.equal(a.body, hpa.body, `${d.vendor}: atftp with blksize, tsize, windowsize and timeout gets the same bytes`);
+  }
+  const small = await atftpGet(port, PER_DEVICE_FILE.snom!(f.devices.find((d) => d.vendor === 'snom')!.mac), ['blksize 8']);
+  t.ok(small.body?.startsWith('<?xml'), 'an 8-byte block size still transfers the whole file');
+  t.match((await tftpHpaGet(port, 'y000000000066.cfg')).body, 'static.auto_provision.server.url', 'a common file');
+  t.match((await tftpHpaGet(port, '/spa504G.cfg')).body, '<Profile_Rule', "Cisco's factory rule, with its leading slash");
+
+  fs.mkdirSync(ta.app.runtime.config.firmwareDir, { recursive: true });
+  fs.writeFileSync(path.join(ta.app.runtime.config.firmwareDir, 'sip.ld'), 'FIRMWARE');
+  t.equal((await tftpHpaGet(port, 'sip.ld')).body, 'FIRMWARE', 'the firmware folder is served alongside');
+
+  const events = await ta.call('GET', `/api/v1/devices/${f.devices[0]!.id}/events`, { token: f.token });
+  t.match(events.body.items[0], { kind: 'fetch', transport: 'tftp', source: '127.0.0.1', result: 'ok' }, 'each fetch is in the timeline');
+});
+
+t.test('hostile TFTP input', async (t) => {
+  const ta = await startTestApp(t, 'sqlite', { env: { DIALTONE_PROV_RATE_LIMIT: '1000' } });
+  await ta.app.listen();
+  const port = provisioning(ta).tftpPort();
+  const f = await fleet(ta);
+  fs.mkdirSync(ta.app.runtime.config.firmwareDir, { recursive: true });
+  const cases: [string, Buffer][] = [
+    ['a too-short packet', Buffer.from([0, 1, 0])],
+    ['an unknown opcode', Buffer.concat([Buffer.from([0, 9]), Buffer.from('file\0octet\0')])],
+    ['a write request', Buffer.concat([Buffer.from([0, 2]), Buffer.from('evil.cfg\0octet\0')])],
+    ['a name without its terminator', Buffer.concat([Buffer.from([0, 1]), Buffer.from('y000000000066.cfg-octet')])],
+    ['an unknown mode', rrq('y000000000066.cfg', 'morse')],
+    ['a non-numeric blksize', rrq('y000000000066.cfg', 'octet', { blksize: 'lots' })],
+    ['a blksize out of range', rrq('y000000000066.cfg', 'octet', { blksize: '99999' })],
+    ['a windowsize of zero', rrq('y000000000066.cfg', 'octet', { windowsize: '0' })],
+    ['an option without a value', Buffer.concat([rrq('y000000000066.cfg'), Buffer.from('blksize\0')])],
+    ['a packet over 512 bytes', rrq('y000000000066.cfg', 'octet', { pad: 'x'.repeat(600) })],
+    ['path traversal', rrq('../../../etc/passwd')],
+    ['traversal inside a vendor folder', rrq('Fanvil/../../etc/passwd')],
+    ['an absolute path', rrq('/etc/passwd')],
+    ['a double-slash absolute path', rrq('//etc/passwd')],
+    ['a backslash path', rrq('..\\..\\windows\\win.ini')],
+    ['an overlong name', rrq('a'.repeat(400))],
+    ['a NUL-laden name', Buffer.concat([Buffer.from([0, 1]), Buffer.from('y0\u0000\u0000\u0000octet\0')])],
+    ['high-bit bytes in the name', rrq('\u00ff\u00fe.cfg')],
+  ];
+  for (const [what, packet] of cases) {
+    const answer = await rawTftp(port, packet);
+    t.equal(opcode(answer), ERROR, `${what}: answered with an error packet, never data`);
+  }
+  const ok = await rawTftp(port, rrq('y000000000066.cfg'));
+  t.equal(opcode(ok), DATA, 'the server still answers a good request afterwards');
+  const negotiated = await rawTftp(port, rrq('y000000000066.cfg', 'octet', { blksize: '1024', tsize: '0', windowsize: '8' }));
+  t.equal(opcode(negotiated), OACK, 'options are acknowledged');
+  t.match(negotiated!.toString('latin1'), /blksize\u00001024\u0000/);
+  t.match(negotiated!.toString('latin1'), /tsize\u0000\d+\u0000/);
+  t.match(negotiated!.toString('latin1'), /windowsize\u00008\u0000/);
+  t.equal((await tftpHpaGet(port, PER_DEVICE_FILE.yealink!(f.devices[1]!.mac))).body?.includes(f.devices[1]!.creds.password), true, 'and serves phones as before');
+});
+
+t.test('TFTP refuses sources outside the allowlist', async (t) => {
+  const ta = await startTestApp(t, 'sqlite', { env: { DIALTONE_TFTP_ALLOW: '10.0.0.0/8,fd00::/8' } });
+  await ta.app.listen();
+  const port = provisioning(ta).tftpPort();
+  const answer = await rawTftp(port, rrq('y000000000066.cfg'));
+  t.equal(opcode(answer), ERROR);
+  t.equal(answer!.readUInt16BE(2), 2, 'access violation');
+});
+
+t.test('a flood of unknown MACs over TFTP is cut off per source', async (t) => {
+  const ta = await startTestApp(t, 'sqlite', { env: { DIALTONE_PROV_RATE_LIMIT: '5' } });
+  await ta.app.listen();
+  const port = provisioning(ta).tftpPort();
+  const answers = [];
+  for (let i = 0; i < 12; i++) answers.push(await rawTftp(port, rrq(`Grandstream/cfg000b82${String(i).padStart(6, '0')}.xml`)));
+  const refused = answers.filter((a) => opcode(a) === ERROR && a!.readUInt16BE(2) === 8);
+  t.ok(refused.length >= 6, `later requests are denied (${refused.length} of 12)`);
+  const pending = await ta.call('GET', '/api/v1/devices?status=pending', { token: ta.operatorToken });
+  t.ok(pending.body.total <= 6, `pending devices stay bounded (${pending.body.total})`);
+});
