@@ -32,7 +32,8 @@ export function provisioningComponent(rt: Runtime): ProvisioningComponent {
     renderer, cache, limiter: new FailureLimiter(rt.config.provRateLimit), digest: new DigestAuth(),
   });
   const tftp = new TftpFrontEnd(files, { host: rt.config.tftpHost, port: rt.config.tftpPort, allow: rt.config.tftpAllow, root: rt.config.firmwareDir }, rt.log.child({ component: 'tftp' }));
-  let unsubscribe: (() => void) | null = null;
+  // Subscribed from the start, not from start(): records change through the API whether or not phones are being served.
+  let unsubscribe: (() => void) | null = rt.changes.subscribe((change) => cache.invalidate(change.id));
   let tls: https.Server | null = null;
   let app: Parameters<NonNullable<Component['http']>>[0] | null = null;
   return {
@@ -50,7 +51,6 @@ export function provisioningComponent(rt: Runtime): ProvisioningComponent {
       await fastify.register(deviceRoutes(rt, server, renderer), { prefix: '/api/v1' });
     },
     async start() {
-      unsubscribe = rt.changes.subscribe((change) => cache.invalidate(change.id));
       await tftp.start();
       const { httpsPort, tlsCert, tlsKey } = rt.config;
       if (httpsPort !== null && tlsCert && tlsKey && app) {
@@ -67,6 +67,7 @@ export function provisioningComponent(rt: Runtime): ProvisioningComponent {
     },
     async stop() {
       unsubscribe?.();
+      unsubscribe = null;
       await tftp.stop();
       if (tls) {
         const s = tls;

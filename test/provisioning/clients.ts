@@ -49,9 +49,18 @@ export async function atftpGet(port: number, name: string, options: string[] = [
 }
 
 export async function curl(args: string[]): Promise<{ status: number; body: string; headers: string }> {
-  const r = await run('curl', ['-s', '-D', '/dev/stderr', '-o', '/dev/stdout', '--path-as-is', '--max-time', '20', ...args]);
-  const statusLine = /HTTP\/[\d.]+ (\d{3})[^\n]*\n(?![\s\S]*HTTP\/[\d.]+ \d{3})/.exec(r.stderr);
-  return { status: statusLine ? Number(statusLine[1]) : 0, body: r.stdout, headers: r.stderr };
+  const out = tmpFile();
+  const headerFile = `${out.file}.headers`;
+  try {
+    await run('curl', ['-s', '-D', headerFile, '-o', out.file, '--path-as-is', '--max-time', '20', ...args]);
+    const headers = fs.existsSync(headerFile) ? fs.readFileSync(headerFile, 'utf8') : '';
+    const blocks = headers.split(/\r?\n\r?\n/).filter((b) => b.startsWith('HTTP/'));
+    const last = blocks.at(-1) ?? '';
+    const status = /^HTTP\/[\d.]+ (\d{3})/.exec(last);
+    return { status: status ? Number(status[1]) : 0, body: fs.existsSync(out.file) ? fs.readFileSync(out.file, 'utf8') : '', headers: last };
+  } finally {
+    out.dispose();
+  }
 }
 
 export function provisioning(ta: TestApp): ProvisioningComponent {

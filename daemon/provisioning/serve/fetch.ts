@@ -98,7 +98,8 @@ export class FileService {
       });
       if (!user) {
         await this.event(device, req, name, 'unauthorized', req.authorization ? 'wrong credentials' : 'no credentials');
-        this.penalize(req, 'unauthorized');
+        // A digest client always asks once without credentials to get its challenge: only wrong ones count.
+        if (req.authorization) this.penalize(req, 'wrong credentials');
         return { status: 'unauthorized', challenge: this.d.digest.challenge({ basic: req.transport === 'https' }) };
       }
     }
