@@ -1,0 +1,38 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { startTestApp } from '../helpers/app';
+import { freeTcpPort } from '../helpers/ports';
+import { deviceByMac } from '../../daemon/provisioning';
+import type { Mac } from '../../daemon/provisioning/mac';
+import { curl, hasBinary, provisioning } from './clients';
+import { PER_DEVICE_FILE, fleet } from './fleet';
+
+t.test('over HTTPS a provisioned device may use basic authentication', { skip: hasBinary('openssl') && hasBinary('curl') ? false : 'openssl or curl is not installed' }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dialtone-tls-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+  const ta = await startTestApp(t, 'sqlite', { env: { DIALTONE_HTTPS_PORT: String(await freeTcpPort()), DIALTONE_TLS_CERT: cert, DIALTONE_TLS_KEY: key } });
+  await ta.app.listen();
+  const base = `https://127.0.0.1:${provisioning(ta).httpsPort()}/prov`;
+  const f = await fleet(ta);
+  const d = f.devices.find((x) => x.vendor === 'snom')!;
+  const url = `${base}/${PER_DEVICE_FILE.snom!(d.mac)}`;
+  const first = await curl(['-k', '-A', d.ua, url]);
+  t.equal(first.status, 200);
+  t.match(first.body, d.creds.password);
+  const device = (await deviceByMac(ta.app.runtime.db.knex, d.mac as Mac))!;
+  const prov = ta.app.runtime.secrets.open(device.provPasswordSealed);
+  const refused = await curl(['-k', '-A', d.ua, url]);
+  t.equal(refused.status, 401);
+  t.match(refused.headers, /www-authenticate: Basic realm="dialtone-provisioning"/i, 'basic is offered over TLS');
+  t.equal((await curl(['-k', '-A', d.ua, '-u', `${device.provUsername}:${prov}`, url])).status, 200, 'basic over TLS');
+  t.equal((await curl(['-k', '-A', d.ua, '-u', `${device.provUsername}:nope`, url])).status, 401, 'wrong basic password');
+  t.equal((await curl(['-k', '--digest', '-A', d.ua, '-u', `${device.provUsername}:${prov}`, url])).status, 200, 'digest over TLS');
+  const events = await ta.call('GET', `/api/v1/devices/${d.id}/events`, { token: f.token });
+  t.ok(events.body.items.some((e: { transport: string; result: string }) => e.transport === 'https' && e.result === 'ok'), 'the timeline names the transport');
+});
