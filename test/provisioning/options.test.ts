@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { ConfigError, loadConfig } from '../../daemon/config/load';
+import { loadConfig } from '../../daemon/config/load';
 import { OPTIONS } from '../../daemon/config/options';
 import { networkAllowlist } from '../../daemon/provisioning/serve/allowlist';
 
@@ -22,10 +22,10 @@ t.test('defaults and refusals', async (t) => {
   t.equal(c.firmwareDir, '/tmp/dt/firmware');
   t.equal(c.httpsPort, null);
   t.same(loadConfig({ DIALTONE_NTP_SERVERS: 'a.example, b.example' }).ntpServers, ['a.example', 'b.example']);
-  t.throws(() => loadConfig({ DIALTONE_TFTP_ALLOW: '10.0.0.0/33' }), ConfigError);
-  t.throws(() => loadConfig({ DIALTONE_TFTP_ALLOW: 'everyone' }), ConfigError);
-  t.throws(() => loadConfig({ DIALTONE_REGISTRATION_SERVICE: '*80; reboot' }), ConfigError);
-  t.throws(() => loadConfig({ DIALTONE_PROV_RATE_LIMIT: '0' }), ConfigError);
+  t.throws(() => loadConfig({ DIALTONE_TFTP_ALLOW: '10.0.0.0/33' }), { message: /^DIALTONE_TFTP_ALLOW: / });
+  t.throws(() => loadConfig({ DIALTONE_TFTP_ALLOW: 'everyone' }), { message: /^DIALTONE_TFTP_ALLOW: / });
+  t.throws(() => loadConfig({ DIALTONE_REGISTRATION_SERVICE: '*80; reboot' }), { message: /^DIALTONE_REGISTRATION_SERVICE: / });
+  t.throws(() => loadConfig({ DIALTONE_PROV_RATE_LIMIT: '0' }), { message: /^DIALTONE_PROV_RATE_LIMIT: / });
 });
 
 t.test('the TFTP allowlist matches addresses and networks of both families', async (t) => {
