@@ -8,6 +8,7 @@ import { FileService } from './serve/fetch';
 import { provisioningHttp } from './serve/http';
 import { FailureLimiter } from './serve/limiter';
 import { TftpFrontEnd } from './serve/tftp';
+import { TimelineWriter } from './serve/timeline-writer';
 import { serverDefaults } from './settings-source';
 import { TemplateRenderer } from './templates/render';
 
@@ -27,13 +28,18 @@ export function provisioningComponent(rt: Runtime): ProvisioningComponent {
   const server = serverDefaults(rt.config);
   const renderer = new TemplateRenderer();
   const cache = new RenderCache();
+  const log = rt.log.child({ component: 'provisioning' });
+  const timeline = new TimelineWriter(rt.db.knex, log);
   const files = new FileService({
-    knex: rt.db.knex, secrets: rt.secrets, log: rt.log.child({ component: 'provisioning' }), server, firmwareDir: rt.config.firmwareDir,
-    renderer, cache, limiter: new FailureLimiter(rt.config.provRateLimit), digest: new DigestAuth(),
+    knex: rt.db.knex, secrets: rt.secrets, log, server, firmwareDir: rt.config.firmwareDir,
+    renderer, cache, limiter: new FailureLimiter(rt.config.provRateLimit), digest: new DigestAuth(), timeline,
   });
   const tftp = new TftpFrontEnd(files, { host: rt.config.tftpHost, port: rt.config.tftpPort, allow: rt.config.tftpAllow, root: rt.config.firmwareDir }, rt.log.child({ component: 'tftp' }));
   // Subscribed from the start, not from start(): records change through the API whether or not phones are being served.
-  let unsubscribe: (() => void) | null = rt.changes.subscribe((change) => cache.invalidate(change.id));
+  let unsubscribe: (() => void) | null = rt.changes.subscribe((change) => {
+    cache.invalidate(change.id);
+    if (change.kind === 'device') files.forget(change.id);
+  });
   let tls: https.Server | null = null;
   let app: Parameters<NonNullable<Component['http']>>[0] | null = null;
   return {
@@ -48,7 +54,7 @@ export function provisioningComponent(rt: Runtime): ProvisioningComponent {
     async http(fastify) {
       app = fastify;
       await fastify.register(provisioningHttp(files));
-      await fastify.register(deviceRoutes(rt, server, renderer), { prefix: '/api/v1' });
+      await fastify.register(deviceRoutes(rt, server, renderer, () => timeline.flush()), { prefix: '/api/v1' });
     },
     async start() {
       await tftp.start();
@@ -69,6 +75,7 @@ export function provisioningComponent(rt: Runtime): ProvisioningComponent {
       unsubscribe?.();
       unsubscribe = null;
       await tftp.stop();
+      await timeline.flush();
       if (tls) {
         const s = tls;
         tls = null;

@@ -35,9 +35,14 @@ export async function recordDeviceEvent(knex: Knex, deviceId: string, e: DeviceE
   });
   if (++sinceTrim >= TRIM_EVERY) {
     sinceTrim = 0;
-    const cutoff = await knex('device_events').where('device_id', deviceId).orderBy('at', 'desc').offset(KEEP_PER_DEVICE).first('at');
-    if (cutoff) await knex('device_events').where('device_id', deviceId).where('at', '<=', cutoff.at).delete();
+    await trimDeviceEvents(knex, deviceId);
   }
+}
+
+/** Drops a device's timeline entries beyond the newest KEEP_PER_DEVICE. */
+export async function trimDeviceEvents(knex: Knex, deviceId: string): Promise<void> {
+  const cutoff = await knex('device_events').where('device_id', deviceId).orderBy('at', 'desc').offset(KEEP_PER_DEVICE).first('at');
+  if (cutoff) await knex('device_events').where('device_id', deviceId).where('at', '<=', cutoff.at).delete();
 }
 
 export async function deviceEvents(knex: Knex, deviceId: string, limit: number): Promise<DeviceEventView[]> {

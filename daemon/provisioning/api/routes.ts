@@ -30,7 +30,8 @@ const deviceBody = {
 };
 
 /** /api/v1/devices and the per-tenant and per-site provisioning overrides. */
-export function deviceRoutes(rt: Runtime, server: ServerDefaults, renderer: TemplateRenderer) {
+/** `pendingWrites` completes the timeline entries not yet written, so a reader sees every fetch. */
+export function deviceRoutes(rt: Runtime, server: ServerDefaults, renderer: TemplateRenderer, pendingWrites: () => Promise<void>) {
   const knex = rt.db.knex;
   const deps = { knex, changes: rt.changes, secrets: rt.secrets };
   return async function register(app: FastifyInstance): Promise<void> {
@@ -51,8 +52,14 @@ export function deviceRoutes(rt: Runtime, server: ServerDefaults, renderer: Temp
           properties: { limit: pageQuery.limit, offset: pageQuery.offset, mac: { type: 'string', maxLength: 32 }, extensionId: { type: 'string', maxLength: 64 }, status: { enum: ['pending', 'unassigned', 'assigned'] } },
         },
       },
-    }, async (req) => listDevices(knex, req.scope, req.query));
-    app.get<Id>('/devices/:id', { schema: { tags: ['devices'], params: idParams } }, async (req) => getDevice(knex, req.scope, req.params.id));
+    }, async (req) => {
+      await pendingWrites();
+      return listDevices(knex, req.scope, req.query);
+    });
+    app.get<Id>('/devices/:id', { schema: { tags: ['devices'], params: idParams } }, async (req) => {
+      await pendingWrites();
+      return getDevice(knex, req.scope, req.params.id);
+    });
     app.patch<Id>('/devices/:id', { schema: { tags: ['devices'], params: idParams, body: { ...deviceBody, required: [] }, summary: 'Change model, extension (null frees it) or overrides' } },
       async (req) => patchDevice(deps, req.scope, req.params.id, req.body));
     app.get<Id>('/devices/:id/config', { schema: { tags: ['devices'], params: idParams, summary: 'The files the device would get, secrets masked' } },
@@ -61,6 +68,7 @@ export function deviceRoutes(rt: Runtime, server: ServerDefaults, renderer: Temp
       schema: { tags: ['devices'], params: idParams, querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 } } }, summary: 'Timeline: fetches, registrations, resyncs, newest first' },
     }, async (req) => {
       const device = await findDevice(knex, req.scope, req.params.id);
+      await pendingWrites();
       return { items: await deviceEvents(knex, device.id, req.query.limit ?? 100) };
     });
 

@@ -5,6 +5,7 @@ import type { SecretBox } from '../../crypto/secret-box';
 import { isUniqueViolation } from '../../storage/errors';
 import { type RenderCache, type RenderedFile, renderedFile } from '../cache';
 import { recordDeviceEvent } from '../events';
+import type { Mac } from '../mac';
 import type { ServerDefaults } from '../model/build';
 import { loadDeviceSettings } from '../settings-source';
 import { type Device, deviceByMac, deviceFromRow, newDeviceRow } from '../store/devices';
@@ -14,6 +15,7 @@ import type { DigestAuth } from './digest';
 import { type StaticFile, findStatic } from './firmware';
 import type { FailureLimiter } from './limiter';
 import { refuseName, stripOneSlash } from './names';
+import type { TimelineWriter } from './timeline-writer';
 
 export type Transport = 'tftp' | 'http' | 'https';
 
@@ -43,7 +45,10 @@ export interface FetchDeps {
   cache: RenderCache;
   limiter: FailureLimiter;
   digest: DigestAuth;
+  timeline: TimelineWriter;
 }
+
+const MAX_CACHED_DEVICES = 200_000;
 
 /**
  * Answers one request for a file, whatever the transport: the TFTP and HTTP
@@ -51,7 +56,32 @@ export interface FetchDeps {
  * timeline; failures count against the source's limit.
  */
 export class FileService {
+  // Devices by MAC, so a fetch of a cached file touches no database; dropped by forget() on every change to the device.
+  private readonly devices = new Map<Mac, Device>();
+
   constructor(private readonly d: FetchDeps) {}
+
+  forget(deviceId: string): void {
+    for (const [mac, dev] of this.devices) {
+      if (dev.id === deviceId) {
+        this.devices.delete(mac);
+        return;
+      }
+    }
+  }
+
+  private async device(mac: Mac): Promise<Device | null> {
+    const cached = this.devices.get(mac);
+    if (cached) return cached;
+    const found = await deviceByMac(this.d.knex, mac);
+    if (found) this.remember(found);
+    return found;
+  }
+
+  private remember(device: Device): void {
+    if (this.devices.size >= MAX_CACHED_DEVICES) this.devices.delete(this.devices.keys().next().value!);
+    this.devices.set(device.mac, device);
+  }
 
   async fetch(req: FetchRequest): Promise<FetchResult> {
     const name = stripOneSlash(req.name);
@@ -70,10 +100,10 @@ export class FileService {
     const ua = parseUserAgent(req.userAgent);
     const mac = candidates.find((c) => c.mac)?.mac ?? null;
     if (mac && ua?.mac && ua.mac !== mac) return this.fail(req, 'forbidden', 'the User-Agent names another MAC');
-    let device = mac ? await deviceByMac(this.d.knex, mac) : null;
+    let device = mac ? await this.device(mac) : null;
     const match = chooseMatch(candidates, { userAgent: ua, deviceVendor: device?.vendor ?? null });
     if (!match) {
-      if (device) await this.event(device, req, name, 'not_found', 'the name fits several vendors; set the device model');
+      if (device) this.event(device, req, name, 'not_found', 'the name fits several vendors; set the device model');
       return this.fail(req, 'not_found', 'ambiguous name');
     }
     const { family, rule } = match;
@@ -97,7 +127,7 @@ export class FileService {
         password: (u) => (u === device!.provUsername ? this.d.secrets.open(device!.provPasswordSealed) : null),
       });
       if (!user) {
-        await this.event(device, req, name, 'unauthorized', req.authorization ? 'wrong credentials' : 'no credentials');
+        this.event(device, req, name, 'unauthorized', req.authorization ? 'wrong credentials' : 'no credentials');
         // A digest client always asks once without credentials to get its challenge: only wrong ones count.
         if (req.authorization) this.penalize(req, 'wrong credentials');
         return { status: 'unauthorized', challenge: this.d.digest.challenge({ basic: req.transport === 'https' }) };
@@ -111,12 +141,13 @@ export class FileService {
       file = renderedFile(text, rule.contentType, loaded.lastModified, loaded.settings.mode);
       this.d.cache.set(key, file, loaded.dependsOn);
     }
-    const at = now();
-    const update: Record<string, unknown> = { last_seen_at: at, last_source: src.slice(0, 64) };
-    // This file carries the device's provisioning credentials: from now on, HTTP fetches must present them.
-    if (!device.credentialsSentAt) update.credentials_sent_at = at;
-    await this.d.knex('devices').where('id', device.id).update(update);
-    await this.event(device, req, name, file.mode === 'activation' ? 'activation' : 'ok', null);
+    if (!device.credentialsSentAt) {
+      // This file carries the device's provisioning credentials: from now on, HTTP fetches must present them.
+      const at = now();
+      await this.d.knex('devices').where('id', device.id).update({ credentials_sent_at: at });
+      this.remember({ ...device, credentialsSentAt: at });
+    }
+    this.event(device, req, name, file.mode === 'activation' ? 'activation' : 'ok', null);
     return { status: 'ok', file };
   }
 
@@ -129,16 +160,17 @@ export class FileService {
       await this.d.knex('devices').insert(row);
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
-      return deviceByMac(this.d.knex, mac);
+      return this.device(mac);
     }
     this.d.log.info({ mac, vendor, source: req.source }, 'provisioning: unknown MAC, recorded as a pending device');
     const device = deviceFromRow(row);
+    this.remember(device);
     await recordDeviceEvent(this.d.knex, device.id, { kind: 'created', transport: req.transport, source: req.source, userAgent: req.userAgent ?? null, result: 'pending', detail: 'unknown MAC; serving the activation configuration' });
     return device;
   }
 
-  private event(device: Device, req: FetchRequest, file: string, result: string, detail: string | null): Promise<void> {
-    return recordDeviceEvent(this.d.knex, device.id, { kind: 'fetch', transport: req.transport, file, source: req.source, userAgent: req.userAgent ?? null, result, detail });
+  private event(device: Device, req: FetchRequest, file: string, result: string, detail: string | null): void {
+    this.d.timeline.add(device.id, { kind: 'fetch', transport: req.transport, file, source: req.source, userAgent: req.userAgent ?? null, result, detail });
   }
 
   private penalize(req: FetchRequest, what: string): void {

@@ -1,0 +1,37 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..');
+
+/** Runs the compiled daemon (npm run build first) as its own process, so its memory and CPU are its own. */
+export async function startDaemon(env: Record<string, string>, httpPort: number): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
+  const main = path.join(ROOT, 'dist/daemon/cli/main.js');
+  if (!fs.existsSync(main)) throw new Error('run `npm run build` first');
+  const child = spawn(process.execPath, [main, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  for (let i = 0; i < 200; i++) {
+    if (exited) throw new Error('the daemon exited at start; see its message above');
+    try {
+      const r = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
+      if (r.ok) break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    child,
+    stop: () => new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+/** Resident memory of a process, from /proc (Linux). */
+export function rssMb(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)![1]);
+  return Math.round(kb / 1024);
+}

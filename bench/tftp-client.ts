@@ -1,0 +1,30 @@
+import dgram from 'node:dgram';
+
+/** A minimal read-only TFTP client (512-byte blocks, no options): the same one drives both servers. */
+export function tftpGet(port: number, name: string, timeoutMs = 3000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket('udp4');
+    const chunks: Buffer[] = [];
+    let expected = 1;
+    const done = (err: Error | null) => {
+      clearTimeout(timer);
+      s.close();
+      if (err) reject(err);
+      else resolve(Buffer.concat(chunks));
+    };
+    const timer = setTimeout(() => done(new Error(`timeout ${name}`)), timeoutMs);
+    s.on('message', (msg, rinfo) => {
+      const op = msg.readUInt16BE(0);
+      if (op === 5) return done(new Error(`error ${msg.readUInt16BE(2)} ${name}`));
+      if (op !== 3) return;
+      const block = msg.readUInt16BE(2);
+      const ack = Buffer.from([0, 4, msg[2]!, msg[3]!]);
+      s.send(ack, rinfo.port, rinfo.address);
+      if (block !== expected) return;
+      expected++;
+      chunks.push(msg.subarray(4));
+      if (msg.length - 4 < 512) done(null);
+    });
+    s.send(Buffer.concat([Buffer.from([0, 1]), Buffer.from(`${name}\0octet\0`)]), port, '127.0.0.1');
+  });
+}
