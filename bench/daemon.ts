@@ -8,7 +8,7 @@ export const ROOT = path.resolve(__dirname, '..');
 export async function startDaemon(env: Record<string, string>, httpPort: number): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
   const main = path.join(ROOT, 'dist/daemon/cli/main.js');
   if (!fs.existsSync(main)) throw new Error('run `npm run build` first');
-  const child = spawn(process.execPath, [main, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), main, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   let exited = false;
   child.once('exit', () => (exited = true));
   for (let i = 0; i < 200; i++) {
