@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -90,3 +91,12 @@ export function rrq(name: string, mode = 'octet', options: Record<string, string
 }
 
 export const opcode = (b: Buffer | null) => (b && b.length >= 2 ? b.readUInt16BE(0) : null);
+
+/** The Authorization header a phone sends to answer a digest challenge (MD5, qop=auth). */
+export function digestAnswer(challenge: unknown, username: string, password: string, uri: string): string {
+  const nonce = /nonce="([^"]+)"/.exec(String(challenge))![1]!;
+  const md5 = (s: string) => crypto.createHash('md5').update(s).digest('hex');
+  const ha1 = md5(`${username}:dialtone-provisioning:${password}`);
+  const response = md5(`${ha1}:${nonce}:00000001:abc:auth:${md5(`GET:${uri}`)}`);
+  return `Digest username="${username}", realm="dialtone-provisioning", nonce="${nonce}", uri="${uri}", qop=auth, nc=00000001, cnonce="abc", response="${response}"`;
+}

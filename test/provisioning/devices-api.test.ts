@@ -1,7 +1,9 @@
 import t from 'tap';
 import { makeTenant, startTestApp } from '../helpers/app';
 import { databaseKinds } from '../helpers/databases';
-import { activationIdentities, deviceForExtension } from '../../daemon/provisioning';
+import { activateDevice, activationIdentities, deviceByMac, deviceForExtension } from '../../daemon/provisioning';
+import type { Mac } from '../../daemon/provisioning/mac';
+import { digestAnswer } from './clients';
 import { provisionedExtension } from './fixtures';
 
 for (const kind of databaseKinds()) {
@@ -90,3 +92,24 @@ for (const kind of databaseKinds()) {
     t.same(events.body.items.map((e: { kind: string; result: string }) => `${e.kind}:${e.result}`), ['assigned:assigned', 'fetch:activation', 'created:pending']);
   });
 }
+
+t.test('activating a pending phone with a code moves it onto the extension', async (t) => {
+  const ta = await startTestApp(t, 'sqlite');
+  const f = await provisionedExtension(ta);
+  const deps = { knex: ta.app.runtime.db.knex, changes: ta.app.runtime.changes, secrets: ta.app.runtime.secrets };
+  const old = await ta.call('POST', '/api/v1/devices', { token: f.token, body: { mac: '0015654aa900', model: 'T46S', extensionId: f.extension.id } });
+  await ta.call('GET', '/prov/0015654aa937.cfg');
+  const pending = (await ta.call('GET', '/api/v1/devices?mac=0015654aa937', { token: ta.operatorToken })).body.items[0];
+  t.equal(pending.status, 'pending');
+  const activated = await activateDevice(deps, pending.id, f.extension.id, 'registration-service');
+  t.match(activated, { status: 'assigned', extensionId: f.extension.id, tenantId: f.tenant.id });
+  t.equal((await ta.call('GET', `/api/v1/devices/${old.body.id}`, { token: f.token })).body.status, 'unassigned', 'the previous phone is freed');
+  const device = (await deviceByMac(deps.knex, '0015654aa937' as Mac))!;
+  const basic = `Basic ${Buffer.from(`${device.provUsername}:${deps.secrets.open(device.provPasswordSealed)}`).toString('base64')}`;
+  const refused = await ta.call('GET', '/prov/0015654aa937.cfg', { headers: { authorization: basic } });
+  t.equal(refused.status, 401, 'basic is refused without TLS, even with the right password');
+  const answer = digestAnswer(refused.headers['www-authenticate'], device.provUsername, deps.secrets.open(device.provPasswordSealed), '/prov/0015654aa937.cfg');
+  const full = await ta.call('GET', '/prov/0015654aa937.cfg', { headers: { authorization: answer } });
+  t.equal(full.status, 200);
+  t.match(full.raw, `account.1.password = ${f.creds.password}`, 'the activated phone gets its extension at the next fetch');
+});

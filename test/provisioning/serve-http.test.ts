@@ -1,9 +1,8 @@
-import crypto from 'node:crypto';
 import t from 'tap';
 import { startTestApp } from '../helpers/app';
 import { deviceByMac } from '../../daemon/provisioning';
 import type { Mac } from '../../daemon/provisioning/mac';
-import { curl, hasBinary } from './clients';
+import { curl, digestAnswer, hasBinary } from './clients';
 import { PER_DEVICE_FILE, fleet } from './fleet';
 
 const skip = hasBinary('curl') ? false : 'curl is not installed (.ci/apt-packages)';
@@ -62,12 +61,7 @@ t.test('a change to the extension reaches the next fetch', async (t) => {
   // inject() is plain HTTP, so the credentials are proved with digest, as a phone would.
   const challenge = await ta.call('GET', url, { headers: { 'user-agent': d.ua } });
   t.equal(challenge.status, 401);
-  const nonce = /nonce="([^"]+)"/.exec(String(challenge.headers['www-authenticate']))![1]!;
-  const md5 = (s: string) => crypto.createHash('md5').update(s).digest('hex');
-  const pass = ta.app.runtime.secrets.open(device.provPasswordSealed);
-  const ha1 = md5(`${device.provUsername}:dialtone-provisioning:${pass}`);
-  const response = md5(`${ha1}:${nonce}:00000001:abc:auth:${md5(`GET:${url}`)}`);
-  const header = `Digest username="${device.provUsername}", realm="dialtone-provisioning", nonce="${nonce}", uri="${url}", qop=auth, nc=00000001, cnonce="abc", response="${response}"`;
+  const header = digestAnswer(challenge.headers['www-authenticate'], device.provUsername, ta.app.runtime.secrets.open(device.provPasswordSealed), url);
   const next = await ta.call('GET', url, { headers: { 'user-agent': d.ua, authorization: header } });
   t.equal(next.status, 200);
   t.match(next.raw, rotated.password, 'the rotated password is served: the cached file was dropped');

@@ -217,3 +217,29 @@ export async function patchDevice(d: DeviceDeps, scope: Scope, id: string, input
   d.changes.publish({ kind: 'device', id, tenantId: tenantId!, action: 'extension_id' in row ? 'reassigned' : 'updated', actor: scope.actor });
   return getDevice(d.knex, scope, id);
 }
+
+/**
+ * A pending phone that keyed in a valid activation code becomes the phone of
+ * that code's extension; a phone already on the extension is freed, since an
+ * extension has one phone. For the registration service once it has checked the code.
+ */
+export async function activateDevice(d: DeviceDeps, deviceId: string, extensionId: string, actor: string): Promise<DeviceView> {
+  const ext = await d.knex('extensions').where('id', extensionId).first('id', 'tenant_id');
+  if (!ext) throw new NotFoundError('extension');
+  const device = await d.knex('devices').where('id', deviceId).first('id', 'tenant_id');
+  if (!device) throw new NotFoundError('device');
+  if (device.tenant_id !== null && device.tenant_id !== ext.tenant_id) throw new ConflictError('deviceId', 'belongs to another tenant');
+  const at = now();
+  const previous = await d.knex('devices').where('extension_id', extensionId).whereNot('id', deviceId).first('id');
+  await d.knex.transaction(async (trx) => {
+    if (previous) await trx('devices').where('id', previous.id).update({ extension_id: null, updated_at: at });
+    await trx('devices').where('id', deviceId).update({ tenant_id: ext.tenant_id, extension_id: extensionId, updated_at: at });
+  });
+  if (previous) {
+    await recordDeviceEvent(d.knex, previous.id, { kind: 'assigned', transport: 'sip', source: actor, result: 'unassigned', detail: 'another phone was activated on its extension' });
+    d.changes.publish({ kind: 'device', id: previous.id, tenantId: ext.tenant_id, action: 'reassigned', actor });
+  }
+  await recordDeviceEvent(d.knex, deviceId, { kind: 'assigned', transport: 'sip', source: actor, result: 'assigned', detail: 'activated with a code' });
+  d.changes.publish({ kind: 'device', id: deviceId, tenantId: ext.tenant_id, action: 'reassigned', actor });
+  return deviceView(deviceFromRow(await d.knex('devices').where('id', deviceId).first()));
+}
