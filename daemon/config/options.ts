@@ -249,7 +249,7 @@ export const OPTIONS = [
   }),
   opt({
     key: 'provRateLimit', env: 'DIALTONE_PROV_RATE_LIMIT', defaultText: '30',
-    description: 'Failed provisioning requests (unknown names, new MACs, wrong credentials) one source may make per minute before it is refused for the rest of that minute.',
+    description: 'Failed provisioning requests (unknown names, new MACs, wrong credentials) one source may make per minute before it is refused for the rest of that minute; all sources together may add 20 times as many new MACs.',
     fallback: () => 30, parse: positive,
   }),
 ] as const;

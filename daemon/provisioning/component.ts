@@ -12,6 +12,9 @@ import { TimelineWriter } from './serve/timeline-writer';
 import { serverDefaults } from './settings-source';
 import { TemplateRenderer } from './templates/render';
 
+// A site powering up hundreds of new phones behind a few addresses is normal; thousands a minute from everywhere is a scan.
+const NEW_DEVICES_GLOBAL_FACTOR = 20;
+
 export interface ProvisioningComponent extends Component {
   files: FileService;
   cache: RenderCache;
@@ -32,7 +35,7 @@ export function provisioningComponent(rt: Runtime): ProvisioningComponent {
   const timeline = new TimelineWriter(rt.db.knex, log);
   const files = new FileService({
     knex: rt.db.knex, secrets: rt.secrets, log, server, firmwareDir: rt.config.firmwareDir,
-    renderer, cache, limiter: new FailureLimiter(rt.config.provRateLimit), digest: new DigestAuth(), timeline,
+    renderer, cache, limiter: new FailureLimiter(rt.config.provRateLimit), newDevices: new FailureLimiter(rt.config.provRateLimit * NEW_DEVICES_GLOBAL_FACTOR), digest: new DigestAuth(), timeline,
   });
   const tftp = new TftpFrontEnd(files, { host: rt.config.tftpHost, port: rt.config.tftpPort, allow: rt.config.tftpAllow, root: rt.config.firmwareDir }, rt.log.child({ component: 'tftp' }));
   // Subscribed from the start, not from start(): records change through the API whether or not phones are being served.

@@ -44,6 +44,8 @@ export interface FetchDeps {
   renderer: TemplateRenderer;
   cache: RenderCache;
   limiter: FailureLimiter;
+  /** Pending devices created per minute from all sources together: a scan spread over many addresses stays bounded too. */
+  newDevices: FailureLimiter;
   digest: DigestAuth;
   timeline: TimelineWriter;
 }
@@ -155,6 +157,8 @@ export class FileService {
     const first = this.d.limiter.fail(req.source);
     if (first) this.d.log.warn({ source: req.source, transport: req.transport }, 'provisioning: too many new MACs from one source; refusing it for the rest of the minute');
     if (this.d.limiter.blocked(req.source) && !first) return null;
+    if (this.d.newDevices.blocked('all')) return null;
+    if (this.d.newDevices.fail('all')) this.d.log.warn({ source: req.source }, 'provisioning: too many new MACs from all sources; refusing new ones for the rest of the minute');
     const row = newDeviceRow(this.d.secrets, { mac, tenantId: null, vendor, model, extensionId: null });
     try {
       await this.d.knex('devices').insert(row);
