@@ -30,6 +30,17 @@ function shuffled<T>(list: T[]): T[] {
   return a;
 }
 
+/** Warm-up only: a transfer lost under load is tried again, so the peers get every file. */
+async function fetchWithRetry(port: number, name: string): Promise<Buffer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await tftpGet(port, name, 10_000);
+    } catch (err) {
+      if (attempt === 3) throw err;
+    }
+  }
+}
+
 async function storm(port: number, names: string[]): Promise<{ perSecond: number; p99: number; failed: number }> {
   const queue = shuffled(names);
   const latencies: number[] = [];
@@ -93,7 +104,7 @@ async function main(): Promise<void> {
     console.log('warming: every file once over TFTP, written to disk for the peers…');
     const queue = [...devices];
     await Promise.all(Array.from({ length: 8 }, async () => {
-      for (let d = queue.pop(); d !== undefined; d = queue.pop()) fs.writeFileSync(path.join(files, d.file), await tftpGet(tftpPort, d.file, 10_000), { mode: 0o644 });
+      for (let d = queue.pop(); d !== undefined; d = queue.pop()) fs.writeFileSync(path.join(files, d.file), await fetchWithRetry(tftpPort, d.file), { mode: 0o644 });
     }));
     const memory = rssMb(daemon.child.pid!);
 
