@@ -41,10 +41,11 @@ async function fetchWithRetry(port: number, name: string): Promise<Buffer> {
   }
 }
 
-async function storm(port: number, names: string[]): Promise<{ perSecond: number; p99: number; failed: number }> {
+async function storm(port: number, names: string[]): Promise<{ perSecond: number; p99: number; failed: number; why: string }> {
   const queue = shuffled(names);
   const latencies: number[] = [];
   let failed = 0;
+  const reasons = new Map<string, number>();
   const started = process.hrtime.bigint();
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     for (let name = queue.pop(); name !== undefined; name = queue.pop()) {
@@ -52,14 +53,17 @@ async function storm(port: number, names: string[]): Promise<{ perSecond: number
       try {
         await tftpGet(port, name);
         latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      } catch {
+      } catch (err) {
         failed++;
+        const reason = (err as Error).message.split(' ')[0] === 'error' ? (err as Error).message.split(' ').slice(0, 2).join(' ') : (err as Error).message.split(' ')[0]!;
+        reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
       }
     }
   }));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   latencies.sort((a, b) => a - b);
-  return { perSecond: Math.round(latencies.length / seconds), p99: Math.round(latencies[Math.floor(latencies.length * 0.99)] ?? 0), failed };
+  const why = [...reasons].map(([r, n]) => `${n} ${r}`).join(', ');
+  return { perSecond: Math.round(latencies.length / seconds), p99: Math.round(latencies[Math.floor(latencies.length * 0.99)] ?? 0), failed, why };
 }
 
 function wrk(url: string, script: string): { rps: number; p99: string } {
@@ -135,7 +139,7 @@ async function main(): Promise<void> {
     console.log(`| --- | --- | --- | --- |`);
     console.log(`| TFTP files/s (vs tftpd-hpa) | ${ours.perSecond} | ${theirs.perSecond} | ${(ours.perSecond / theirs.perSecond).toFixed(2)} |`);
     console.log(`| TFTP p99 ms (vs tftpd-hpa) | ${ours.p99} | ${theirs.p99} | ${(ours.p99 / Math.max(1, theirs.p99)).toFixed(2)} |`);
-    console.log(`| TFTP failed transfers | ${ours.failed} | ${theirs.failed} | |`);
+    console.log(`| TFTP failed transfers | ${ours.failed} ${ours.why} | ${theirs.failed} ${theirs.why} | |`);
     console.log(`| HTTP requests/s (vs nginx) | ${httpOurs.rps} | ${httpTheirs.rps} | ${(httpOurs.rps / Math.max(1, httpTheirs.rps)).toFixed(2)} |`);
     console.log(`| HTTP p99 latency | ${httpOurs.p99} | ${httpTheirs.p99} | |`);
     console.log(`| dialtone RSS, ${DEVICES} devices cached (MB) | ${memory} (after load: ${memoryAfter}) | | target < 200 |`);

@@ -13,7 +13,11 @@ export function tftpGet(port: number, name: string, timeoutMs = 3000): Promise<B
       else resolve(Buffer.concat(chunks));
     };
     const timer = setTimeout(() => done(new Error(`timeout ${name}`)), timeoutMs);
+    let peer: number | null = null;
     s.on('message', (msg, rinfo) => {
+      // RFC 1350 transfer IDs: the first answer fixes the server's port; anything from another port is a stale transfer.
+      peer ??= rinfo.port;
+      if (rinfo.port !== peer || msg.length < 4) return;
       const op = msg.readUInt16BE(0);
       if (op === 5) return done(new Error(`error ${msg.readUInt16BE(2)} ${name}`));
       if (op !== 3) return;
