@@ -74,7 +74,7 @@ for (const kind of databaseKinds()) {
 
     const pending = await ta.call('GET', '/api/v1/devices?status=pending', { token: ta.operatorToken });
     t.equal(pending.body.items.length, 1);
-    t.match(pending.body.items[0], { mac: '000b828aa872', vendor: 'grandstream', model: 'GXP2135', status: 'pending', tenantId: null, provisioned: true });
+    t.match(pending.body.items[0], { mac: '000b828aa872', vendor: 'grandstream', model: 'GXP2135', status: 'pending', tenantId: null, provisioned: false });
     t.same((await ta.call('GET', '/api/v1/devices?status=pending', { token: f.token })).body.items, [], 'tenants do not see unclaimed phones');
 
     const lookup = activationIdentities(ta.app.runtime.db.knex, ta.app.runtime.secrets, ta.app.runtime.config.activationDomain);
@@ -104,12 +104,32 @@ t.test('activating a pending phone with a code moves it onto the extension', asy
   const activated = await activateDevice(deps, pending.id, f.extension.id, 'registration-service');
   t.match(activated, { status: 'assigned', extensionId: f.extension.id, tenantId: f.tenant.id });
   t.equal((await ta.call('GET', `/api/v1/devices/${old.body.id}`, { token: f.token })).body.status, 'unassigned', 'the previous phone is freed');
+  const first = await ta.call('GET', '/prov/0015654aa937.cfg');
+  t.equal(first.status, 200, 'the first fetch after activation needs no credentials');
+  t.match(first.raw, `account.1.password = ${f.creds.password}`, 'the activated phone gets its extension at the next fetch');
   const device = (await deviceByMac(deps.knex, '0015654aa937' as Mac))!;
-  const basic = `Basic ${Buffer.from(`${device.provUsername}:${deps.secrets.open(device.provPasswordSealed)}`).toString('base64')}`;
+  const prov = deps.secrets.open(device.provPasswordSealed);
+  t.match(first.raw, `static.auto_provision.server.password = ${prov}`, 'and its new provisioning credentials');
+  const basic = `Basic ${Buffer.from(`${device.provUsername}:${prov}`).toString('base64')}`;
   const refused = await ta.call('GET', '/prov/0015654aa937.cfg', { headers: { authorization: basic } });
-  t.equal(refused.status, 401, 'basic is refused without TLS, even with the right password');
-  const answer = digestAnswer(refused.headers['www-authenticate'], device.provUsername, deps.secrets.open(device.provPasswordSealed), '/prov/0015654aa937.cfg');
-  const full = await ta.call('GET', '/prov/0015654aa937.cfg', { headers: { authorization: answer } });
-  t.equal(full.status, 200);
-  t.match(full.raw, `account.1.password = ${f.creds.password}`, 'the activated phone gets its extension at the next fetch');
+  t.equal(refused.status, 401, 'then credentials are needed, and basic is refused without TLS');
+  const answer = digestAnswer(refused.headers['www-authenticate'], device.provUsername, prov, '/prov/0015654aa937.cfg');
+  t.equal((await ta.call('GET', '/prov/0015654aa937.cfg', { headers: { authorization: answer } })).status, 200, 'digest with them works');
+});
+
+t.test('credentials taken by whoever fetched a MAC first open nothing once it is on an extension', async (t) => {
+  const ta = await startTestApp(t, 'sqlite');
+  const f = await provisionedExtension(ta);
+  const scan = await ta.call('GET', '/prov/0015654aa937.cfg');
+  const stolen = /static\.auto_provision\.server\.password = (\S+)/.exec(scan.raw)![1]!;
+  t.equal((await ta.call('GET', '/prov/0015654aa937.cfg')).status, 200, 'a pending phone is never locked out of its activation file');
+  await ta.call('POST', '/api/v1/devices', { token: f.token, body: { mac: '0015654aa937', model: 'T46S', extensionId: f.extension.id } });
+  const phone = await ta.call('GET', '/prov/0015654aa937.cfg');
+  t.match(phone.raw, f.creds.password, 'the phone gets its extension at its next fetch');
+  const challenge = await ta.call('GET', '/prov/0015654aa937.cfg');
+  t.equal(challenge.status, 401);
+  const replay = digestAnswer(challenge.headers['www-authenticate'], 'prov0015654aa937', stolen, '/prov/0015654aa937.cfg');
+  const attempt = await ta.call('GET', '/prov/0015654aa937.cfg', { headers: { authorization: replay } });
+  t.equal(attempt.status, 401, 'the credentials from the activation file were replaced at assignment');
+  t.notMatch(attempt.raw, f.creds.password);
 });

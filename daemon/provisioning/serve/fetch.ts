@@ -123,7 +123,9 @@ export class FileService {
       device = await this.createPending(req, mac!, family.id, ua?.family === family ? (ua.model?.model.name ?? null) : null);
       if (!device) return { status: 'rate_limited', reason: 'too many new devices from this source' };
     }
-    if (req.transport !== 'tftp' && device.credentialsSentAt) {
+    // Only a phone on an extension is protected: an activation file holds nothing of an extension, and
+    // demanding credentials there would let whoever fetched a MAC first lock the real phone out of activation.
+    if (req.transport !== 'tftp' && device.credentialsSentAt && device.extensionId) {
       const user = this.d.digest.verify(req.authorization, req.method ?? 'GET', {
         basicAllowed: req.transport === 'https',
         password: (u) => (u === device!.provUsername ? this.d.secrets.open(device!.provPasswordSealed) : null),
@@ -143,7 +145,7 @@ export class FileService {
       file = renderedFile(text, rule.contentType, loaded.lastModified, loaded.settings.mode);
       this.d.cache.set(key, file, loaded.dependsOn);
     }
-    if (!device.credentialsSentAt) {
+    if (!device.credentialsSentAt && file.mode === 'full') {
       // This file carries the device's provisioning credentials: from now on, HTTP fetches must present them.
       const at = now();
       await this.d.knex('devices').where('id', device.id).update({ credentials_sent_at: at });

@@ -11,7 +11,7 @@ import { recordDeviceEvent } from '../events';
 import { type Mac, parseMac } from '../mac';
 import { validateOverrides } from '../model/overrides';
 import type { SettingsOverrides } from '../model/settings';
-import { DEVICE_UNIQUE, type Device, deviceByMac, deviceFromRow, newDeviceRow } from '../store/devices';
+import { DEVICE_UNIQUE, type Device, deviceByMac, deviceFromRow, freshProvisioningCredentials, newDeviceRow } from '../store/devices';
 import { findModel, knownModelNames } from '../vendors/match';
 
 export interface DeviceDeps {
@@ -30,7 +30,7 @@ export interface DeviceView {
   extensionId: string | null;
   /** pending: asked for its files before anyone entered it; unassigned: entered without an extension; assigned: has one. */
   status: 'pending' | 'unassigned' | 'assigned';
-  /** True once a configuration carrying its provisioning credentials was served: HTTP fetches now need them. */
+  /** True once its full configuration, with its provisioning credentials, was served: its HTTP fetches now need them. */
   provisioned: boolean;
   overrides: SettingsOverrides;
   lastSeenAt: string | null;
@@ -126,6 +126,7 @@ export async function createDevice(d: DeviceDeps, scope: Scope, input: unknown):
       id = existing.id;
       await d.knex('devices').where({ id, tenant_id: null }).update({
         tenant_id: tenantId, vendor: model!.vendor, model: model!.model, extension_id: ext?.id ?? null, overrides: toJsonColumn(overrides ?? {}), updated_at: at,
+        ...(ext ? freshProvisioningCredentials(d.secrets) : {}),
       });
     } else {
       const row = newDeviceRow(d.secrets, { mac: mac!, tenantId, vendor: model!.vendor, model: model!.model, extensionId: ext?.id ?? null, overrides: overrides ?? {} });
@@ -196,6 +197,7 @@ export async function patchDevice(d: DeviceDeps, scope: Scope, id: string, input
       const ext = await extensionField(d.knex, p, input.extensionId, device.tenantId);
       if (ext) {
         row.extension_id = ext.id;
+        if (device.extensionId === null) Object.assign(row, freshProvisioningCredentials(d.secrets));
         if (tenantId === null) tenantId = row.tenant_id = ext.tenantId;
       }
     }
@@ -226,14 +228,16 @@ export async function patchDevice(d: DeviceDeps, scope: Scope, id: string, input
 export async function activateDevice(d: DeviceDeps, deviceId: string, extensionId: string, actor: string): Promise<DeviceView> {
   const ext = await d.knex('extensions').where('id', extensionId).first('id', 'tenant_id');
   if (!ext) throw new NotFoundError('extension');
-  const device = await d.knex('devices').where('id', deviceId).first('id', 'tenant_id');
+  const device = await d.knex('devices').where('id', deviceId).first('id', 'tenant_id', 'extension_id');
   if (!device) throw new NotFoundError('device');
   if (device.tenant_id !== null && device.tenant_id !== ext.tenant_id) throw new ConflictError('deviceId', 'belongs to another tenant');
   const at = now();
   const previous = await d.knex('devices').where('extension_id', extensionId).whereNot('id', deviceId).first('id');
   await d.knex.transaction(async (trx) => {
     if (previous) await trx('devices').where('id', previous.id).update({ extension_id: null, updated_at: at });
-    await trx('devices').where('id', deviceId).update({ tenant_id: ext.tenant_id, extension_id: extensionId, updated_at: at });
+    await trx('devices').where('id', deviceId).update({
+      tenant_id: ext.tenant_id, extension_id: extensionId, updated_at: at, ...(device.extension_id === null ? freshProvisioningCredentials(d.secrets) : {}),
+    });
   });
   if (previous) {
     await recordDeviceEvent(d.knex, previous.id, { kind: 'assigned', transport: 'sip', source: actor, result: 'unassigned', detail: 'another phone was activated on its extension' });

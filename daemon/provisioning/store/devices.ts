@@ -55,6 +55,15 @@ export function newDeviceRow(secrets: SecretBox, f: { mac: Mac; tenantId: string
   };
 }
 
+/**
+ * New provisioning credentials, not yet delivered: for a device put on an
+ * extension from pending or unassigned, so whoever fetched its files before
+ * (a scan of MACs, say) holds nothing that opens the extension's file.
+ */
+export function freshProvisioningCredentials(secrets: SecretBox): Record<string, unknown> {
+  return { prov_password_sealed: secrets.seal(randomString(24)), credentials_sent_at: null };
+}
+
 export async function deviceByMac(knex: Knex, mac: Mac): Promise<Device | null> {
   const row = await knex('devices').where('mac', mac).first();
   return row ? deviceFromRow(row) : null;
