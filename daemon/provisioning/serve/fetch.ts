@@ -60,6 +60,8 @@ const MAX_CACHED_DEVICES = 200_000;
 export class FileService {
   // Devices by MAC, so a fetch of a cached file touches no database; dropped by forget() on every change to the device.
   private readonly devices = new Map<Mac, Device>();
+  // Opened once per cached device record rather than per request; a changed record is a new object and is opened again.
+  private readonly passwords = new WeakMap<Device, string>();
 
   constructor(private readonly d: FetchDeps) {}
 
@@ -78,6 +80,15 @@ export class FileService {
     const found = await deviceByMac(this.d.knex, mac);
     if (found) this.remember(found);
     return found;
+  }
+
+  private provPassword(device: Device): string {
+    let password = this.passwords.get(device);
+    if (password === undefined) {
+      password = this.d.secrets.open(device.provPasswordSealed);
+      this.passwords.set(device, password);
+    }
+    return password;
   }
 
   private remember(device: Device): void {
@@ -128,7 +139,7 @@ export class FileService {
     if (req.transport !== 'tftp' && device.credentialsSentAt && device.extensionId) {
       const user = this.d.digest.verify(req.authorization, req.method ?? 'GET', {
         basicAllowed: req.transport === 'https',
-        password: (u) => (u === device!.provUsername ? this.d.secrets.open(device!.provPasswordSealed) : null),
+        password: (u) => (u === device!.provUsername ? this.provPassword(device!) : null),
       });
       if (!user) {
         this.event(device, req, name, 'unauthorized', req.authorization ? 'wrong credentials' : 'no credentials');
