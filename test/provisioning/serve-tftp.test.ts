@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import dgram from 'node:dgram';
 import t from 'tap';
 import { startTestApp } from '../helpers/app';
 import { atftpGet, hasBinary, opcode, provisioning, rawTftp, rrq, tftpHpaGet } from './clients';
@@ -94,4 +95,38 @@ t.test('a flood of unknown MACs over TFTP is cut off per source', async (t) => {
   t.ok(refused.length >= 6, `later requests are denied (${refused.length} of 12)`);
   const pending = await ta.call('GET', '/api/v1/devices?status=pending', { token: ta.operatorToken });
   t.ok(pending.body.total <= 6, `pending devices stay bounded (${pending.body.total})`);
+});
+
+t.test('a packet from another transfer ID is refused without breaking the transfer', async (t) => {
+  const ta = await startTestApp(t, 'sqlite');
+  await ta.app.listen();
+  const port = provisioning(ta).tftpPort();
+  const f = await fleet(ta);
+  const name = PER_DEVICE_FILE.yealink!(f.devices[1]!.mac);
+  const client = dgram.createSocket('udp4');
+  const stranger = dgram.createSocket('udp4');
+  t.teardown(() => {
+    client.close();
+    stranger.close();
+  });
+  const next = (s: dgram.Socket) => new Promise<{ msg: Buffer; port: number }>((resolve) => s.once('message', (msg, rinfo) => resolve({ msg, port: rinfo.port })));
+  let answer = next(client);
+  client.send(rrq(name), port, '127.0.0.1');
+  let { msg, port: tid } = await answer;
+  t.equal(opcode(msg), DATA, 'the first block');
+  const refusal = next(stranger);
+  stranger.send(Buffer.from([0, 4, 0, 1]), tid, '127.0.0.1');
+  const stray = await refusal;
+  t.equal(opcode(stray.msg), ERROR);
+  t.equal(stray.msg.readUInt16BE(2), 5, 'unknown transfer ID, to the stranger');
+  const chunks: Buffer[] = [];
+  for (;;) {
+    chunks.push(msg.subarray(4));
+    answer = next(client);
+    client.send(Buffer.from([0, 4, msg[2]!, msg[3]!]), tid, '127.0.0.1');
+    if (msg.length - 4 < 512) break;
+    ({ msg, port: tid } = await answer);
+    t.equal(opcode(msg), DATA);
+  }
+  t.match(Buffer.concat(chunks).toString(), f.devices[1]!.creds.password, 'the real client still gets the whole file');
 });

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import tftp, { type GetStream, type PutStream, type Server } from 'tftp';
 import type { Logger } from '../../core/log';
 import { networkAllowlist } from './allowlist';
+import { installTransferIdCheck } from './tftp-tid';
 import type { FileService } from './fetch';
 
 // RFC 1350 texts: the tftp package gives an error packet the matching code only when the message is exactly one of these.
@@ -38,6 +39,7 @@ export class TftpFrontEnd {
   }
 
   async start(): Promise<void> {
+    installTransferIdCheck();
     fs.mkdirSync(this.opts.root, { recursive: true });
     // The listener must be given here: without one, the package installs its own, which serves the root folder as well.
     const server = tftp.createServer(
