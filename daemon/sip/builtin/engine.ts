@@ -1,0 +1,159 @@
+import crypto from 'node:crypto';
+import sip, { type Message } from 'sip';
+import type { Logger } from '../../core/log';
+import type { Flow, IncomingRequest, OutgoingRequest, ReplyOptions, RequestCallback, SipEngine, SipTransport, UasDialog } from '../engine';
+import { ClientTransactions, ServerTransactions, serverKey } from './transactions';
+import { type TransportOptions, Transports } from './transports';
+import type { Parsed } from './wire';
+
+export interface BuiltinOptions extends TransportOptions {
+  /** The host put in our Via and Contact headers. */
+  advertisedHost: string;
+}
+
+const REASONS: Record<number, string> = { 400: 'Bad Request', 513: 'Message Too Large' };
+
+export function randomToken(bytes = 8): string {
+  return crypto.randomBytes(bytes).toString('hex');
+}
+
+/** The default engine: SIP inside the daemon, on the `sip` package's parser and serializer. */
+export class BuiltinEngine implements SipEngine {
+  readonly name = 'builtin';
+  private handler: (req: IncomingRequest) => void = () => {};
+  private readonly transports: Transports;
+  private readonly server = new ServerTransactions();
+  private readonly client = new ClientTransactions();
+
+  constructor(private readonly opts: BuiltinOptions, private readonly log: Logger) {
+    this.transports = new Transports(opts, (parsed, flow) => this.inbound(parsed, flow), log);
+  }
+
+  onRequest(handler: (req: IncomingRequest) => void): void {
+    this.handler = handler;
+  }
+
+  async start(): Promise<void> {
+    await this.transports.start();
+  }
+
+  async stop(): Promise<void> {
+    this.client.cancelAll();
+    this.server.clear();
+    await this.transports.stop();
+  }
+
+  addresses(): Partial<Record<SipTransport, number>> {
+    return this.transports.ports();
+  }
+
+  private inbound(parsed: Parsed, flow: Flow): void {
+    if (parsed.kind === 'junk') {
+      this.log.debug({ reason: parsed.reason, source: `${flow.transport}:${flow.address}:${flow.port}` }, 'dropped unanswerable SIP input');
+      return;
+    }
+    const m = parsed.message;
+    if (m.status !== undefined) {
+      this.client.response(m);
+      return;
+    }
+    stampVia(m, flow);
+    if (m.method === 'ACK') return;
+    const key = serverKey(m);
+    const tx = key ? this.server.receive(key, flow, Date.now()) : { state: 'new' as const };
+    if (tx.state === 'retransmission') {
+      if (tx.answer) this.transports.send(flow, tx.answer);
+      return;
+    }
+    let answered = false;
+    const reply = (status: number, reason: string, o: ReplyOptions = {}) => {
+      if (answered) return;
+      answered = status >= 200;
+      const text = sip.stringify(response(m, status, reason, o));
+      if (answered && key) this.server.answered(key, text);
+      this.transports.send(flow, text);
+    };
+    if (parsed.kind === 'bad') {
+      this.log.debug({ reason: parsed.reason, source: `${flow.transport}:${flow.address}:${flow.port}` }, 'refused malformed SIP request');
+      reply(parsed.status, REASONS[parsed.status] ?? 'Bad Request', { headers: { warning: `399 dialtone "${parsed.reason}"` } });
+      return;
+    }
+    this.handler({ message: m, source: flow, reply });
+  }
+
+  request(req: OutgoingRequest, callback: RequestCallback): void {
+    const branch = `z9hG4bK${randomToken(10)}`;
+    const ports = this.transports.ports();
+    const message: Message = {
+      method: req.method,
+      uri: req.uri,
+      headers: {
+        via: [{ protocol: req.flow.transport.toUpperCase(), host: this.opts.advertisedHost, port: ports[req.flow.transport] ?? this.opts.port, params: { branch, rport: null } }],
+        'max-forwards': '70',
+        ...req.headers,
+      },
+      content: req.content ?? '',
+    };
+    const text = sip.stringify(message);
+    let failed = false;
+    this.client.start(branch, req.flow.transport === 'udp', () => {
+      if (!failed && !this.transports.send(req.flow, text)) {
+        failed = true;
+        setImmediate(() => this.client.response({ status: 503, reason: 'Connection Gone', headers: { via: message.headers.via! } }));
+      }
+    }, callback);
+  }
+
+  createUasDialog(req: IncomingRequest, status: number, reason: string, opts: ReplyOptions = {}): UasDialog {
+    const localTag = randomToken();
+    const to = req.message.headers.to!;
+    const port = this.transports.ports()[req.source.transport] ?? this.opts.port;
+    req.reply(status, reason, {
+      ...opts,
+      headers: {
+        ...opts.headers,
+        to: { ...to, params: { ...to.params, tag: localTag } },
+        contact: [{ uri: `sip:${this.opts.advertisedHost}:${port};transport=${req.source.transport}`, params: {} }],
+      },
+    });
+    const contact = req.message.headers.contact;
+    return {
+      callId: req.message.headers['call-id']!,
+      localTag,
+      remoteTag: req.message.headers.from?.params.tag ?? '',
+      remoteTarget: Array.isArray(contact) && contact[0] ? contact[0].uri : req.message.uri ?? '',
+      flow: req.source,
+    };
+  }
+}
+
+/** RFC 3261 §18.2.1 and RFC 3581: the address the request really came from goes into its top Via. */
+function stampVia(m: Message, flow: Flow): void {
+  const via = m.headers.via![0]!;
+  if (via.host !== flow.address) via.params.received = flow.address;
+  if ('rport' in via.params) via.params.rport = flow.port;
+}
+
+function response(rq: Message, status: number, reason: string, o: ReplyOptions): Message {
+  const to = rq.headers.to;
+  const needsTag = to !== undefined && status > 100 && !to.params?.tag;
+  return {
+    status,
+    reason,
+    version: '2.0',
+    headers: {
+      via: rq.headers.via,
+      to: needsTag ? { ...to, params: { ...to.params, tag: tagFor(rq) } } : to,
+      from: rq.headers.from,
+      'call-id': rq.headers['call-id'],
+      cseq: rq.headers.cseq,
+      ...o.headers,
+    },
+    content: o.content ?? '',
+  };
+}
+
+/** The same To tag for every answer to one request. */
+function tagFor(rq: Message): string {
+  return crypto.createHash('sha1').update(`${rq.headers['call-id']}|${String(rq.headers.via?.[0]?.params.branch)}`).digest('hex').slice(0, 12);
+}

@@ -1,0 +1,171 @@
+import dgram from 'node:dgram';
+import http from 'node:http';
+import net from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from '../../core/log';
+import type { Flow, SipTransport } from '../engine';
+import { MAX_BODY_BYTES, MAX_HEADER_BYTES, type Parsed, StreamFramer, parseMessage } from './wire';
+
+export interface TransportOptions {
+  host: string;
+  port: number;
+  wsPort: number | null;
+  transports: SipTransport[];
+}
+
+export type Inbound = (parsed: Parsed, flow: Flow) => void;
+
+/** Idle stream connections are closed after this long; registered phones refresh well within it. */
+const IDLE_MS = 15 * 60 * 1000;
+const MAX_CONNECTIONS = 10_000;
+
+/**
+ * The sockets of the built-in engine: UDP, TCP and WebSocket listeners, and
+ * the stream connections peers opened, kept by id so a NAT'd phone is reached
+ * back on the connection it registered over.
+ */
+export class Transports {
+  private udp: dgram.Socket | null = null;
+  private tcp: net.Server | null = null;
+  private wsHttp: http.Server | null = null;
+  private wss: WebSocketServer | null = null;
+  private readonly streams = new Map<string, { send(text: string): void; close(): void }>();
+  private nextId = 1;
+  private readonly bound: Partial<Record<SipTransport, number>> = {};
+
+  constructor(private readonly opts: TransportOptions, private readonly inbound: Inbound, private readonly log: Logger) {}
+
+  async start(): Promise<void> {
+    const { host, port, transports } = this.opts;
+    if (transports.includes('udp')) {
+      const udp = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+      udp.on('message', (buf, rinfo) => this.receive(parseMessage(buf), { transport: 'udp', address: rinfo.address, port: rinfo.port }));
+      udp.on('error', (err) => this.log.warn({ err }, 'SIP UDP socket error'));
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind(port, host, () => resolve());
+      });
+      this.udp = udp;
+      this.bound.udp = udp.address().port;
+    }
+    if (transports.includes('tcp')) {
+      const tcpPort = this.bound.udp ?? port;
+      const server = net.createServer((socket) => this.acceptTcp(socket));
+      server.maxConnections = MAX_CONNECTIONS;
+      await listen(server, tcpPort, host);
+      this.tcp = server;
+      this.bound.tcp = (server.address() as net.AddressInfo).port;
+    }
+    if (transports.includes('ws') && this.opts.wsPort !== null) {
+      const server = http.createServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('SIP over WebSocket only\n'));
+      const wss = new WebSocketServer({
+        server, maxPayload: MAX_HEADER_BYTES + MAX_BODY_BYTES,
+        handleProtocols: (protocols) => (protocols.has('sip') ? 'sip' : false),
+      });
+      wss.on('connection', (ws, req) => this.acceptWs(ws, req.socket));
+      wss.on('error', (err) => this.log.warn({ err }, 'SIP WebSocket server error'));
+      await listen(server, this.opts.wsPort, host);
+      this.wsHttp = server;
+      this.wss = wss;
+      this.bound.ws = (server.address() as net.AddressInfo).port;
+    }
+  }
+
+  ports(): Partial<Record<SipTransport, number>> {
+    return { ...this.bound };
+  }
+
+  private receive(parsed: Parsed, flow: Flow): void {
+    try {
+      this.inbound(parsed, flow);
+    } catch (err) {
+      this.log.error({ err, source: `${flow.transport}:${flow.address}:${flow.port}` }, 'SIP message handler failed');
+    }
+  }
+
+  private register(transport: SipTransport, entry: { send(text: string): void; close(): void }): string {
+    const id = `${transport}-${this.nextId++}`;
+    this.streams.set(id, entry);
+    return id;
+  }
+
+  private acceptTcp(socket: net.Socket): void {
+    const framer = new StreamFramer();
+    const id = this.register('tcp', { send: (text) => socket.write(text, 'latin1'), close: () => socket.destroy() });
+    const flow: Flow = { transport: 'tcp', address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, connectionId: id };
+    this.watchSocket(socket, id, framer, flow);
+  }
+
+  private watchSocket(socket: net.Socket, id: string, framer: StreamFramer, flow: Flow): void {
+    socket.setTimeout(IDLE_MS, () => socket.destroy());
+    socket.setKeepAlive(true, 60_000);
+    socket.on('data', (chunk) => {
+      const { messages, fatal } = framer.push(chunk);
+      for (const m of messages) this.receive(m, flow);
+      if (fatal) {
+        this.log.debug({ reason: fatal, source: `tcp:${flow.address}:${flow.port}` }, 'closing a SIP stream that cannot be framed');
+        socket.end();
+        socket.destroy();
+      }
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.streams.delete(id));
+  }
+
+  private acceptWs(ws: WebSocket, socket: net.Socket): void {
+    const id = this.register('ws', { send: (text) => ws.send(text), close: () => ws.terminate() });
+    const flow: Flow = { transport: 'ws', address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, connectionId: id };
+    ws.on('message', (data, isBinary) => {
+      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      this.receive(parseMessage(isBinary ? buf : buf.toString('utf8')), flow);
+    });
+    ws.on('error', () => ws.terminate());
+    ws.on('close', () => this.streams.delete(id));
+  }
+
+  /** False when the flow's connection is gone (a WebSocket peer cannot be called back). */
+  send(flow: Flow, text: string): boolean {
+    if (flow.transport === 'udp') {
+      if (!this.udp) return false;
+      this.udp.send(Buffer.from(text, 'latin1'), flow.port, flow.address);
+      return true;
+    }
+    const stream = flow.connectionId ? this.streams.get(flow.connectionId) : undefined;
+    if (stream) {
+      stream.send(text);
+      return true;
+    }
+    if (flow.transport === 'tcp' && this.tcp) {
+      const socket = net.connect(flow.port, flow.address);
+      const id = this.register('tcp', { send: (t) => socket.write(t, 'latin1'), close: () => socket.destroy() });
+      this.watchSocket(socket, id, new StreamFramer(), { ...flow, connectionId: id });
+      socket.write(text, 'latin1');
+      return true;
+    }
+    return false;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.streams.values()) s.close();
+    this.streams.clear();
+    this.udp?.close();
+    this.udp = null;
+    if (this.wss) {
+      for (const c of this.wss.clients) c.terminate();
+      this.wss.close();
+    }
+    await Promise.all([this.tcp, this.wsHttp].map((s) => s && new Promise<void>((resolve) => s.close(() => resolve()))));
+    this.tcp = null;
+    this.wsHttp = null;
+  }
+}
+
+function listen(server: net.Server | http.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

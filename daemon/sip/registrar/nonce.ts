@@ -1,0 +1,29 @@
+import crypto from 'node:crypto';
+
+/**
+ * Nonces dialtone issues and later recognises without storing them: the
+ * issue time and a random part, signed with HMAC over the realm, so a nonce
+ * from one tenant's challenge is worthless for another's, and an old one is
+ * `stale` (the phone retries at once) rather than wrong.
+ */
+export type NonceCheck = 'valid' | 'stale' | 'invalid';
+
+function sign(secret: Buffer, realm: string, body: string): string {
+  return crypto.createHmac('sha256', secret).update(`${realm}\n${body}`).digest('base64url').slice(0, 27);
+}
+
+export function issueNonce(secret: Buffer, realm: string, now: number): string {
+  const body = `${Math.floor(now).toString(16)}${crypto.randomBytes(9).toString('hex')}`;
+  return `${body}.${sign(secret, realm, body)}`;
+}
+
+export function checkNonce(secret: Buffer, nonce: string, realm: string, now: number, ttlMs: number): NonceCheck {
+  const m = /^([0-9a-f]{1,13})([0-9a-f]{18})\.([A-Za-z0-9_-]{27})$/.exec(nonce);
+  if (!m) return 'invalid';
+  const expected = Buffer.from(sign(secret, realm, m[1]! + m[2]!));
+  const given = Buffer.from(m[3]!);
+  if (!crypto.timingSafeEqual(expected, given)) return 'invalid';
+  const issued = parseInt(m[1]!, 16);
+  if (issued > now + 5_000) return 'invalid';
+  return now - issued > ttlMs ? 'stale' : 'valid';
+}

@@ -1,0 +1,48 @@
+import type { Binding, MergeResult, RegisterUpdate } from './bindings';
+
+/**
+ * Where bindings, nonce counts and failure counters live: in the process, or
+ * in Redis shared by several dialtone processes. Both implementations pass
+ * the same test suite.
+ */
+export interface RegisterAttempt {
+  aor: string;
+  update: RegisterUpdate;
+  maxContacts: number;
+  /** The nonce the credentials used, its count, and how long to remember it. */
+  nonce: string;
+  nc: number;
+  nonceTtlMs: number;
+  /** Failure counters that refuse the attempt when at or past the limit. */
+  lockKeys: LockKeys;
+  limits: LockLimits;
+}
+
+export interface LockKeys {
+  source: string;
+  user: string;
+}
+
+export interface LockLimits {
+  source: number;
+  user: number;
+}
+
+export type RegisterOutcome = MergeResult | { kind: 'locked' } | { kind: 'replay' };
+
+export interface ExpiredBinding {
+  aor: string;
+  binding: Binding;
+}
+
+export interface RegistrarStore {
+  /** Lock check, nonce-count check and binding merge as one step (one round trip for Redis). */
+  register(attempt: RegisterAttempt): Promise<RegisterOutcome>;
+  /** Counts a failed authentication against both keys for `coolDownMs`. */
+  recordFailure(keys: LockKeys, coolDownMs: number): Promise<void>;
+  isLocked(keys: LockKeys, limits: LockLimits): Promise<boolean>;
+  bindings(aor: string, now: number): Promise<Binding[]>;
+  /** Removes bindings past their expiry, each reported by exactly one caller. */
+  sweep(now: number, max: number): Promise<ExpiredBinding[]>;
+  close(): Promise<void>;
+}
