@@ -11,10 +11,11 @@ import { SecretBox } from './crypto/secret-box';
 import { loadSecretKey } from './crypto/secret-key';
 import { createHttpServer } from './http/server';
 import { migrate, openDatabase } from './storage/database';
+import { sipComponent } from './sip/component';
 import { version } from './version';
 
 /** The parts of the daemon, in start order. Each is a plugin on the small core below. */
-export const COMPONENTS: ComponentFactory[] = [adminComponent, activationComponent, pbxComponent, provisioningComponent];
+export const COMPONENTS: ComponentFactory[] = [adminComponent, activationComponent, pbxComponent, provisioningComponent, sipComponent];
 
 export interface App {
   runtime: Runtime;

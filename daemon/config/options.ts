@@ -15,6 +15,17 @@ export interface Config {
   tftpPort: number;
   sipHost: string;
   sipPort: number;
+  sipPublicHost: string | null;
+  sipTransports: SipTransportName[];
+  sipWsPort: number;
+  sipDigestAlgorithms: DigestAlgorithmName[];
+  sipNonceSeconds: number;
+  sipExpiresMin: number;
+  sipExpiresMax: number;
+  sipMaxContacts: number;
+  sipLockoutUser: number;
+  sipLockoutSource: number;
+  sipLockoutSeconds: number;
   publicUrl: string;
   smtpUrl: string | null;
   secretKey: string | null;
@@ -32,6 +43,9 @@ export interface Config {
   ntpServers: string[];
   provRateLimit: number;
 }
+
+export type SipTransportName = 'udp' | 'tcp' | 'ws';
+export type DigestAlgorithmName = 'MD5' | 'SHA-256';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -74,6 +88,29 @@ function url(protocols: string[]) {
       throw new OptionError(`must use one of ${protocols.join(', ')}, got ${u.protocol.replace(/:$/, '')}`);
     }
     return raw;
+  };
+}
+
+function integer(min: number, max: number) {
+  return (raw: string): number => {
+    if (!/^\d{1,9}$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new OptionError(`must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    return Number(raw);
+  };
+}
+
+/** A comma-separated list of distinct values, each one of `allowed`, in the order given. */
+function listOf<T extends string>(allowed: readonly T[], caseless = false) {
+  return (raw: string): T[] => {
+    const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    if (items.length === 0) throw new OptionError(`must list at least one of ${allowed.join(', ')}`);
+    const out: T[] = [];
+    for (const item of items) {
+      const found = allowed.find((a) => (caseless ? a.toLowerCase() === item.toLowerCase() : a === item));
+      if (!found) throw new OptionError(`must list values among ${allowed.join(', ')}, got ${JSON.stringify(item)}`);
+      if (out.includes(found)) throw new OptionError(`lists ${found} twice`);
+      out.push(found);
+    }
+    return out;
   };
 }
 
@@ -157,6 +194,61 @@ export const OPTIONS = [
   opt({
     key: 'sipPort', env: 'DIALTONE_SIP_PORT', defaultText: '5060',
     description: 'SIP port of the built-in engine.', fallback: () => 5060, parse: port,
+  }),
+  opt({
+    key: 'sipPublicHost', env: 'DIALTONE_SIP_PUBLIC_HOST', defaultText: 'the SIP host, or this machine\'s first IPv4 address when that is 0.0.0.0',
+    description: 'Host dialtone puts in its Via and Contact headers and gives softphones as the registrar.',
+    fallback: () => null, parse: host,
+  }),
+  opt({
+    key: 'sipTransports', env: 'DIALTONE_SIP_TRANSPORTS', defaultText: 'udp,tcp,ws',
+    description: 'SIP transports of the built-in engine: any of `udp`, `tcp` (both on the SIP port) and `ws` (RFC 7118, on the WebSocket port).',
+    fallback: () => ['udp', 'tcp', 'ws'] as SipTransportName[], parse: listOf<SipTransportName>(['udp', 'tcp', 'ws'], true),
+  }),
+  opt({
+    key: 'sipWsPort', env: 'DIALTONE_SIP_WS_PORT', defaultText: '5066',
+    description: 'Port of SIP over WebSocket (`ws://host:port`, subprotocol `sip`) for browser and sip.js softphones.',
+    fallback: () => 5066, parse: port,
+  }),
+  opt({
+    key: 'sipDigestAlgorithms', env: 'DIALTONE_SIP_DIGEST_ALGORITHMS', defaultText: 'MD5,SHA-256',
+    description: 'Digest challenges the registrar sends, in this order. Many phones and sipp answer only the first, so MD5 comes first unless every phone does SHA-256.',
+    fallback: () => ['MD5', 'SHA-256'] as DigestAlgorithmName[], parse: listOf<DigestAlgorithmName>(['MD5', 'SHA-256'], true),
+  }),
+  opt({
+    key: 'sipNonceSeconds', env: 'DIALTONE_SIP_NONCE_SECONDS', defaultText: '300',
+    description: 'How long a digest nonce is accepted; after that the phone is answered `stale=true` and retries with a new one.',
+    fallback: () => 300, parse: integer(5, 86_400),
+  }),
+  opt({
+    key: 'sipExpiresMin', env: 'DIALTONE_SIP_EXPIRES_MIN', defaultText: '60',
+    description: 'Shortest registration accepted, in seconds; shorter requests get `423 Interval Too Brief`.',
+    fallback: () => 60, parse: integer(1, 86_400),
+  }),
+  opt({
+    key: 'sipExpiresMax', env: 'DIALTONE_SIP_EXPIRES_MAX', defaultText: '3600',
+    description: 'Longest registration granted, in seconds (longer requests are shortened); also the default when a REGISTER names none.',
+    fallback: () => 3600, parse: integer(1, 604_800),
+  }),
+  opt({
+    key: 'sipMaxContacts', env: 'DIALTONE_SIP_MAX_CONTACTS', defaultText: '5',
+    description: 'Most contacts registered at once per extension; a new one replaces the one closest to expiring.',
+    fallback: () => 5, parse: integer(1, 100),
+  }),
+  opt({
+    key: 'sipLockoutUser', env: 'DIALTONE_SIP_LOCKOUT_USER', defaultText: '10',
+    description: 'Failed SIP authentications for one username before it is refused for the cool-down.',
+    fallback: () => 10, parse: integer(1, 1_000_000),
+  }),
+  opt({
+    key: 'sipLockoutSource', env: 'DIALTONE_SIP_LOCKOUT_SOURCE', defaultText: '30',
+    description: 'Failed SIP authentications from one IP address before it is refused for the cool-down.',
+    fallback: () => 30, parse: integer(1, 1_000_000),
+  }),
+  opt({
+    key: 'sipLockoutSeconds', env: 'DIALTONE_SIP_LOCKOUT_SECONDS', defaultText: '900',
+    description: 'Cool-down, in seconds, counted from the first failure: failures older than this are forgotten.',
+    fallback: () => 900, parse: integer(1, 86_400),
   }),
   opt({
     key: 'publicUrl', env: 'DIALTONE_PUBLIC_URL', defaultText: 'http://127.0.0.1:<http port>',

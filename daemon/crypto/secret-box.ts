@@ -20,6 +20,11 @@ export class SecretBox {
     return ['v1', iv.toString('base64'), cipher.getAuthTag().toString('base64'), body.toString('base64')].join(':');
   }
 
+  /** A key for another purpose (signing SIP nonces), the same in every process sharing the secret key. */
+  derive(purpose: string): Buffer {
+    return crypto.createHmac('sha256', this.key).update(`dialtone:${purpose}`).digest();
+  }
+
   open(sealed: string): string {
     const [version, iv, tag, body] = sealed.split(':');
     if (version !== 'v1' || !iv || !tag || body === undefined) throw new Error('not a sealed secret');

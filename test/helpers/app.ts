@@ -25,9 +25,12 @@ export async function startTestApp(t: Test, kind: 'sqlite' | 'mysql', opts: { en
   const config = loadConfig({
     DIALTONE_DATA_DIR: dataDir, DIALTONE_DB_URL: db.url, DIALTONE_HTTP_HOST: '127.0.0.1', DIALTONE_HTTP_PORT: '1',
     DIALTONE_SECRET_KEY: '0'.repeat(63) + '1', DIALTONE_LOG_LEVEL: 'silent', DIALTONE_TFTP_HOST: '127.0.0.1',
-    DIALTONE_TFTP_PORT: String(await freeUdpPort()), ...opts.env,
+    DIALTONE_TFTP_PORT: String(await freeUdpPort()), DIALTONE_SIP_HOST: '127.0.0.1', ...opts.env,
   });
   config.httpPort = 0;
+  // Tests run side by side: every listener takes a free port, never the SIP defaults.
+  config.sipPort = 0;
+  config.sipWsPort = 0;
   const app = await buildApp(config, { log: createLogger('silent'), ...(opts.components ? { components: opts.components } : {}) });
   t.teardown(async () => {
     await app.close();

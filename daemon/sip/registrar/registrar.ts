@@ -1,0 +1,234 @@
+import { EventEmitter } from 'node:events';
+import sip, { type AuthHeader, type Message } from 'sip';
+import type { Logger } from '../../core/log';
+import type { Flow, IncomingRequest } from '../engine';
+import type { SipIdentity, SipIdentityLookup } from '../identity';
+import { type Binding, type ContactChange, type ExpiryLimits, type RemovalReason, contactExpiry } from './bindings';
+import { type DigestAlgorithm, type DigestCredentials, challenges, parseCredentials, responseMatches, unquote } from './digest';
+import { checkNonce, issueNonce } from './nonce';
+import type { LockLimits, RegistrarStore } from './store';
+
+export interface RegistrarOptions {
+  /** Signs nonces; the same in every process that shares the store. */
+  nonceSecret: Buffer;
+  algorithms: readonly DigestAlgorithm[];
+  nonceTtlMs: number;
+  expiry: ExpiryLimits;
+  maxContacts: number;
+  lockout: LockLimits & { coolDownMs: number };
+  /** How often expired bindings are looked for. */
+  sweepMs: number;
+}
+
+/** What the registrar tells the rest of dialtone, on `registrar.events`. */
+export interface BindingEvent {
+  type: 'registered' | 'unregistered' | 'expired';
+  aor: string;
+  contact: string;
+  source: Flow;
+  userAgent: string;
+  /** Why a binding went: the phone removed it, a newer one replaced it, or it expired. */
+  reason?: RemovalReason;
+  at: string;
+}
+
+export interface RegistrarEvents {
+  registered: [BindingEvent];
+  unregistered: [BindingEvent];
+  expired: [BindingEvent];
+}
+
+const ALLOW = 'REGISTER, OPTIONS';
+const USER_AGENT_MAX = 200;
+
+type Refusal = { status: number; reason: string; headers?: Record<string, unknown> };
+
+/**
+ * The registrar of RFC 3261 §10.3 with digest authentication by dialtone's
+ * own nonces. Identities come from the lookups in order (extensions, then
+ * pending phones); bindings, nonce counts and failure counters from the store.
+ */
+export class Registrar {
+  readonly events = new EventEmitter<RegistrarEvents>();
+  private sweeper: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly store: RegistrarStore,
+    private readonly lookups: SipIdentityLookup[],
+    private readonly opts: RegistrarOptions,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.sweeper = setInterval(() => void this.sweep(), this.opts.sweepMs);
+    this.sweeper.unref();
+  }
+
+  stop(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
+  }
+
+  /** Adds a source of identities (the activation lookup for pending phones). */
+  addLookup(lookup: SipIdentityLookup): void {
+    this.lookups.push(lookup);
+  }
+
+  bindings(aor: string): Promise<Binding[]> {
+    return this.store.bindings(aor, Date.now());
+  }
+
+  /** Answers every request the engine hands over; never throws. */
+  handle(req: IncomingRequest): void {
+    const method = req.message.method;
+    if (method === 'OPTIONS') {
+      req.reply(200, 'OK', { headers: { allow: ALLOW, accept: 'application/sdp', supported: 'path' } });
+      return;
+    }
+    if (method !== 'REGISTER') {
+      req.reply(method === 'CANCEL' ? 481 : 405, method === 'CANCEL' ? 'Call/Transaction Does Not Exist' : 'Method Not Allowed', { headers: { allow: ALLOW } });
+      return;
+    }
+    this.register(req).catch((err: unknown) => {
+      this.log.error({ err, source: `${req.source.transport}:${req.source.address}:${req.source.port}` }, 'REGISTER failed');
+      req.reply(500, 'Server Internal Error');
+    });
+  }
+
+  private async register(req: IncomingRequest): Promise<void> {
+    const m = req.message;
+    const target = sip.parseUri(m.uri ?? '');
+    if (!target || !/^sips?$/i.test(target.schema)) {
+      req.reply(416, 'Unsupported URI Scheme');
+      return;
+    }
+    const domain = target.host.toLowerCase();
+    const toUri = sip.parseUri(m.headers.to?.uri ?? '');
+    if (!toUri || !toUri.user || toUri.host.toLowerCase() !== domain) {
+      req.reply(404, 'Not Found', { headers: { warning: '399 dialtone "the To header must name a user at the Request-URI domain"' } });
+      return;
+    }
+    const contacts = this.contactChanges(m);
+    if ('status' in contacts) {
+      req.reply(contacts.status, contacts.reason, contacts.headers ? { headers: contacts.headers } : {});
+      return;
+    }
+    const auth = this.pickAuthorization(m.headers.authorization, domain);
+    if (!auth) {
+      this.challenge(req, domain, false);
+      return;
+    }
+    const creds = parseCredentials(auth);
+    if ('problem' in creds) {
+      this.log.debug({ problem: creds.problem, source: req.source.address }, 'REGISTER credentials not usable');
+      this.challenge(req, domain, false);
+      return;
+    }
+    const nonce = checkNonce(this.opts.nonceSecret, creds.nonce, domain, Date.now(), this.opts.nonceTtlMs);
+    if (nonce !== 'valid') {
+      this.challenge(req, domain, nonce === 'stale');
+      return;
+    }
+    const lockKeys = { source: req.source.address, user: `${domain}/${creds.username}` };
+    const identity = await this.identify(domain, creds.username);
+    if (!identity || identity.realm.toLowerCase() !== domain || !responseMatches(creds, identity.password, 'REGISTER')) {
+      await this.store.recordFailure(lockKeys, this.opts.lockout.coolDownMs);
+      this.log.info({ username: creds.username, domain, source: req.source.address }, 'SIP authentication failed');
+      req.reply(403, 'Forbidden');
+      return;
+    }
+    await this.bind(req, identity, creds, contacts.changes, lockKeys);
+  }
+
+  private async bind(req: IncomingRequest, identity: SipIdentity, creds: DigestCredentials, contacts: ContactChange[] | '*', lockKeys: { source: string; user: string }): Promise<void> {
+    const m = req.message;
+    const now = Date.now();
+    const userAgent = typeof m.headers['user-agent'] === 'string' ? m.headers['user-agent'].slice(0, USER_AGENT_MAX) : '';
+    const outcome = await this.store.register({
+      aor: identity.aor,
+      update: {
+        contacts, callId: m.headers['call-id']!, cseq: m.headers.cseq!.seq, source: req.source, userAgent,
+        path: (m.headers.path ?? []).map((p) => `<${sip.stringifyUri(p.uri)}>`), now,
+      },
+      maxContacts: this.opts.maxContacts, nonce: creds.nonce, nc: creds.nc, nonceTtlMs: this.opts.nonceTtlMs,
+      lockKeys, limits: this.opts.lockout,
+    });
+    switch (outcome.kind) {
+      case 'locked':
+        this.log.info({ username: creds.username, source: req.source.address }, 'SIP registration refused: too many failed attempts');
+        req.reply(403, 'Forbidden', { headers: { warning: '399 dialtone "too many failed attempts, try later"' } });
+        return;
+      case 'replay':
+        this.challenge(req, identity.realm, false);
+        return;
+      case 'out-of-order':
+        req.reply(400, 'Bad Request', { headers: { warning: '399 dialtone "CSeq is not higher than the binding\'s for this Call-ID"' } });
+        return;
+      case 'too-many':
+        req.reply(403, 'Forbidden', { headers: { warning: `399 dialtone "at most ${this.opts.maxContacts} contacts"` } });
+        return;
+    }
+    const headers: Record<string, unknown> = { date: new Date(now).toUTCString() };
+    if (outcome.bindings.length > 0) {
+      headers.contact = outcome.bindings.map((b) => ({ uri: b.contact, params: { expires: String(Math.max(0, Math.round((b.expiresAt - now) / 1000))) } }));
+    }
+    if (m.headers.path && m.headers.path.length > 0) headers.path = m.headers.path;
+    req.reply(200, 'OK', { headers });
+    const at = new Date(now).toISOString();
+    for (const b of outcome.added) this.events.emit('registered', event('registered', identity.aor, b, at));
+    for (const r of outcome.removed) {
+      const type = r.reason === 'expired' ? 'expired' : 'unregistered';
+      this.events.emit(type, { ...event(type, identity.aor, r.binding, at), reason: r.reason });
+    }
+  }
+
+  /** The changes a REGISTER asks for, or why it cannot be honoured. */
+  private contactChanges(m: Message): { changes: ContactChange[] | '*' } | Refusal {
+    const contact = m.headers.contact;
+    if (contact === '*') {
+      const expires = typeof m.headers.expires === 'string' ? m.headers.expires.trim() : undefined;
+      if (expires !== '0') return { status: 400, reason: 'Bad Request', headers: { warning: '399 dialtone "Contact: * needs Expires: 0"' } };
+      return { changes: '*' };
+    }
+    const changes: ContactChange[] = [];
+    for (const c of contact ?? []) {
+      if (c.uri === '*' || !sip.parseUri(c.uri)) return { status: 400, reason: 'Bad Request', headers: { warning: '399 dialtone "bad Contact URI"' } };
+      const e = contactExpiry(c.params.expires, m.headers.expires, this.opts.expiry);
+      if (!e.ok && 'minExpires' in e) return { status: 423, reason: 'Interval Too Brief', headers: { 'min-expires': String(e.minExpires) } };
+      if (!e.ok) return { status: 400, reason: 'Bad Request', headers: { warning: '399 dialtone "bad expires value"' } };
+      changes.push({ contact: c.uri, expires: e.expires });
+    }
+    return { changes };
+  }
+
+  private pickAuthorization(headers: AuthHeader[] | undefined, domain: string): AuthHeader | undefined {
+    return (headers ?? []).find((h) => unquote(h.realm)?.toLowerCase() === domain);
+  }
+
+  private challenge(req: IncomingRequest, realm: string, stale: boolean): void {
+    const nonce = issueNonce(this.opts.nonceSecret, realm, Date.now());
+    req.reply(401, 'Unauthorized', { headers: { 'www-authenticate': challenges(this.opts.algorithms, realm, nonce, stale) } });
+  }
+
+  private async identify(domain: string, username: string): Promise<SipIdentity | null> {
+    for (const lookup of this.lookups) {
+      const found = await lookup(domain, username);
+      if (found) return found;
+    }
+    return null;
+  }
+
+  private async sweep(): Promise<void> {
+    try {
+      const expired = await this.store.sweep(Date.now(), 1000);
+      const at = new Date().toISOString();
+      for (const e of expired) this.events.emit('expired', { ...event('expired', e.aor, e.binding, at), reason: 'expired' });
+    } catch (err) {
+      this.log.warn({ err }, 'sweeping expired SIP bindings failed');
+    }
+  }
+}
+
+function event(type: BindingEvent['type'], aor: string, b: Binding, at: string): BindingEvent {
+  return { type, aor, contact: b.contact, source: b.source, userAgent: b.userAgent, at };
+}

@@ -1,0 +1,60 @@
+import os from 'node:os';
+import type { Runtime } from '../core/component';
+import { BuiltinEngine } from './builtin/engine';
+import type { SipEngine } from './engine';
+import { extensionIdentityLookup } from './extension-identity';
+import type { SipIdentityLookup } from './identity';
+import { Registrar } from './registrar/registrar';
+import { MemoryStore } from './registrar/memory-store';
+import { RedisStore } from './registrar/redis-store';
+import type { RegistrarStore } from './registrar/store';
+import { type ResyncResult, resyncContacts } from './resync';
+
+/** The SIP side of dialtone as other parts see it: the registrar's events, bindings, resync. */
+export interface SipService {
+  engine: SipEngine;
+  registrar: Registrar;
+  /** `host:port` phones and softphones register at. */
+  registrarAddress(): string;
+  /** `ws://host:port` for SIP over WebSocket, or null when that transport is off. */
+  websocketUrl(): string | null;
+  /** Sends the resync NOTIFY to every contact registered for `aor`; resolves with each answer. */
+  resync(aor: string, event: string): Promise<ResyncResult[]>;
+}
+
+/** The host in our Via and Contact headers, when none is configured. */
+function advertisedHost(sipHost: string, configured: string | null): string {
+  if (configured) return configured;
+  if (sipHost !== '0.0.0.0' && sipHost !== '::') return sipHost;
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+export function createSipService(rt: Runtime, lookups: SipIdentityLookup[] = []): { service: SipService; store: RegistrarStore } {
+  const c = rt.config;
+  const host = advertisedHost(c.sipHost, c.sipPublicHost);
+  const engine = new BuiltinEngine({ host: c.sipHost, port: c.sipPort, wsPort: c.sipWsPort, transports: c.sipTransports, advertisedHost: host }, rt.log);
+  const store: RegistrarStore = c.redisUrl ? new RedisStore(c.redisUrl) : new MemoryStore();
+  const registrar = new Registrar(store, [extensionIdentityLookup({ knex: rt.db.knex, secrets: rt.secrets }), ...lookups], {
+    nonceSecret: rt.secrets.derive('sip-nonce'),
+    algorithms: c.sipDigestAlgorithms,
+    nonceTtlMs: c.sipNonceSeconds * 1000,
+    expiry: { min: c.sipExpiresMin, max: c.sipExpiresMax, default: c.sipExpiresMax },
+    maxContacts: c.sipMaxContacts,
+    lockout: { user: c.sipLockoutUser, source: c.sipLockoutSource, coolDownMs: c.sipLockoutSeconds * 1000 },
+    sweepMs: 1000,
+  }, rt.log);
+  engine.onRequest((req) => registrar.handle(req));
+  const service: SipService = {
+    engine,
+    registrar,
+    registrarAddress: () => `${host}:${engine.addresses().udp ?? engine.addresses().tcp ?? c.sipPort}`,
+    websocketUrl: () => (engine.addresses().ws ? `ws://${host}:${engine.addresses().ws}` : null),
+    async resync(aor, event) {
+      return resyncContacts(engine, aor, await registrar.bindings(aor), event);
+    },
+  };
+  return { service, store };
+}
