@@ -1,0 +1,115 @@
+import crypto from 'node:crypto';
+import t from 'tap';
+import Redis from 'ioredis';
+import type { RegisterUpdate } from '../../daemon/sip/registrar/bindings';
+import { MemoryStore } from '../../daemon/sip/registrar/memory-store';
+import { RedisStore } from '../../daemon/sip/registrar/redis-store';
+import type { RegisterAttempt, RegistrarStore } from '../../daemon/sip/registrar/store';
+import { REDIS_URL } from '../helpers/sip';
+
+const source = { transport: 'udp' as const, address: '127.0.0.1', port: 5070 };
+const limits = { source: 3, user: 2 };
+const NOW = 1_800_000_000_000;
+
+function attempt(o: Partial<RegisterUpdate> & { nc?: number; nonce?: string; aor?: string; maxContacts?: number; user?: string; src?: string } = {}): RegisterAttempt {
+  return {
+    aor: o.aor ?? '201@a.test',
+    update: { contacts: o.contacts ?? [{ contact: 'sip:201@10.0.0.1:5060', expires: 60 }], callId: o.callId ?? 'c1', cseq: o.cseq ?? 1, source, userAgent: 'ua', path: o.path ?? [], now: o.now ?? NOW },
+    maxContacts: o.maxContacts ?? 3, nonce: o.nonce ?? crypto.randomUUID(), nc: o.nc ?? 1, nonceTtlMs: 60_000,
+    lockKeys: { source: o.src ?? '10.0.0.9', user: o.user ?? 'a.test/u201' }, limits,
+  };
+}
+
+type Factory = () => Promise<{ store: RegistrarStore; cleanup(): Promise<void> }>;
+
+const kinds: [string, Factory | null][] = [
+  ['memory', async () => ({ store: new MemoryStore(), cleanup: async () => {} })],
+  ['redis', REDIS_URL ? async () => {
+    const prefix = `dialtone:test:${crypto.randomBytes(6).toString('hex')}:`;
+    const store = new RedisStore(REDIS_URL, prefix);
+    return {
+      store,
+      async cleanup() {
+        await store.close();
+        const r = new Redis(REDIS_URL);
+        const keys = await r.keys(`${prefix}*`);
+        if (keys.length > 0) await r.del(...keys);
+        await r.quit();
+      },
+    };
+  } : null],
+];
+
+for (const [name, make] of kinds) {
+  t.test(`${name} store`, { skip: make ? false : 'DIALTONE_TEST_REDIS_URL is unset' }, async (t) => {
+    const setup = async () => {
+      const s = await make!();
+      t.teardown(s.cleanup);
+      return s.store;
+    };
+
+    t.test('registers, refreshes, lists and unregisters contacts', async (t) => {
+      const store = await setup();
+      const first = await store.register(attempt());
+      t.match(first, { kind: 'ok', added: [{ contact: 'sip:201@10.0.0.1:5060', expiresAt: NOW + 60_000 }], removed: [] });
+      const second = await store.register(attempt({ cseq: 2, contacts: [{ contact: 'SIP:201@10.0.0.1:5060', expires: 120 }, { contact: 'sip:201@10.0.0.2', expires: 30 }], now: NOW + 1000 }));
+      t.match(second, { kind: 'ok', added: [{ contact: 'sip:201@10.0.0.2' }] });
+      if (second.kind === 'ok') t.same(second.bindings.map((b) => b.registeredAt), [NOW, NOW + 1000], 'a refresh keeps the first registration time');
+      t.equal((await store.bindings('201@a.test', NOW + 2000)).length, 2);
+      const gone = await store.register(attempt({ cseq: 3, contacts: [{ contact: 'sip:201@10.0.0.2', expires: 0 }], now: NOW + 2000 }));
+      t.match(gone, { kind: 'ok', removed: [{ reason: 'unregistered', binding: { contact: 'sip:201@10.0.0.2' } }] });
+      const all = await store.register(attempt({ cseq: 4, contacts: '*', now: NOW + 3000 }));
+      t.match(all, { kind: 'ok', bindings: [], removed: [{ reason: 'unregistered' }] });
+      t.same(await store.bindings('201@a.test', NOW + 3000), []);
+    });
+
+    t.test('refuses an old CSeq for the same Call-ID', async (t) => {
+      const store = await setup();
+      await store.register(attempt({ cseq: 5 }));
+      t.same(await store.register(attempt({ cseq: 5 })), { kind: 'out-of-order' });
+      t.same(await store.register(attempt({ cseq: 4, contacts: '*' })), { kind: 'out-of-order' });
+      t.match(await store.register(attempt({ cseq: 1, callId: 'other' })), { kind: 'ok' }, 'another Call-ID may start over');
+    });
+
+    t.test('refuses a nonce count already seen', async (t) => {
+      const store = await setup();
+      t.match(await store.register(attempt({ nonce: 'n1', nc: 1 })), { kind: 'ok' });
+      t.same(await store.register(attempt({ nonce: 'n1', nc: 1, cseq: 2 })), { kind: 'replay' });
+      t.match(await store.register(attempt({ nonce: 'n1', nc: 2, cseq: 3 })), { kind: 'ok' });
+    });
+
+    t.test('keeps at most maxContacts, replacing the one closest to expiring', async (t) => {
+      const store = await setup();
+      await store.register(attempt({ contacts: [{ contact: 'sip:a@h1', expires: 100 }, { contact: 'sip:a@h2', expires: 50 }] }));
+      const r = await store.register(attempt({ callId: 'c2', maxContacts: 2, contacts: [{ contact: 'sip:a@h3', expires: 100 }] }));
+      t.match(r, { kind: 'ok', removed: [{ reason: 'replaced', binding: { contact: 'sip:a@h2' } }] });
+      if (r.kind === 'ok') t.same(r.bindings.map((b) => b.contact).sort(), ['sip:a@h1', 'sip:a@h3']);
+      t.same(await store.register(attempt({ callId: 'c3', maxContacts: 1, contacts: [{ contact: 'sip:a@x', expires: 9 }, { contact: 'sip:a@y', expires: 9 }] })), { kind: 'too-many' });
+    });
+
+    t.test('keeps Path and reports expired bindings once', async (t) => {
+      const store = await setup();
+      await store.register(attempt({ path: ['<sip:edge.test;lr>'], contacts: [{ contact: 'sip:a@h1', expires: 10 }, { contact: 'sip:a@h2', expires: 100 }] }));
+      const [b] = await store.bindings('201@a.test', NOW);
+      t.same(b!.path, ['<sip:edge.test;lr>']);
+      const swept = await store.sweep(NOW + 11_000, 100);
+      t.same(swept.map((e) => [e.aor, e.binding.contact]), [['201@a.test', 'sip:a@h1']]);
+      t.same(await store.sweep(NOW + 11_000, 100), [], 'reported once');
+      t.same((await store.bindings('201@a.test', NOW + 11_000)).map((x) => x.contact), ['sip:a@h2']);
+    });
+
+    t.test('counts failures per source and per user, apart', async (t) => {
+      const store = await setup();
+      const keys = { source: '10.9.9.9', user: 'a.test/victim' };
+      await store.recordFailure(keys, 60_000);
+      t.equal(await store.isLocked(keys, limits), false);
+      await store.recordFailure(keys, 60_000);
+      t.equal(await store.isLocked(keys, limits), true, 'the user reaches its limit');
+      t.equal(await store.isLocked({ source: '10.9.9.9', user: 'a.test/other' }, limits), false, 'other users from that source still pass');
+      t.same(await store.register(attempt({ user: 'a.test/victim', src: '10.1.1.1', now: Date.now() })), { kind: 'locked' });
+      await store.recordFailure({ source: '10.9.9.9', user: 'a.test/third' }, 60_000);
+      t.equal(await store.isLocked({ source: '10.9.9.9', user: 'a.test/fourth' }, limits), true, 'the source reaches its limit');
+      t.match(await store.register(attempt({ user: 'a.test/fourth', src: '10.2.2.2', now: Date.now() })), { kind: 'ok' }, 'another source for another user passes');
+    });
+  });
+}
