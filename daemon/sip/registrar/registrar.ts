@@ -185,14 +185,16 @@ export class Registrar {
   /** The changes a REGISTER asks for, or why it cannot be honoured. */
   private contactChanges(m: Message): { changes: ContactChange[] | '*' } | Refusal {
     const contact = m.headers.contact;
-    if (contact === '*') {
+    const wildcard = contact === '*' || (Array.isArray(contact) && contact.some((c) => c.uri === '*'));
+    if (wildcard) {
+      if (Array.isArray(contact) && contact.length > 1) return { status: 400, reason: 'Bad Request', headers: { warning: '399 dialtone "Contact: * must stand alone"' } };
       const expires = typeof m.headers.expires === 'string' ? m.headers.expires.trim() : undefined;
       if (expires !== '0') return { status: 400, reason: 'Bad Request', headers: { warning: '399 dialtone "Contact: * needs Expires: 0"' } };
       return { changes: '*' };
     }
     const changes: ContactChange[] = [];
-    for (const c of contact ?? []) {
-      if (c.uri === '*' || !sip.parseUri(c.uri)) return { status: 400, reason: 'Bad Request', headers: { warning: '399 dialtone "bad Contact URI"' } };
+    for (const c of Array.isArray(contact) ? contact : []) {
+      if (!sip.parseUri(c.uri)) return { status: 400, reason: 'Bad Request', headers: { warning: '399 dialtone "bad Contact URI"' } };
       const e = contactExpiry(c.params.expires, m.headers.expires, this.opts.expiry);
       if (!e.ok && 'minExpires' in e) return { status: 423, reason: 'Interval Too Brief', headers: { 'min-expires': String(e.minExpires) } };
       if (!e.ok) return { status: 400, reason: 'Bad Request', headers: { warning: '399 dialtone "bad expires value"' } };
