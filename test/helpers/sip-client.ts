@@ -8,6 +8,9 @@ import { digestResponse, unquote, type DigestAlgorithm } from '../../daemon/sip/
 export class RawPeer {
   private readonly queue: Message[] = [];
   private waiting: ((m: Message) => void) | null = null;
+  /** Resolves when a stream peer's connection is closed by the other side. */
+  closed: Promise<void> = new Promise(() => {});
+
   private constructor(private readonly sendRaw: (b: Buffer) => void, readonly close: () => void, readonly localPort: number, readonly transport: 'UDP' | 'TCP') {}
 
   static async udp(target: number): Promise<RawPeer> {
@@ -35,6 +38,7 @@ export class RawPeer {
       }
     });
     s.on('error', () => {});
+    peer.closed = new Promise((resolve) => s.once('close', () => resolve()));
     return peer;
   }
 

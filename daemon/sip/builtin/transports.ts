@@ -100,8 +100,10 @@ export class Transports {
     socket.setTimeout(IDLE_MS, () => socket.destroy());
     socket.setKeepAlive(true, 60_000);
     socket.on('data', (chunk) => {
-      const { messages, fatal } = framer.push(chunk);
+      const { messages, fatal: unframeable } = framer.push(chunk);
       for (const m of messages) this.receive(m, flow);
+      // After junk there is no telling where the next message starts.
+      const fatal = unframeable ?? (messages.some((m) => m.kind === 'junk') ? 'junk on the stream' : null);
       if (fatal) {
         this.log.debug({ reason: fatal, source: `tcp:${flow.address}:${flow.port}` }, 'closing a SIP stream that cannot be framed');
         socket.end();
