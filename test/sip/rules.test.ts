@@ -1,6 +1,6 @@
 import t from 'tap';
 import { contactExpiry, mergeBindings, normalizeContact, type Binding } from '../../daemon/sip/registrar/bindings';
-import { challenges, digestResponse, parseCredentials, responseMatches } from '../../daemon/sip/registrar/digest';
+import { challengeOrder, challenges, digestResponse, parseCredentials, responseMatches } from '../../daemon/sip/registrar/digest';
 import { checkNonce, issueNonce } from '../../daemon/sip/registrar/nonce';
 
 const RFC7616 = {
@@ -75,4 +75,9 @@ t.test('bindings merge per RFC 3261 §10.3', async (t) => {
   t.same(mergeBindings([old], { ...update, cseq: 1, contacts: [] }, 5).kind, 'ok', 'a query does not compare CSeq');
   t.same(mergeBindings([old], { ...update, cseq: 1, contacts: [{ contact: 'sip:a@h1', expires: 0 }] }, 5), { kind: 'out-of-order' });
   t.equal(normalizeContact('SIP:Alice@Example.COM;transport=TCP'), 'sip:Alice@example.com;transport=TCP');
+});
+
+t.test('clients that read only the last challenge get the preferred one last', async (t) => {
+  t.same(challengeOrder(['MD5', 'SHA-256'], 'SIP.js/0.21.2'), ['SHA-256', 'MD5']);
+  t.same(challengeOrder(['MD5', 'SHA-256'], 'Yealink SIP-T46G 28.72.0.1'), ['MD5', 'SHA-256']);
 });

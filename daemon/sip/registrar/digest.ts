@@ -76,3 +76,14 @@ export function challenges(order: readonly DigestAlgorithm[], realm: string, non
     ...(stale ? { stale: 'true' } : {}),
   }));
 }
+
+/**
+ * SIP.js keeps only the last WWW-Authenticate header of a response (its
+ * parser replaces rather than appends), where RFC 8760 has clients pick the
+ * first they support. For such clients the preferred challenge goes last.
+ */
+const READS_LAST_CHALLENGE = [/^SIP\.js\//];
+
+export function challengeOrder(configured: readonly DigestAlgorithm[], userAgent: string): readonly DigestAlgorithm[] {
+  return READS_LAST_CHALLENGE.some((re) => re.test(userAgent)) ? [...configured].reverse() : configured;
+}

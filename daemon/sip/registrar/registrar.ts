@@ -4,7 +4,7 @@ import type { Logger } from '../../core/log';
 import type { Flow, IncomingRequest } from '../engine';
 import type { SipIdentity, SipIdentityLookup } from '../identity';
 import { type Binding, type ContactChange, type ExpiryLimits, type RemovalReason, contactExpiry } from './bindings';
-import { type DigestAlgorithm, type DigestCredentials, challenges, parseCredentials, responseMatches, unquote } from './digest';
+import { type DigestAlgorithm, type DigestCredentials, challengeOrder, challenges, parseCredentials, responseMatches, unquote } from './digest';
 import { checkNonce, issueNonce } from './nonce';
 import type { LockLimits, RegistrarStore } from './store';
 
@@ -209,7 +209,9 @@ export class Registrar {
 
   private challenge(req: IncomingRequest, realm: string, stale: boolean): void {
     const nonce = issueNonce(this.opts.nonceSecret, realm, Date.now());
-    req.reply(401, 'Unauthorized', { headers: { 'www-authenticate': challenges(this.opts.algorithms, realm, nonce, stale) } });
+    const ua = req.message.headers['user-agent'];
+    const order = challengeOrder(this.opts.algorithms, typeof ua === 'string' ? ua : '');
+    req.reply(401, 'Unauthorized', { headers: { 'www-authenticate': challenges(order, realm, nonce, stale) } });
   }
 
   private async identify(domain: string, username: string): Promise<SipIdentity | null> {
