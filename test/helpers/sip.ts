@@ -41,10 +41,9 @@ export interface SippRun {
   errors: string;
 }
 
-/** Runs sipp on loopback with a scenario text; resolves when it exits. */
-export async function runSipp(t: Test, scenario: string, target: string, args: string[]): Promise<SippRun> {
+/** Starts sipp on loopback with a scenario text; `done` resolves when it exits, and the test's end stops it. */
+export async function startSipp(t: Test, scenario: string, target: string, args: string[]): Promise<{ done: Promise<SippRun>; stop(): void }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dialtone-sipp-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'scenario.xml');
   fs.writeFileSync(file, scenario);
   const localPort = await freePort();
@@ -55,9 +54,24 @@ export async function runSipp(t: Test, scenario: string, target: string, args: s
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  const errFile = path.join(dir, 'errors.log');
-  return { code, stdout, stderr, errors: fs.existsSync(errFile) ? fs.readFileSync(errFile, 'utf8') : '' };
+  const done = new Promise<SippRun>((resolve) => child.on('close', (code) => {
+    const errFile = path.join(dir, 'errors.log');
+    resolve({ code, stdout, stderr, errors: fs.existsSync(errFile) ? fs.readFileSync(errFile, 'utf8') : '' });
+  }));
+  const stop = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  };
+  t.teardown(async () => {
+    stop();
+    await done;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return { done, stop };
+}
+
+/** Runs sipp to the end of its scenario. */
+export async function runSipp(t: Test, scenario: string, target: string, args: string[]): Promise<SippRun> {
+  return (await startSipp(t, scenario, target, args)).done;
 }
 
 export interface SipFixture {
@@ -84,7 +98,7 @@ export async function sipFixture(t: Test, env: Record<string, string> = {}, numb
 }
 
 /** A REGISTER → 401 → REGISTER with credentials → 200 scenario for sipp. */
-export function registerScenario(o: { user: string; password: string; domain: string; aorUser: string; expires: number; transport?: 'UDP' | 'TCP'; finalStatus?: number }): string {
+export function registerScenario(o: { user: string; password: string; domain: string; aorUser: string; expires: number; transport?: 'UDP' | 'TCP'; finalStatus?: number; stayForNotify?: boolean }): string {
   const transport = o.transport ?? 'UDP';
   const msg = (cseq: number, auth: string) => `
       REGISTER sip:${o.domain} SIP/2.0
@@ -96,8 +110,7 @@ export function registerScenario(o: { user: string; password: string; domain: st
       Contact: <sip:${o.aorUser}@[local_ip]:[local_port];transport=${transport.toLowerCase()}>
       Max-Forwards: 70
       Expires: ${o.expires}
-      User-Agent: sipp-test
-      ${auth}
+      User-Agent: sipp-test${auth ? `\n      ${auth}` : ''}
       Content-Length: 0
 `;
   return `<?xml version="1.0" encoding="ISO-8859-1" ?>
@@ -106,6 +119,11 @@ export function registerScenario(o: { user: string; password: string; domain: st
   <recv response="401" auth="true"/>
   <send retrans="500"><![CDATA[${msg(2, `[authentication username=${o.user} password=${o.password}]`)}]]></send>
   <recv response="${o.finalStatus ?? 200}"/>
-</scenario>
+${o.stayForNotify ? stayForNotify() : ''}</scenario>
 `;
+}
+
+/** Stays registered long enough to be sent a NOTIFY, which sipp's -aa answers 200. */
+function stayForNotify(): string {
+  return '  <pause milliseconds="25000"/>\n';
 }
