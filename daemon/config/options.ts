@@ -15,6 +15,10 @@ export interface Config {
   tftpPort: number;
   sipHost: string;
   sipPort: number;
+  sipEngine: 'builtin' | 'drachtio';
+  drachtioHost: string;
+  drachtioPort: number;
+  drachtioSecret: string | null;
   sipPublicHost: string | null;
   sipTransports: SipTransportName[];
   sipWsPort: number;
@@ -194,6 +198,27 @@ export const OPTIONS = [
   opt({
     key: 'sipPort', env: 'DIALTONE_SIP_PORT', defaultText: '5060',
     description: 'SIP port of the built-in engine.', fallback: () => 5060, parse: port,
+  }),
+  opt({
+    key: 'sipEngine', env: 'DIALTONE_SIP_ENGINE', defaultText: 'builtin',
+    description: 'SIP engine: `builtin` (SIP inside the daemon) or `drachtio` (a drachtio-server at the drachtio host and port, which owns the SIP ports).',
+    fallback: () => 'builtin' as const,
+    parse: (raw) => {
+      if (raw !== 'builtin' && raw !== 'drachtio') throw new OptionError(`must be builtin or drachtio, got ${JSON.stringify(raw)}`);
+      return raw;
+    },
+  }),
+  opt({
+    key: 'drachtioHost', env: 'DIALTONE_DRACHTIO_HOST', defaultText: '127.0.0.1',
+    description: 'Address of the drachtio-server admin port, with `DIALTONE_SIP_ENGINE=drachtio`.', fallback: () => '127.0.0.1', parse: host,
+  }),
+  opt({
+    key: 'drachtioPort', env: 'DIALTONE_DRACHTIO_PORT', defaultText: '9022',
+    description: 'drachtio-server admin port.', fallback: () => 9022, parse: port,
+  }),
+  opt({
+    key: 'drachtioSecret', env: 'DIALTONE_DRACHTIO_SECRET', defaultText: 'unset (required with the drachtio engine)',
+    description: 'Shared secret of the drachtio-server admin connection.', fallback: () => null, parse: nonEmpty,
   }),
   opt({
     key: 'sipPublicHost', env: 'DIALTONE_SIP_PUBLIC_HOST', defaultText: 'the SIP host, or this machine\'s first IPv4 address when that is 0.0.0.0',

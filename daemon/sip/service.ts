@@ -1,6 +1,8 @@
 import os from 'node:os';
 import type { Runtime } from '../core/component';
+import { ConfigError } from '../config/load';
 import { BuiltinEngine } from './builtin/engine';
+import { DrachtioEngine } from './drachtio/engine';
 import type { SipEngine } from './engine';
 import { extensionIdentityLookup } from './extension-identity';
 import type { SipIdentityLookup } from './identity';
@@ -32,10 +34,19 @@ function advertisedHost(sipHost: string, configured: string | null): string {
   return '127.0.0.1';
 }
 
+function makeEngine(rt: Runtime, advertisedHost: string): SipEngine {
+  const c = rt.config;
+  if (c.sipEngine === 'drachtio') {
+    if (!c.drachtioSecret) throw new ConfigError('DIALTONE_DRACHTIO_SECRET is required with DIALTONE_SIP_ENGINE=drachtio');
+    return new DrachtioEngine({ host: c.drachtioHost, port: c.drachtioPort, secret: c.drachtioSecret }, rt.log);
+  }
+  return new BuiltinEngine({ host: c.sipHost, port: c.sipPort, wsPort: c.sipWsPort, transports: c.sipTransports, advertisedHost }, rt.log);
+}
+
 export function createSipService(rt: Runtime, lookups: SipIdentityLookup[] = []): { service: SipService; store: RegistrarStore } {
   const c = rt.config;
   const host = advertisedHost(c.sipHost, c.sipPublicHost);
-  const engine = new BuiltinEngine({ host: c.sipHost, port: c.sipPort, wsPort: c.sipWsPort, transports: c.sipTransports, advertisedHost: host }, rt.log);
+  const engine = makeEngine(rt, host);
   const store: RegistrarStore = c.redisUrl ? new RedisStore(c.redisUrl) : new MemoryStore();
   const registrar = new Registrar(store, [extensionIdentityLookup({ knex: rt.db.knex, secrets: rt.secrets }), ...lookups], {
     nonceSecret: rt.secrets.derive('sip-nonce'),
