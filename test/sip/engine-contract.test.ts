@@ -111,6 +111,19 @@ for (const [name, start] of ENGINES) {
       t.equal(await answered, 200);
     });
 
+    t.test('a dialog is created as a server', async (t) => {
+      const { engine, sipPort } = await start!(t);
+      const dialogs: ReturnType<SipEngine['createUasDialog']>[] = [];
+      engine.onRequest((req) => dialogs.push(engine.createUasDialog(req, 200, 'OK')));
+      const peer = await RawPeer.udp(sipPort);
+      t.teardown(() => peer.close());
+      const subscribe = registerText(peer, { domain: 'a.test', user: '201', callId: 'dlg-1' }).replace(/REGISTER/g, 'SUBSCRIBE').replace('Content-Length: 0', 'Event: presence\r\nContent-Length: 0');
+      const r = await peer.request(subscribe);
+      t.equal(r.status, 200);
+      t.equal(r.headers.to?.params.tag, dialogs[0]!.localTag, 'the To tag names the dialog');
+      t.match(dialogs[0], { callId: 'dlg-1', remoteTarget: `sip:201@127.0.0.1:${peer.localPort}`, flow: { transport: 'udp', port: peer.localPort } });
+    });
+
     t.test('the registrar registers a phone through the engine', async (t) => {
       const { engine, sipPort } = await start!(t);
       const identity: SipIdentity = { kind: 'extension', tenantId: 't', extensionId: 'e', deviceId: null, username: 'u201', password: 'pw201', realm: 'a.test', aor: '201@a.test' };
