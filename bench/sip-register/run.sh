@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# sipp against dialtone's registrar and against Kamailio, same scenario,
+# stepping the rate until a step has a failed registration or a
+# retransmission; prints both maximum passing rates and their ratio.
+# Loopback only. Usage: bench/sip-register/run.sh [redis-url]
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+redis="${1:-${DIALTONE_REDIS_URL:-}}"
+seconds="${BENCH_STEP_SECONDS:-5}"
+rates=(${BENCH_RATES:-500 1000 2000 3000 4000 5000 6000 8000 10000 12000 14000})
+work="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+for bin in sipp kamailio node; do command -v "$bin" >/dev/null || { echo "bench: $bin is not installed" >&2; exit 1; }; done
+[ -f "$root/dist/daemon/sip/registrar/registrar.js" ] || (cd "$root" && npm run build >/dev/null)
+
+free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+
+{ echo SEQUENTIAL; for u in $(seq 1000 10999); do echo "$u;[authentication username=$u password=pw$u]"; done; } > "$work/users.csv"
+
+# One step: prints "pass <p99 ms>" or "fail <reason>".
+step() {
+  local port=$1 rate=$2 dir="$work/$3-$2"
+  mkdir -p "$dir"
+  local calls=$((rate * seconds))
+  (cd "$dir" && sipp "127.0.0.1:$port" -sf "$here/register.xml" -inf "$work/users.csv" -i 127.0.0.1 -p "$(free_port)" -mp "$(free_port)" \
+      -t u1 -r "$rate" -m "$calls" -l $((rate * 2)) -timeout $((seconds * 4 + 10))s -timeout_error -nostdin \
+      -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 >/dev/null 2>&1) || true
+  local last header failed retrans ok
+  header="$(head -1 "$dir/stat.csv" 2>/dev/null || true)"
+  last="$(tail -1 "$dir/stat.csv" 2>/dev/null || true)"
+  if [ -z "$last" ]; then echo "fail no-statistics"; return; fi
+  col() { echo "$header" | tr ';' '\n' | grep -n -x "$1" | cut -d: -f1; }
+  ok="$(echo "$last" | cut -d';' -f"$(col 'SuccessfulCall(C)')")"
+  failed="$(echo "$last" | cut -d';' -f"$(col 'FailedCall(C)')")"
+  retrans="$(echo "$last" | cut -d';' -f"$(col 'Retransmissions(C)')")"
+  local p99
+  p99="$(cat "$dir"/*_rtt.csv 2>/dev/null | grep -v '^Date' | cut -d';' -f3 | sort -n | awk '{a[NR]=$1} END {if (NR==0) {print "n/a"} else {i=int(NR*0.99); if (i<1) i=1; print a[i]}}')"
+  if [ "$ok" = "$calls" ] && [ "$failed" = "0" ] && [ "$retrans" = "0" ]; then echo "pass $p99"; else echo "fail ok=$ok/$calls failed=$failed retransmissions=$retrans p99=$p99"; fi
+}
+
+climb() {
+  local name=$1 port=$2 best=0
+  for rate in "${rates[@]}"; do
+    local r
+    r="$(step "$port" "$rate" "$name")"
+    printf '%-9s %6s/s  %s\n' "$name" "$rate" "$r" >&2
+    case "$r" in pass*) best=$rate ;; *) break ;; esac
+  done
+  echo "$best"
+}
+
+dport="$(free_port)"
+node "$here/registrar-under-test.mjs" "$dport" ${redis:+"$redis"} > "$work/dialtone.out" 2>&1 &
+pids+=($!)
+until grep -q ready "$work/dialtone.out" 2>/dev/null; do sleep 0.2; done
+dialtone_best="$(climb dialtone "$dport")"
+rss="$(grep '^rss' "$work/dialtone.out" | tail -1 | cut -d' ' -f2)"
+kill "${pids[0]}"
+
+kport="$(free_port)"
+sed "s/@PORT@/$kport/" "$here/kamailio.cfg.in" > "$work/kamailio.cfg"
+kamailio -f "$work/kamailio.cfg" -DD -E -m 256 -M 16 -P "$work/kamailio.pid" > "$work/kamailio.out" 2>&1 &
+pids+=($!)
+sleep 2
+kamailio_best="$(climb kamailio "$kport")"
+
+echo
+echo "dialtone (${redis:+redis}${redis:-in-process store}): $dialtone_best registrations/s, resident memory ${rss:-?} MB after the run"
+echo "kamailio: $kamailio_best registrations/s"
+if [ "$kamailio_best" -gt 0 ]; then awk -v d="$dialtone_best" -v k="$kamailio_best" 'BEGIN { printf "ratio dialtone/kamailio: %.2f\n", d / k }'; fi
