@@ -17,7 +17,10 @@ trap cleanup EXIT
 for bin in sipp kamailio node; do command -v "$bin" >/dev/null || { echo "bench: $bin is not installed" >&2; exit 1; }; done
 [ -f "$root/dist/daemon/sip/registrar/registrar.js" ] || (cd "$root" && npm run build >/dev/null)
 
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+# Distinct free ports: all held open at once, so none is handed out twice.
+free_ports() {
+  node -e "const net=require('net');const n=+process.argv[1];const ss=[];let k=0;for(let i=0;i<n;i++){const s=net.createServer().listen(0,'127.0.0.1',()=>{if(++k===n){console.log(ss.map(x=>x.address().port).join(' '));ss.forEach(x=>x.close())}});ss.push(s)}" "$1"
+}
 
 { echo SEQUENTIAL; for u in $(seq 1000 10999); do echo "$u;[authentication username=$u password=pw$u]"; done; } > "$work/users.csv"
 
@@ -26,7 +29,9 @@ step() {
   local port=$1 rate=$2 dir="$work/$3-$2"
   mkdir -p "$dir"
   local calls=$((rate * seconds))
-  (cd "$dir" && sipp "127.0.0.1:$port" -sf "$here/register.xml" -inf "$work/users.csv" -i 127.0.0.1 -p "$(free_port)" -mp "$(free_port)" \
+  local ports
+  read -r -a ports <<< "$(free_ports 2)"
+  (cd "$dir" && sipp "127.0.0.1:$port" -sf "$here/register.xml" -inf "$work/users.csv" -i 127.0.0.1 -p "${ports[0]}" -mp "${ports[1]}" \
       -t u1 -r "$rate" -m "$calls" -l $((rate * 2)) -timeout $((seconds * 4 + 10))s -timeout_error -nostdin \
       -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 >/dev/null 2>&1) || true
   local last header failed retrans ok
@@ -53,7 +58,7 @@ climb() {
   echo "$best"
 }
 
-dport="$(free_port)"
+read -r dport kport <<< "$(free_ports 2)"
 node "$here/registrar-under-test.mjs" "$dport" ${redis:+"$redis"} > "$work/dialtone.out" 2>&1 &
 pids+=($!)
 until grep -q ready "$work/dialtone.out" 2>/dev/null; do sleep 0.2; done
@@ -61,7 +66,6 @@ dialtone_best="$(climb dialtone "$dport")"
 rss="$(grep '^rss' "$work/dialtone.out" | tail -1 | cut -d' ' -f2)"
 kill "${pids[0]}"
 
-kport="$(free_port)"
 sed "s/@PORT@/$kport/" "$here/kamailio.cfg.in" > "$work/kamailio.cfg"
 kamailio -f "$work/kamailio.cfg" -DD -E -m 256 -M 16 -P "$work/kamailio.pid" > "$work/kamailio.out" 2>&1 &
 pids+=($!)
@@ -69,6 +73,7 @@ sleep 2
 kamailio_best="$(climb kamailio "$kport")"
 
 echo
-echo "dialtone (${redis:+redis}${redis:-in-process store}): $dialtone_best registrations/s, resident memory ${rss:-?} MB after the run"
+store="in-process store"; [ -n "$redis" ] && store="Redis"
+echo "dialtone ($store): $dialtone_best registrations/s, resident memory ${rss:-?} MB after the run"
 echo "kamailio: $kamailio_best registrations/s"
 if [ "$kamailio_best" -gt 0 ]; then awk -v d="$dialtone_best" -v k="$kamailio_best" 'BEGIN { printf "ratio dialtone/kamailio: %.2f\n", d / k }'; fi
