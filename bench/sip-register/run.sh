@@ -58,10 +58,25 @@ climb() {
   echo "$best"
 }
 
+# Waits (bounded, 20 s) until something answers SIP on the port.
+wait_sip() {
+  node -e "
+const s = require('dgram').createSocket('udp4');
+let n = 0;
+const probe = () => {
+  if (++n > 100) process.exit(1);
+  const m = ['OPTIONS sip:probe@127.0.0.1 SIP/2.0', 'Via: SIP/2.0/UDP 127.0.0.1:' + s.address().port + ';branch=z9hG4bKprobe' + n,
+    'From: <sip:probe@127.0.0.1>;tag=1', 'To: <sip:probe@127.0.0.1>', 'Call-ID: probe' + n, 'CSeq: 1 OPTIONS', 'Max-Forwards: 70', 'Content-Length: 0', '', ''].join('\r\n');
+  s.send(m, +process.argv[1], '127.0.0.1');
+};
+s.on('message', () => process.exit(0));
+s.bind(0, '127.0.0.1', () => { probe(); setInterval(probe, 200); });" "$1"
+}
+
 read -r dport kport <<< "$(free_ports 2)"
 node "$here/registrar-under-test.mjs" "$dport" ${redis:+"$redis"} > "$work/dialtone.out" 2>&1 &
 pids+=($!)
-until grep -q ready "$work/dialtone.out" 2>/dev/null; do sleep 0.2; done
+wait_sip "$dport"
 dialtone_best="$(climb dialtone "$dport")"
 rss="$(grep '^rss' "$work/dialtone.out" | tail -1 | cut -d' ' -f2)"
 kill "${pids[0]}"
@@ -69,7 +84,7 @@ kill "${pids[0]}"
 sed "s/@PORT@/$kport/" "$here/kamailio.cfg.in" > "$work/kamailio.cfg"
 kamailio -f "$work/kamailio.cfg" -DD -E -m 256 -M 16 -P "$work/kamailio.pid" > "$work/kamailio.out" 2>&1 &
 pids+=($!)
-sleep 2
+wait_sip "$kport"
 kamailio_best="$(climb kamailio "$kport")"
 
 echo

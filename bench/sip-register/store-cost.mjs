@@ -23,4 +23,5 @@ for (let i = 0; i < N; i++) {
 }
 global.gc?.();
 const after = process.memoryUsage().heapUsed;
-console.log(`${N} bindings: ${Math.round((after - before) / 1048576)} MB of heap, ${Math.round((after - before) / N)} bytes per binding (with its nonce count), rss ${Math.round(process.memoryUsage().rss / 1048576)} MB`);
+const kept = (await store.bindings(`${100000 + N - 1}@sip.test`, now)).length;
+console.log(`${N} bindings (last one ${kept ? 'present' : 'missing'}): ${Math.round((after - before) / 1048576)} MB of heap, ${Math.round((after - before) / N)} bytes per binding (with its nonce count), rss ${Math.round(process.memoryUsage().rss / 1048576)} MB`);

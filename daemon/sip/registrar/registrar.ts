@@ -102,12 +102,13 @@ export class Registrar {
       req.reply(416, 'Unsupported URI Scheme');
       return;
     }
-    const domain = target.host.toLowerCase();
     const toUri = sip.parseUri(m.headers.to?.uri ?? '');
-    if (!toUri || !toUri.user || toUri.host.toLowerCase() !== domain) {
-      req.reply(404, 'Not Found', { headers: { warning: '399 dialtone "the To header must name a user at the Request-URI domain"' } });
+    if (!toUri || !toUri.user) {
+      req.reply(404, 'Not Found', { headers: { warning: '399 dialtone "the To header must name a user at a SIP domain"' } });
       return;
     }
+    // The tenant comes from the address of record: phones often put the registrar's IP address in the Request-URI.
+    const domain = toUri.host.toLowerCase();
     const contacts = this.contactChanges(m);
     if ('status' in contacts) {
       req.reply(contacts.status, contacts.reason, contacts.headers ? { headers: contacts.headers } : {});
