@@ -80,12 +80,13 @@ export interface RegisterOpts {
   expires?: number | null;
   extraHeaders?: string[];
   authorization?: string;
+  requestUri?: string;
 }
 
 export function registerText(peer: RawPeer, o: RegisterOpts): string {
   const contacts = o.contacts ?? [`<sip:${o.user}@127.0.0.1:${peer.localPort}>`];
   return [
-    `REGISTER sip:${o.domain} SIP/2.0`,
+    `REGISTER ${o.requestUri ?? `sip:${o.domain}`} SIP/2.0`,
     `Via: SIP/2.0/${peer.transport} 127.0.0.1:${peer.localPort};branch=z9hG4bK${crypto.randomBytes(6).toString('hex')};rport`,
     `From: <sip:${o.user}@${o.domain}>;tag=${crypto.randomBytes(4).toString('hex')}`,
     `To: <sip:${o.user}@${o.domain}>`,

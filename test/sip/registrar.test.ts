@@ -57,6 +57,17 @@ for (const [storeName, storeEnv] of stores) {
       t.match((long.headers.contact as { uri: string; params: { expires: string } }[]).find((c) => c.uri === 'sip:long@127.0.0.1:9'), { params: { expires: /^(3600|3599)$/ } });
     });
 
+    t.test('the tenant comes from the To domain when the Request-URI names the registrar by address', async (t) => {
+      const uri = `sip:127.0.0.1:${f.ports.udp}`;
+      const challenge = await peer.request(registerText(peer, { ...base, callId: 'by-ip', requestUri: uri }));
+      t.equal(challenge.status, 401);
+      const ok = await peer.request(registerText(peer, { ...base, callId: 'by-ip', cseq: 2, requestUri: uri, authorization: auth(challenge, { uri }) }));
+      t.equal(ok.status, 200);
+      const other = await peer.request(registerText(peer, { domain: 'nowhere.test', user: f.extension.number, callId: 'nowhere', cseq: 1 }));
+      const refused = await peer.request(registerText(peer, { domain: 'nowhere.test', user: f.extension.number, callId: 'nowhere', cseq: 2, authorization: answer(other, { username: f.creds.username, password: f.creds.password, uri: 'sip:nowhere.test' }) }));
+      t.equal(refused.status, 403, 'the same credentials under another domain are not that tenant\'s');
+    });
+
     t.test('OPTIONS is answered', async (t) => {
       const r = await peer.request(registerText(peer, base).replace(/REGISTER/g, 'OPTIONS'));
       t.equal(r.status, 200);
