@@ -115,8 +115,3 @@ export function mergeBindings(current: Binding[], u: RegisterUpdate, maxContacts
   }
   return { kind: 'ok', bindings: live, added, removed };
 }
-
-/** When the address of record's key may go: with its last binding. */
-export function latestExpiry(bindings: Binding[]): number {
-  return bindings.reduce((m, b) => Math.max(m, b.expiresAt), 0);
-}

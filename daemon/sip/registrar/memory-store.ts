@@ -29,10 +29,6 @@ export class MemoryStore implements RegistrarStore {
     }
   }
 
-  async isLocked(keys: LockKeys, limits: LockLimits): Promise<boolean> {
-    return this.lockedAt(keys, limits, Date.now());
-  }
-
   private lockedAt(keys: LockKeys, limits: LockLimits, now: number): boolean {
     const count = (key: string) => {
       const c = this.counters.get(key);

@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import type { Binding } from './bindings';
 import { REGISTER_LUA, SWEEP_LUA } from './redis-store.lua';
-import type { ExpiredBinding, LockKeys, LockLimits, RegisterAttempt, RegisterOutcome, RegistrarStore } from './store';
+import type { ExpiredBinding, LockKeys, RegisterAttempt, RegisterOutcome, RegistrarStore } from './store';
 
 /** An AOR's key outlives its last binding by this much, so the sweeper still finds what expired. */
 const GRACE_MS = 5 * 60 * 1000;
@@ -58,11 +58,6 @@ export class RedisStore implements RegistrarStore {
     const src = this.key('fail', 'src', keys.source);
     const user = this.key('fail', 'user', keys.user);
     await this.redis.multi().incr(src).pexpire(src, coolDownMs, 'NX').incr(user).pexpire(user, coolDownMs, 'NX').exec();
-  }
-
-  async isLocked(keys: LockKeys, limits: LockLimits): Promise<boolean> {
-    const [src, user] = await this.redis.mget(this.key('fail', 'src', keys.source), this.key('fail', 'user', keys.user));
-    return Number(src ?? 0) >= limits.source || Number(user ?? 0) >= limits.user;
   }
 
   async bindings(aor: string, now: number): Promise<Binding[]> {

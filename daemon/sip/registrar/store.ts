@@ -40,7 +40,6 @@ export interface RegistrarStore {
   register(attempt: RegisterAttempt): Promise<RegisterOutcome>;
   /** Counts a failed authentication against both keys for `coolDownMs`. */
   recordFailure(keys: LockKeys, coolDownMs: number): Promise<void>;
-  isLocked(keys: LockKeys, limits: LockLimits): Promise<boolean>;
   bindings(aor: string, now: number): Promise<Binding[]>;
   /** Removes bindings past their expiry, each reported by exactly one caller. */
   sweep(now: number, max: number): Promise<ExpiredBinding[]>;
