@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import t from 'tap';
 import type { BindingEvent, Registrar } from '../../daemon/sip/registrar/registrar';
+import { issueNonce } from '../../daemon/sip/registrar/nonce';
 import { RawPeer, answer, registerText } from '../helpers/sip-client';
 import { REDIS_URL, sipFixture } from '../helpers/sip';
 
@@ -45,6 +46,17 @@ for (const [storeName, storeEnv] of stores) {
       const r = await peer.request(registerText(peer, { ...base, cseq: 10, authorization: forged }));
       t.equal(r.status, 401);
       t.equal(r.headers['www-authenticate']![0]!.stale, undefined);
+    });
+
+    t.test('an expired nonce of ours is answered stale=true, and a fresh one works', async (t) => {
+      const challenge = await peer.request(registerText(peer, { ...base, callId: 'stale' }));
+      const old = issueNonce(f.ta.app.runtime.secrets.derive('sip-nonce'), f.domain, Date.now() - 3_600_000);
+      const authorization = auth(challenge).replace(/nonce="[^"]+"/, `nonce="${old}"`);
+      const stale = await peer.request(registerText(peer, { ...base, callId: 'stale', cseq: 2, authorization }));
+      t.equal(stale.status, 401);
+      t.same(stale.headers['www-authenticate']!.map((h) => h.stale), ['true', 'true']);
+      const ok = await peer.request(registerText(peer, { ...base, callId: 'stale', cseq: 3, authorization: auth(stale) }));
+      t.equal(ok.status, 200);
     });
 
     t.test('too short an expiry gets 423 with Min-Expires, too long is shortened', async (t) => {
