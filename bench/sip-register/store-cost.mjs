@@ -17,7 +17,7 @@ for (let i = 0; i < N; i++) {
     update: {
       contacts: [{ contact: `sip:${100000 + i}@10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:5060`, expires: 3600 }],
       callId: `call-${i}@phone`, cseq: 1, source: { transport: 'udp', address: '10.0.0.1', port: 5060 },
-      userAgent: 'Yealink SIP-T46S 66.86.0.15', path: [], now,
+      userAgent: 'Yealink SIP-T46S 66.86.0.15', path: [], owner: { kind: 'extension', tenantId: 't', extensionId: `e${i}`, deviceId: null }, now,
     },
   });
 }

@@ -29,7 +29,7 @@ for (const [storeName, storeEnv] of stores) {
       t.equal(ok.status, 200);
       t.match(ok.headers.contact, [{ uri: `sip:${f.extension.number}@127.0.0.1:${peer.localPort}`, params: { expires: /^(600|599)$/ } }]);
       const [event] = (await registered) as [BindingEvent];
-      t.match(event, { type: 'registered', aor: `${f.extension.number}@${f.domain}`, userAgent: 'raw-peer', source: { transport: 'udp', address: '127.0.0.1', port: peer.localPort } });
+      t.match(event, { type: 'registered', owner: { kind: 'extension', extensionId: f.extension.id, deviceId: null }, aor: `${f.extension.number}@${f.domain}`, userAgent: 'raw-peer', source: { transport: 'udp', address: '127.0.0.1', port: peer.localPort } });
     });
 
     t.test('a replayed Authorization is refused', async (t) => {
@@ -109,7 +109,7 @@ for (const [storeName, storeEnv] of stores) {
       const challenge = await peer.request(registerText(peer, { ...base, callId: 'short' }));
       const expired = once(registrar.events, 'expired');
       t.equal((await peer.request(registerText(peer, { ...base, callId: 'short', cseq: 2, expires: 1, contacts: ['<sip:brief@127.0.0.1:9>'], authorization: auth(challenge) }))).status, 200);
-      t.match(((await expired) as [BindingEvent])[0], { type: 'expired', contact: 'sip:brief@127.0.0.1:9', aor: `${f.extension.number}@${f.domain}` });
+      t.match(((await expired) as [BindingEvent])[0], { type: 'expired', owner: { extensionId: f.extension.id }, contact: 'sip:brief@127.0.0.1:9', aor: `${f.extension.number}@${f.domain}` });
       const regs = await f.ta.call('GET', `/api/v1/extensions/${f.extension.id}/registrations`, { token: f.token });
       t.same(regs.body.items, []);
     });

@@ -66,8 +66,8 @@ t.test('expiry comes from the contact, then the header, then the default, within
 
 t.test('bindings merge per RFC 3261 §10.3', async (t) => {
   const src = { transport: 'udp' as const, address: '10.0.0.1', port: 5060 };
-  const update = { callId: 'c', cseq: 2, source: src, userAgent: 'ua', path: [], now: 1000 };
-  const old: Binding = { contact: 'sip:a@h1', callId: 'c', cseq: 1, expiresAt: 5000, registeredAt: 0, source: src, userAgent: 'ua', path: [] };
+  const update = { callId: 'c', cseq: 2, source: src, userAgent: 'ua', path: [], owner: { kind: 'extension', tenantId: 't1', extensionId: 'e1', deviceId: null } as const, now: 1000 };
+  const old: Binding = { contact: 'sip:a@h1', callId: 'c', cseq: 1, expiresAt: 5000, registeredAt: 0, source: src, userAgent: 'ua', path: [], owner: { kind: 'extension', tenantId: 't1', extensionId: 'e1', deviceId: null } };
   const stale: Binding = { ...old, contact: 'sip:a@h0', expiresAt: 500 };
   const r = mergeBindings([old, stale], { ...update, contacts: [{ contact: 'sip:a@H1', expires: 10 }] }, 5);
   t.match(r, { kind: 'ok', added: [], removed: [{ reason: 'expired', binding: { contact: 'sip:a@h0' } }] });

@@ -14,7 +14,7 @@ const NOW = 1_800_000_000_000;
 function attempt(o: Partial<RegisterUpdate> & { nc?: number; nonce?: string; aor?: string; maxContacts?: number; user?: string; src?: string } = {}): RegisterAttempt {
   return {
     aor: o.aor ?? '201@a.test',
-    update: { contacts: o.contacts ?? [{ contact: 'sip:201@10.0.0.1:5060', expires: 60 }], callId: o.callId ?? 'c1', cseq: o.cseq ?? 1, source, userAgent: 'ua', path: o.path ?? [], now: o.now ?? NOW },
+    update: { contacts: o.contacts ?? [{ contact: 'sip:201@10.0.0.1:5060', expires: 60 }], callId: o.callId ?? 'c1', cseq: o.cseq ?? 1, source, userAgent: 'ua', path: o.path ?? [], owner: { kind: 'extension', tenantId: 't1', extensionId: 'e1', deviceId: null } as const, now: o.now ?? NOW },
     maxContacts: o.maxContacts ?? 3, nonce: o.nonce ?? crypto.randomUUID(), nc: o.nc ?? 1, nonceTtlMs: 60_000,
     lockKeys: { source: o.src ?? '10.0.0.9', user: o.user ?? 'a.test/u201' }, limits,
   };
@@ -92,8 +92,9 @@ for (const [name, make] of kinds) {
       await store.register(attempt({ path: ['<sip:edge.test;lr>'], contacts: [{ contact: 'sip:a@h1', expires: 10 }, { contact: 'sip:a@h2', expires: 100 }] }));
       const [b] = await store.bindings('201@a.test', NOW);
       t.same(b!.path, ['<sip:edge.test;lr>']);
+      t.same(b!.owner, { kind: 'extension', tenantId: 't1', extensionId: 'e1', deviceId: null });
       const swept = await store.sweep(NOW + 11_000, 100);
-      t.same(swept.map((e) => [e.aor, e.binding.contact]), [['201@a.test', 'sip:a@h1']]);
+      t.same(swept.map((e) => [e.aor, e.binding.contact, e.binding.owner.extensionId]), [['201@a.test', 'sip:a@h1', 'e1']]);
       t.same(await store.sweep(NOW + 11_000, 100), [], 'reported once');
       t.same((await store.bindings('201@a.test', NOW + 11_000)).map((x) => x.contact), ['sip:a@h2']);
     });

@@ -1,4 +1,8 @@
 import type { Flow } from '../engine';
+import type { SipIdentity } from '../identity';
+
+/** Whose binding it is, so events about it (even its expiry) name the extension or device. */
+export type BindingOwner = Pick<SipIdentity, 'kind' | 'tenantId' | 'extensionId' | 'deviceId'>;
 
 /** The rules of RFC 3261 §10.3 steps 6–8, as pure functions over plain data. */
 export interface Binding {
@@ -13,6 +17,7 @@ export interface Binding {
   userAgent: string;
   /** RFC 3327: the proxies between phone and registrar, kept to reach the phone back. */
   path: string[];
+  owner: BindingOwner;
 }
 
 export interface ContactChange {
@@ -29,6 +34,7 @@ export interface RegisterUpdate {
   source: Flow;
   userAgent: string;
   path: string[];
+  owner: BindingOwner;
   now: number;
 }
 
@@ -100,7 +106,7 @@ export function mergeBindings(current: Binding[], u: RegisterUpdate, maxContacts
     }
     const binding: Binding = {
       contact: c.contact, callId: u.callId, cseq: u.cseq, expiresAt: u.now + c.expires * 1000,
-      registeredAt: existing?.registeredAt ?? u.now, source: u.source, userAgent: u.userAgent, path: u.path,
+      registeredAt: existing?.registeredAt ?? u.now, source: u.source, userAgent: u.userAgent, path: u.path, owner: u.owner,
     };
     live.push(binding);
     if (!existing) added.push(binding);

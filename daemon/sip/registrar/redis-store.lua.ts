@@ -71,7 +71,7 @@ else
       if e then table.insert(removed, { binding = e, reason = 'unregistered' }) end
     else
       local nb = { contact = c.contact, callId = u.callId, cseq = u.cseq, expiresAt = now + c.expires * 1000,
-        registeredAt = e and e.registeredAt or now, source = u.source, userAgent = u.userAgent, path = u.path }
+        registeredAt = e and e.registeredAt or now, source = u.source, userAgent = u.userAgent, path = u.path, owner = u.owner }
       table.insert(live, nb)
       if not e then table.insert(added, nb) end
     end

@@ -3,7 +3,7 @@ import sip, { type AuthHeader, type Message } from 'sip';
 import type { Logger } from '../../core/log';
 import type { Flow, IncomingRequest } from '../engine';
 import type { SipIdentity, SipIdentityLookup } from '../identity';
-import { type Binding, type ContactChange, type ExpiryLimits, type RemovalReason, contactExpiry } from './bindings';
+import { type Binding, type BindingOwner, type ContactChange, type ExpiryLimits, type RemovalReason, contactExpiry } from './bindings';
 import { type DigestAlgorithm, type DigestCredentials, challengeOrder, challenges, parseCredentials, responseMatches, unquote } from './digest';
 import { checkNonce, issueNonce } from './nonce';
 import type { LockLimits, RegistrarStore } from './store';
@@ -27,6 +27,8 @@ export interface BindingEvent {
   contact: string;
   source: Flow;
   userAgent: string;
+  /** The extension or pending device the binding belongs to. */
+  owner: BindingOwner;
   /** Why a binding went: the phone removed it, a newer one replaced it, or it expired. */
   reason?: RemovalReason;
   at: string;
@@ -149,6 +151,7 @@ export class Registrar {
       aor: identity.aor,
       update: {
         contacts, callId: m.headers['call-id']!, cseq: m.headers.cseq!.seq, source: req.source, userAgent,
+        owner: { kind: identity.kind, tenantId: identity.tenantId, extensionId: identity.extensionId, deviceId: identity.deviceId },
         path: (m.headers.path ?? []).map((p) => `<${sip.stringifyUri(p.uri)}>`), now,
       },
       maxContacts: this.opts.maxContacts, nonce: creds.nonce, nc: creds.nc, nonceTtlMs: this.opts.nonceTtlMs,
@@ -235,5 +238,5 @@ export class Registrar {
 }
 
 function event(type: BindingEvent['type'], aor: string, b: Binding, at: string): BindingEvent {
-  return { type, aor, contact: b.contact, source: b.source, userAgent: b.userAgent, at };
+  return { type, aor, contact: b.contact, source: b.source, userAgent: b.userAgent, owner: b.owner, at };
 }
