@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import t from 'tap';
 import type { Registrar } from '../../daemon/sip/registrar/registrar';
 import { hasBinary, registerScenario, sipFixture, startSipp } from '../helpers/sip';
+import { RawPeer, answer, registerText } from '../helpers/sip-client';
 
 for (const transport of ['UDP', 'TCP'] as const) {
   t.test(`resync reaches a sipp UAS registered over ${transport}`, { skip: hasBinary('sipp') ? false : 'sipp is not installed' }, async (t) => {
@@ -41,4 +42,16 @@ t.test('resync input is checked', async (t) => {
     t.equal(r.status, 404, `another tenant cannot reach ${path}`);
   }
   t.equal((await f.ta.call('GET', `/api/v1/extensions/${f.extension.id}/registrations`)).status, 401);
+});
+
+t.test('a contact whose TCP connection is gone is reported unreachable', async (t) => {
+  const f = await sipFixture(t);
+  const peer = await RawPeer.tcp(f.ports.tcp!);
+  const base = { domain: f.domain, user: f.extension.number, callId: 'gone' };
+  const challenge = await peer.request(registerText(peer, base));
+  const ok = await peer.request(registerText(peer, { ...base, cseq: 2, authorization: answer(challenge, { username: f.creds.username, password: f.creds.password, uri: `sip:${f.domain}` }) }));
+  t.equal(ok.status, 200);
+  peer.close();
+  const res = await f.ta.call('POST', `/api/v1/extensions/${f.extension.id}/resync`, { token: f.token, body: {} });
+  t.match(res.body, { event: 'check-sync;reboot=false', results: [{ status: 503, source: { transport: 'tcp' } }] });
 });

@@ -96,12 +96,18 @@ export class BuiltinEngine implements SipEngine {
     };
     const text = sip.stringify(message);
     let failed = false;
+    const fail = () => {
+      if (failed) return;
+      failed = true;
+      setImmediate(() => this.client.response({ status: 503, reason: 'Connection Gone', headers: { via: message.headers.via! } }));
+    };
+    const unwatch = this.transports.watch(req.flow, fail);
     this.client.start(branch, req.flow.transport === 'udp', () => {
-      if (!failed && !this.transports.send(req.flow, text)) {
-        failed = true;
-        setImmediate(() => this.client.response({ status: 503, reason: 'Connection Gone', headers: { via: message.headers.via! } }));
-      }
-    }, callback);
+      if (!failed && !this.transports.send(req.flow, text, fail)) fail();
+    }, (err, res) => {
+      unwatch();
+      callback(err, res);
+    });
   }
 
   createUasDialog(req: IncomingRequest, status: number, reason: string, opts: ReplyOptions = {}): UasDialog {

@@ -15,6 +15,22 @@ export interface TransportOptions {
 
 export type Inbound = (parsed: Parsed, flow: Flow) => void;
 
+interface Stream {
+  send(text: string): void;
+  close(): void;
+  /** Calls `listener` when the connection closes; returns the way to stop listening. */
+  onClose(listener: () => void): () => void;
+}
+
+function closeWatcher(emitter: { once(e: 'close', l: () => void): unknown; off(e: 'close', l: () => void): unknown }) {
+  return (listener: () => void) => {
+    emitter.once('close', listener);
+    return () => {
+      emitter.off('close', listener);
+    };
+  };
+}
+
 /** Idle stream connections are closed after this long; registered phones refresh well within it. */
 const IDLE_MS = 15 * 60 * 1000;
 const MAX_CONNECTIONS = 10_000;
@@ -29,7 +45,7 @@ export class Transports {
   private tcp: net.Server | null = null;
   private wsHttp: http.Server | null = null;
   private wss: WebSocketServer | null = null;
-  private readonly streams = new Map<string, { send(text: string): void; close(): void }>();
+  private readonly streams = new Map<string, Stream>();
   private nextId = 1;
   private readonly bound: Partial<Record<SipTransport, number>> = {};
 
@@ -83,7 +99,7 @@ export class Transports {
     }
   }
 
-  private register(transport: SipTransport, entry: { send(text: string): void; close(): void }): string {
+  private register(transport: SipTransport, entry: Stream): string {
     const id = `${transport}-${this.nextId++}`;
     this.streams.set(id, entry);
     return id;
@@ -91,7 +107,7 @@ export class Transports {
 
   private acceptTcp(socket: net.Socket): void {
     const framer = new StreamFramer();
-    const id = this.register('tcp', { send: (text) => socket.write(text, 'latin1'), close: () => socket.destroy() });
+    const id = this.register('tcp', { send: (text) => socket.write(text, 'latin1'), close: () => socket.destroy(), onClose: closeWatcher(socket) });
     const flow: Flow = { transport: 'tcp', address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, connectionId: id };
     this.watchSocket(socket, id, framer, flow);
   }
@@ -115,7 +131,7 @@ export class Transports {
   }
 
   private acceptWs(ws: WebSocket, socket: net.Socket): void {
-    const id = this.register('ws', { send: (text) => ws.send(text), close: () => ws.terminate() });
+    const id = this.register('ws', { send: (text) => ws.send(text), close: () => ws.terminate(), onClose: closeWatcher(ws) });
     const flow: Flow = { transport: 'ws', address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, connectionId: id };
     ws.on('message', (data, isBinary) => {
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
@@ -125,8 +141,11 @@ export class Transports {
     ws.on('close', () => this.streams.delete(id));
   }
 
-  /** False when the flow's connection is gone (a WebSocket peer cannot be called back). */
-  send(flow: Flow, text: string): boolean {
+  /**
+   * False when the flow's connection is gone (a WebSocket peer cannot be
+   * called back); `onFail` hears of a new TCP connection that could not be made.
+   */
+  send(flow: Flow, text: string, onFail?: () => void): boolean {
     if (flow.transport === 'udp') {
       if (!this.udp) return false;
       this.udp.send(Buffer.from(text, 'latin1'), flow.port, flow.address);
@@ -139,12 +158,19 @@ export class Transports {
     }
     if (flow.transport === 'tcp' && this.tcp) {
       const socket = net.connect(flow.port, flow.address);
-      const id = this.register('tcp', { send: (t) => socket.write(t, 'latin1'), close: () => socket.destroy() });
+      if (onFail) socket.once('error', onFail);
+      const id = this.register('tcp', { send: (t) => socket.write(t, 'latin1'), close: () => socket.destroy(), onClose: closeWatcher(socket) });
       this.watchSocket(socket, id, new StreamFramer(), { ...flow, connectionId: id });
       socket.write(text, 'latin1');
       return true;
     }
     return false;
+  }
+
+  /** For a stream flow, calls `listener` if its connection closes; returns the way to stop listening. */
+  watch(flow: Flow, listener: () => void): () => void {
+    const stream = flow.connectionId ? this.streams.get(flow.connectionId) : undefined;
+    return stream ? stream.onClose(listener) : () => {};
   }
 
   async stop(): Promise<void> {
