@@ -142,3 +142,11 @@ for (const [name, start] of ENGINES) {
     });
   });
 }
+
+t.test('the drachtio adapter refuses to start on a wrong secret', async (t) => {
+  const s = await startStandin('right');
+  t.teardown(() => s.close());
+  const wrong = new DrachtioEngine({ host: '127.0.0.1', port: s.adminPort, secret: 'wrong' }, log);
+  await t.rejects(wrong.start(), /authenticate/);
+  await wrong.stop();
+});

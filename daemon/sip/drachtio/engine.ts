@@ -47,16 +47,29 @@ export class DrachtioEngine implements SipEngine {
     const receive = (req: SrfRequest, res: SrfResponse) => this.receive(req, res);
     for (const verb of ['register', 'options', 'subscribe', 'notify', 'invite', 'message'] as const) this.srf[verb](receive);
     await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      this.srf.once('error', onError);
+      let starting = true;
+      // drachtio-srf keeps reconnecting and emits every failure: one listener for the whole life.
+      this.srf.on('error', (err: Error) => {
+        if (!starting) {
+          this.log.warn({ err }, 'drachtio connection error');
+          return;
+        }
+        starting = false;
+        try {
+          this.srf.disconnect();
+        } catch {
+          // Nothing was connected.
+        }
+        reject(err);
+      });
       this.srf.on('connect', (err: Error | null, hostport: string) => {
-        this.srf.off('error', onError);
+        if (!starting) return;
+        starting = false;
         if (err) {
           reject(err);
           return;
         }
         this.hostport = hostport;
-        this.srf.on('error', (e: Error) => this.log.warn({ err: e }, 'drachtio connection error'));
         resolve();
       });
       this.srf.connect({ host: this.opts.host, port: this.opts.port, secret: this.opts.secret });

@@ -46,6 +46,4 @@ export interface SrfClient {
   request(uri: string, opts: OutOfDialogRequest, callback: (err: Error | null, sent: SrfRequest) => void): unknown;
   on(event: 'connect', listener: (err: Error | null, hostport: string) => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
-  once(event: 'error', listener: (err: Error) => void): unknown;
-  off(event: 'error', listener: (err: Error) => void): unknown;
 }
