@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
@@ -47,6 +48,8 @@ export class Transports {
   private wss: WebSocketServer | null = null;
   private readonly streams = new Map<string, Stream>();
   private nextId = 1;
+  /** Bindings shared through Redis name connections of every process: ids must not collide across them. */
+  private readonly instance = crypto.randomBytes(4).toString('hex');
   private readonly bound: Partial<Record<SipTransport, number>> = {};
 
   constructor(private readonly opts: TransportOptions, private readonly inbound: Inbound, private readonly log: Logger) {}
@@ -100,7 +103,7 @@ export class Transports {
   }
 
   private register(transport: SipTransport, entry: Stream): string {
-    const id = `${transport}-${this.nextId++}`;
+    const id = `${transport}-${this.instance}-${this.nextId++}`;
     this.streams.set(id, entry);
     return id;
   }
