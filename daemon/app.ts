@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { accountsComponent } from './accounts/component';
 import { activationComponent } from './activation/component';
 import { adminComponent } from './admin/component';
 import { pbxComponent } from './pbx/component';
@@ -14,7 +15,7 @@ import { migrate, openDatabase } from './storage/database';
 import { version } from './version';
 
 /** The parts of the daemon, in start order. Each is a plugin on the small core below. */
-export const COMPONENTS: ComponentFactory[] = [adminComponent, activationComponent, pbxComponent, provisioningComponent];
+export const COMPONENTS: ComponentFactory[] = [adminComponent, activationComponent, pbxComponent, provisioningComponent, (rt) => accountsComponent(rt)];
 
 export interface App {
   runtime: Runtime;
