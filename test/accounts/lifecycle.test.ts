@@ -1,0 +1,145 @@
+import t from 'tap';
+import { databaseKinds } from '../helpers/databases';
+import { makeTenant, startTestApp, type TestApp } from '../helpers/app';
+import { flushMail, linkToken, readOutbox } from '../helpers/mail';
+
+const GOOD = 'a phrase of several words 7';
+
+function form(ta: TestApp, url: string, fields: Record<string, string>, headers: Record<string, string> = {}) {
+  return ta.call('POST', url, { payload: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
+}
+
+for (const kind of databaseKinds()) {
+  t.test(`password lifecycle on ${kind}`, async (t) => {
+    const ta = await startTestApp(t, kind);
+    const { token, tenant } = await makeTenant(ta, 'acme.example');
+
+    t.test('administrators cannot set a password', async (t) => {
+      const res = await ta.call('POST', '/api/v1/users', { token, body: { firstName: 'Eve', lastName: 'Admin', email: 'eve@acme.example', password: 'chosen by admin 123' } });
+      t.equal(res.status, 400);
+      t.match(res.body.details, [{ field: 'password', reason: /cannot set passwords/ }]);
+    });
+
+    const user = (await ta.call('POST', '/api/v1/users', { token, body: { firstName: 'Ada', lastName: 'Lovelace', email: 'ada@acme.example' } })).body;
+    t.notOk('password' in user || 'passwordHash' in user, 'no password in the API answer');
+    const ext = await ta.call('POST', '/api/v1/extensions', { token, body: { number: '1001', userId: user.id } });
+    t.equal(ext.status, 201);
+    await flushMail(ta);
+
+    const welcome = readOutbox(ta.dataDir).filter((m) => m.to.includes('ada@acme.example'));
+    t.equal(welcome.length, 1, 'one welcome email');
+    t.match(welcome[0]!.text, /Extension:\s+1001/);
+    t.match(welcome[0]!.text, /SIP domain: acme\.example/);
+    t.match(welcome[0]!.raw, /text\/html/, 'an HTML part');
+    const link = linkToken(welcome[0]!.text);
+
+    t.test('a second extension does not send a second welcome', async (t) => {
+      await ta.call('POST', '/api/v1/extensions', { token, body: { number: '1002', userId: user.id } });
+      await flushMail(ta);
+      t.equal(readOutbox(ta.dataDir).filter((m) => m.to.includes('ada@acme.example')).length, 1);
+    });
+
+    t.test('the set-password page states the rules and refuses weak passwords', async (t) => {
+      const page = await ta.call('GET', `/account/set-password?token=${encodeURIComponent(link)}`);
+      t.equal(page.status, 200);
+      t.match(page.raw, /At least 12/);
+      t.notMatch(page.raw, /<script/i);
+      t.match(page.headers['content-security-policy'], /default-src 'none'/);
+      const weak = await form(ta, '/account/set-password', { token: link, password: 'short', confirm: 'short' });
+      t.equal(weak.status, 400);
+      t.match(weak.raw, /use at least 12/);
+      const differ = await form(ta, '/account/set-password', { token: link, password: GOOD, confirm: GOOD + 'x' });
+      t.match(differ.raw, /differ/);
+    });
+
+    t.test('a good password is set once; the link is then used', async (t) => {
+      const ok = await form(ta, '/account/set-password', { token: link, password: GOOD, confirm: GOOD });
+      t.equal(ok.status, 200);
+      t.match(ok.raw, /Password set/);
+      const again = await form(ta, '/account/set-password', { token: link, password: GOOD + '2', confirm: GOOD + '2' });
+      t.equal(again.status, 410);
+      t.match(again.raw, /already been used/);
+      const page = await ta.call('GET', `/account/set-password?token=${encodeURIComponent(link)}`);
+      t.equal(page.status, 410);
+      const unknown = await ta.call('GET', '/account/set-password?token=' + 'x'.repeat(43));
+      t.equal(unknown.status, 404);
+      t.match(unknown.raw, /not valid/);
+    });
+
+    t.test('sign-in: the page sets a session, the API checks the password', async (t) => {
+      const res = await form(ta, '/account/sign-in', { username: 'ada@acme.example', password: GOOD });
+      t.equal(res.status, 303);
+      const cookie = String(res.headers['set-cookie']).split(';')[0]!;
+      t.match(String(res.headers['set-cookie']), /HttpOnly/);
+      const account = await ta.call('GET', '/account', { headers: { cookie } });
+      t.match(account.raw, /Signed in as <strong>ada@acme.example/);
+      const api = await ta.call('POST', '/api/v1/sign-in', { body: { username: 'ADA@acme.example', password: GOOD } });
+      t.equal(api.status, 200);
+      t.equal(api.body.userId, user.id);
+      const wrong = await ta.call('POST', '/api/v1/sign-in', { body: { username: 'ada@acme.example', password: 'wrong password here' } });
+      t.equal(wrong.status, 401);
+      const nobody = await ta.call('POST', '/api/v1/sign-in', { body: { username: 'nobody', password: 'wrong password here' } });
+      t.same(nobody.body, wrong.body, 'an unknown username answers exactly like a wrong password');
+    });
+
+    t.test('the administrator sends a reset link; the new password replaces the old', async (t) => {
+      const res = await ta.call('POST', `/api/v1/users/${user.id}/reset-password`, { token });
+      t.equal(res.status, 202);
+      await flushMail(ta);
+      const reset = readOutbox(ta.dataDir).filter((m) => m.subject === 'Reset your password');
+      t.equal(reset.length, 1);
+      const newPassword = 'another phrase entirely 42';
+      const ok = await form(ta, '/account/set-password', { token: linkToken(reset[0]!.text), password: newPassword, confirm: newPassword });
+      t.equal(ok.status, 200);
+      t.equal((await ta.call('POST', '/api/v1/sign-in', { body: { username: 'ada@acme.example', password: GOOD } })).status, 401);
+      t.equal((await ta.call('POST', '/api/v1/sign-in', { body: { username: 'ada@acme.example', password: newPassword } })).status, 200);
+    });
+
+    t.test('forgot password answers the same whether or not the account exists', async (t) => {
+      const before = readOutbox(ta.dataDir).length;
+      const known = await form(ta, '/account/forgot', { who: 'ada@acme.example' });
+      const unknown = await form(ta, '/account/forgot', { who: 'nobody@acme.example' });
+      t.equal(known.status, unknown.status);
+      t.equal(known.raw, unknown.raw);
+      await flushMail(ta);
+      t.equal(readOutbox(ta.dataDir).length, before + 1, 'only the real account gets mail');
+    });
+
+    t.test('a disabled profile cannot sign in and its links stop working', async (t) => {
+      await ta.call('POST', `/api/v1/users/${user.id}/reset-password`, { token });
+      await flushMail(ta);
+      const open = readOutbox(ta.dataDir).filter((m) => m.subject === 'Reset your password').pop()!;
+      const disabled = await ta.call('POST', `/api/v1/users/${user.id}/disable`, { token });
+      t.equal(disabled.status, 200);
+      const page = await ta.call('GET', `/account/set-password?token=${encodeURIComponent(linkToken(open.text))}`);
+      t.equal(page.status, 410);
+      t.match(page.raw, /disabled/);
+      t.equal((await ta.call('POST', '/api/v1/sign-in', { body: { username: 'ada@acme.example', password: 'another phrase entirely 42' } })).status, 401);
+      t.equal((await ta.call('POST', `/api/v1/users/${user.id}/reset-password`, { token })).status, 405);
+    });
+
+    t.test('sign-in is rate limited per account', async (t) => {
+      await ta.call('POST', '/api/v1/users', { token, body: { firstName: 'Bob', lastName: 'B', email: 'bob@acme.example' } });
+      const statuses: number[] = [];
+      for (let i = 0; i < 7; i++) {
+        statuses.push((await ta.call('POST', '/api/v1/sign-in', { body: { username: 'bob@acme.example', password: `guess number ${i}` } })).status);
+      }
+      t.same(statuses, [401, 401, 401, 401, 401, 429, 429]);
+      const limited = await ta.call('POST', '/api/v1/sign-in', { body: { username: 'bob@acme.example', password: 'guess again' } });
+      t.ok(Number(limited.headers['retry-after']) > 0);
+    });
+
+    t.test('the audit log records who did what, with no secret', async (t) => {
+      const res = await ta.call('GET', `/api/v1/audit?objectId=${user.id}&limit=100`, { token });
+      t.equal(res.status, 200);
+      const actions = res.body.items.map((e: { kind: string; action: string }) => `${e.kind}:${e.action}`).filter((a: string) => !a.startsWith('session:'));
+      t.same(actions, ['user:created', 'password_link:welcome_sent', 'password:set', 'password_link:reset_sent', 'password:set', 'password_link:reset_sent', 'password_link:reset_sent', 'user:disabled']);
+      t.ok(res.body.items.some((e: { action: string; actor: string }) => e.action === 'sign_in_refused' && e.actor.startsWith('source:')), 'refused sign-ins are recorded with their source');
+      t.notMatch(res.raw, new RegExp(link));
+      const other = await makeTenant(ta, 'other.example');
+      const hidden = await ta.call('GET', `/api/v1/audit?objectId=${user.id}`, { token: other.token });
+      t.equal(hidden.body.total, 0, 'another tenant sees none of it');
+      t.ok(tenant.id);
+    });
+  });
+}
