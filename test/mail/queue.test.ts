@@ -1,0 +1,123 @@
+import net from 'node:net';
+import t from 'tap';
+import { SMTPServer } from 'smtp-server';
+import { databaseKinds } from '../helpers/databases';
+import { startTestApp } from '../helpers/app';
+import { createLogger } from '../../daemon/core/log';
+import { backoffMs, enqueueMail, mailStatus, MAX_ATTEMPTS } from '../../daemon/mail/queue';
+import { smtpTransport } from '../../daemon/mail/transport';
+import { MailWorker } from '../../daemon/mail/worker';
+
+t.test('backoff doubles from 30 seconds up to an hour', async (t) => {
+  t.same([1, 2, 3, 4].map(backoffMs), [30_000, 60_000, 120_000, 240_000]);
+  t.equal(backoffMs(30), 3600_000);
+  t.ok(MAX_ATTEMPTS > 5);
+});
+
+interface Received { to: string[]; data: string }
+
+/** A real SMTP server on loopback; `refuse` answers every recipient with a temporary failure. */
+async function smtp(t: { teardown(fn: () => unknown): void }, opts: { refuse?: boolean } = {}): Promise<{ port: number; received: Received[]; setRefuse(v: boolean): void }> {
+  const received: Received[] = [];
+  let refuse = opts.refuse ?? false;
+  const server = new SMTPServer({
+    authOptional: true, disabledCommands: ['STARTTLS'], logger: false,
+    onRcptTo(address, _session, cb) {
+      if (refuse) {
+        const err = new Error('mailbox temporarily unavailable') as Error & { responseCode: number };
+        err.responseCode = 451;
+        return cb(err);
+      }
+      cb();
+    },
+    onData(stream, session, cb) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        received.push({ to: session.envelope.rcptTo.map((r) => r.address), data: Buffer.concat(chunks).toString('utf8') });
+        cb();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { port: (server.server.address() as net.AddressInfo).port, received, setRefuse: (v) => { refuse = v; } };
+}
+
+async function closedPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+const message = (to: string) => ({ tenantId: null, to, subject: 'Hello', text: 'plain part', html: '<p>html part</p>', purpose: 'test' });
+
+for (const kind of databaseKinds()) {
+  t.test(`SMTP delivery on ${kind}`, async (t) => {
+    const ta = await startTestApp(t, kind);
+    const { knex } = ta.app.runtime.db;
+    const secrets = ta.app.runtime.secrets;
+    const log = createLogger('silent');
+    const worker = (port: number) => new MailWorker({ knex, secrets, log, transport: smtpTransport(`smtp://127.0.0.1:${port}`), from: 'dialtone@localhost', messageDomain: 'localhost' });
+
+    t.test('a working server receives the message with both parts', async (t) => {
+      const server = await smtp(t);
+      const id = await enqueueMail(knex, secrets, message('ada@example.com'));
+      const w = worker(server.port);
+      await w.drain();
+      await w.stop();
+      t.equal(server.received.length, 1);
+      t.same(server.received[0]!.to, ['ada@example.com']);
+      t.match(server.received[0]!.data, /plain part/);
+      t.match(server.received[0]!.data, /text\/html/);
+      t.match(await mailStatus(knex, id), { status: 'sent', attempts: 0 });
+      const row = await knex('mail_queue').where('id', id).first();
+      t.equal(row.message_sealed, null, 'the body is dropped once sent');
+    });
+
+    t.test('a refusing server: the message waits its backoff and goes once accepted', async (t) => {
+      const server = await smtp(t, { refuse: true });
+      const id = await enqueueMail(knex, secrets, message('bob@example.com'));
+      const w = worker(server.port);
+      const t0 = new Date();
+      await w.drain(() => t0);
+      const after = await mailStatus(knex, id);
+      t.match(after, { status: 'pending', attempts: 1, lastError: /451/ });
+      t.equal(Date.parse(after!.nextAttemptAt) - t0.getTime(), backoffMs(1));
+      await w.drain(() => t0);
+      t.equal((await mailStatus(knex, id))!.attempts, 1, 'not retried before its time');
+      server.setRefuse(false);
+      await w.drain(() => new Date(t0.getTime() + backoffMs(1)));
+      await w.stop();
+      t.match(await mailStatus(knex, id), { status: 'sent' });
+      t.equal(server.received.length, 1);
+    });
+
+    t.test('a server that is down: retried, and delivered by a later process', async (t) => {
+      const id = await enqueueMail(knex, secrets, message('cy@example.com'));
+      const down = worker(await closedPort());
+      const t0 = new Date();
+      await down.drain(() => t0);
+      await down.stop();
+      t.match(await mailStatus(knex, id), { status: 'pending', attempts: 1, lastError: /ECONNREFUSED/ });
+      const server = await smtp(t);
+      const restarted = worker(server.port);
+      await restarted.drain(() => new Date(t0.getTime() + backoffMs(1)));
+      await restarted.stop();
+      t.match(await mailStatus(knex, id), { status: 'sent' });
+      t.same(server.received.map((r) => r.to), [['cy@example.com']]);
+    });
+
+    t.test('after the last attempt the message is marked failed, not dropped', async (t) => {
+      const id = await enqueueMail(knex, secrets, message('dee@example.com'));
+      await knex('mail_queue').where('id', id).update({ attempts: MAX_ATTEMPTS - 1 });
+      const w = worker(await closedPort());
+      await w.drain();
+      await w.stop();
+      t.match(await mailStatus(knex, id), { status: 'failed', attempts: MAX_ATTEMPTS });
+      t.ok((await knex('mail_queue').where('id', id).first()).message_sealed, 'kept for an operator to retry');
+    });
+  });
+}
