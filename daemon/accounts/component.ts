@@ -8,6 +8,7 @@ import { MailWorker } from '../mail/worker';
 import { type ActivationCodeProvider, type NoticeDeps, welcomeOnChanges } from './notices';
 import { RateLimiter } from './rate-limit';
 import { accountApi, accountPages } from './routes';
+import { bulkRoutes } from '../bulk/routes';
 
 export interface AccountsOptions {
   activationCode?: ActivationCodeProvider;
@@ -51,6 +52,7 @@ export function accountsComponent(rt: Runtime, opts: AccountsOptions = {}): Acco
     async http(app) {
       await app.register(accountPages(notices, limiter, rt.config.publicUrl.startsWith('https:')), { prefix: '/account' });
       await app.register(accountApi(notices, limiter), { prefix: '/api/v1' });
+      await app.register(bulkRoutes(rt, notices), { prefix: '/api/v1' });
     },
     async start() {
       rt.log.info({ via: transport.describe }, 'mail queue started');
