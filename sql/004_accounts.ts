@@ -16,6 +16,10 @@ export async function up(knex: Knex): Promise<void> {
     t.string('scim_hidden_at', 32).nullable();
     t.string('external_id', 255).nullable();
   });
+  // An extension for no one in particular (a spare, a pool line): adoption must not invent a profile for it.
+  await knex.schema.alterTable('extensions', (t) => {
+    t.boolean('unassigned').notNullable().defaultTo(false);
+  });
   await knex.schema.createTable('password_links', (t) => {
     t.string('id', 36).primary();
     t.string('token_hash', 64).notNullable().unique();
@@ -80,6 +84,9 @@ export async function down(knex: Knex): Promise<void> {
   for (const table of ['scim_tokens', 'audit_log', 'mail_queue', 'rate_limits', 'sessions', 'password_links']) {
     await knex.schema.dropTableIfExists(table);
   }
+  await knex.schema.alterTable('extensions', (t) => {
+    t.dropColumn('unassigned');
+  });
   await knex.schema.alterTable('users', (t) => {
     t.dropColumn('password_hash');
     t.dropColumn('password_set_at');

@@ -9,6 +9,7 @@ import { type ActivationCodeProvider, type NoticeDeps, welcomeOnChanges } from '
 import { RateLimiter } from './rate-limit';
 import { accountApi, accountPages } from './routes';
 import { bulkRoutes } from '../bulk/routes';
+import { adoptRoutes } from '../adopt/routes';
 
 export interface AccountsOptions {
   activationCode?: ActivationCodeProvider;
@@ -53,6 +54,7 @@ export function accountsComponent(rt: Runtime, opts: AccountsOptions = {}): Acco
       await app.register(accountPages(notices, limiter, rt.config.publicUrl.startsWith('https:')), { prefix: '/account' });
       await app.register(accountApi(notices, limiter), { prefix: '/api/v1' });
       await app.register(bulkRoutes(rt, notices), { prefix: '/api/v1' });
+      await app.register(adoptRoutes(rt), { prefix: '/api/v1' });
     },
     async start() {
       rt.log.info({ via: transport.describe }, 'mail queue started');
