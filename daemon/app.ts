@@ -3,7 +3,7 @@ import { accountsComponent } from './accounts/component';
 import { activationComponent } from './activation/component';
 import { adminComponent } from './admin/component';
 import { pbxComponent } from './pbx/component';
-import { provisioningComponent } from './provisioning/component';
+import { scimComponent } from './scim/component';
 import type { Config } from './config/options';
 import { ChangeFeed } from './core/changes';
 import type { Component, ComponentFactory, Runtime } from './core/component';
@@ -15,7 +15,7 @@ import { migrate, openDatabase } from './storage/database';
 import { version } from './version';
 
 /** The parts of the daemon, in start order. Each is a plugin on the small core below. */
-export const COMPONENTS: ComponentFactory[] = [adminComponent, activationComponent, pbxComponent, provisioningComponent, (rt) => accountsComponent(rt)];
+export const COMPONENTS: ComponentFactory[] = [adminComponent, activationComponent, pbxComponent, provisioningComponent, (rt) => accountsComponent(rt), scimComponent];
 
 export interface App {
   runtime: Runtime;
