@@ -171,6 +171,8 @@ function getCi(obj: unknown, key: string): unknown {
 
 function compare(op: CompareOp, actual: unknown, expected: Value, caseExact: boolean): boolean {
   if (Array.isArray(actual)) return actual.some((a) => compare(op, a, expected, caseExact));
+  // A complex attribute named without a sub-attribute compares its "value" (RFC 7644 §3.4.2.2).
+  if (typeof actual === 'object' && actual !== null) return compare(op, getCi(actual, 'value'), expected, caseExact);
   if (op === 'eq' && expected === null) return actual === undefined || actual === null;
   if (op === 'ne' && expected === null) return actual !== undefined && actual !== null;
   if (actual === undefined || actual === null) return op === 'ne';

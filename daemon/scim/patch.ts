@@ -69,11 +69,16 @@ function applyOne(resource: Obj, op: string, path: string | undefined, value: un
     for (const [k, v] of Object.entries(value)) {
       if (k.toLowerCase().startsWith('urn:') && isObj(v)) {
         const c = container(resource, k, true)!;
-        for (const [ek, ev] of Object.entries(v)) op === 'add' ? addValue(c, ek, ev) : (c[keyCi(c, ek)] = ev);
+        for (const [ek, ev] of Object.entries(v)) {
+          if (op === 'add') addValue(c, ek, ev);
+          else c[keyCi(c, ek)] = ev;
+        }
       } else if (op === 'add') {
         addValue(resource, k, v);
       } else {
-        resource[keyCi(resource, k)] = v;
+        // Replacing a complex attribute leaves its unnamed sub-attributes unchanged (RFC 7644 §3.5.2.3).
+        const key = keyCi(resource, k);
+        resource[key] = isObj(resource[key]) && isObj(v) ? { ...(resource[key] as Obj), ...v } : v;
       }
     }
     return;
