@@ -22,7 +22,7 @@ async function smtp(t: { teardown(fn: () => unknown): void }, opts: { refuse?: b
   let refuse = opts.refuse ?? false;
   const server = new SMTPServer({
     authOptional: true, disabledCommands: ['STARTTLS'], logger: false,
-    onRcptTo(address, _session, cb) {
+    onRcptTo(_address, _session, cb) {
       if (refuse) {
         const err = new Error('mailbox temporarily unavailable') as Error & { responseCode: number };
         err.responseCode = 451;

@@ -52,15 +52,7 @@ function checkUsername(p: Problems, value: string | null, fromEmail: boolean): v
   }
 }
 
-/** The seeds: administrators can never set or see a password; users choose their own from an emailed link. */
-function refusePassword(p: Problems, input: Record<string, unknown>): void {
-  for (const key of Object.keys(input)) {
-    if (/^password/i.test(key)) p.add(key, 'administrators cannot set passwords: the user chooses one from the emailed link (POST /api/v1/users/{id}/reset-password sends a new one)');
-  }
-}
-
 function optionalFields(p: Problems, input: Record<string, unknown>): Partial<ProfileFields> {
-  refusePassword(p, input);
   const out: Partial<ProfileFields> = {};
   if ('jobTitle' in input) out.jobTitle = text(p, 'jobTitle', input.jobTitle, { max: 100 });
   if ('department' in input) out.department = text(p, 'department', input.department, { max: 100 });
