@@ -14,13 +14,22 @@ export const LINK_LIFETIME_MS: Record<LinkPurpose, number> = {
 /** Why a link cannot be used, as the page tells it. */
 export type LinkState = { ok: true; user: User; linkId: string } | { ok: false; reason: 'unknown' | 'expired' | 'used' | 'disabled' };
 
-/** Issues a single-use link token; only its SHA-256 is stored, so a database copy opens no account. */
-export async function issueLink(knex: Knex, userId: string, purpose: LinkPurpose, at = new Date()): Promise<string> {
+/** A new link's token and the row that stores only its SHA-256, so a database copy opens no account. */
+export function newLink(userId: string, purpose: LinkPurpose, at = new Date()): { token: string; row: Record<string, unknown> } {
   const token = randomString(43);
-  await knex('password_links').insert({
-    id: newId(), token_hash: sha256(token), user_id: userId, purpose,
-    created_at: at.toISOString(), expires_at: new Date(at.getTime() + LINK_LIFETIME_MS[purpose]).toISOString(), used_at: null,
-  });
+  return {
+    token,
+    row: {
+      id: newId(), token_hash: sha256(token), user_id: userId, purpose,
+      created_at: at.toISOString(), expires_at: new Date(at.getTime() + LINK_LIFETIME_MS[purpose]).toISOString(), used_at: null,
+    },
+  };
+}
+
+/** Issues a single-use link and returns its token, which only the email will hold. */
+export async function issueLink(knex: Knex, userId: string, purpose: LinkPurpose, at = new Date()): Promise<string> {
+  const { token, row } = newLink(userId, purpose, at);
+  await knex('password_links').insert(row);
   return token;
 }
 

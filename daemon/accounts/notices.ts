@@ -7,9 +7,9 @@ import type { Logger } from '../core/log';
 import type { SecretBox } from '../crypto/secret-box';
 import { extensionFromRow, userFromRow, type User } from '../admin/store/rows';
 import { recordAudit } from '../audit/log';
-import { enqueueMail } from '../mail/queue';
+import { enqueueMail, mailRow } from '../mail/queue';
 import type { MailTemplates } from '../mail/templates';
-import { issueLink, LINK_LIFETIME_MS } from './links';
+import { issueLink, LINK_LIFETIME_MS, newLink } from './links';
 
 /**
  * The device activation code of an extension, when its device is activated
@@ -46,6 +46,31 @@ export async function sendResetLink(d: NoticeDeps, user: User, actor: string): P
   d.queued();
 }
 
+export interface WelcomeFacts {
+  user: User;
+  tenantName: string;
+  sipDomain: string;
+  extension: { number: string; onlineAccess: boolean; activationCode: string | null } | null;
+  hasPassword: boolean;
+}
+
+/**
+ * The welcome message and, when it offers one, its set-password link, as rows
+ * to insert: a password link unless online access is off on the extension,
+ * "use your existing password" when the profile has one.
+ */
+export function welcomeRows(d: Pick<NoticeDeps, 'secrets' | 'config' | 'templates'>, f: WelcomeFacts, at = new Date()): { link: Record<string, unknown> | null; mail: Record<string, unknown>; mode: 'set' | 'existing' | 'none' } {
+  const mode: 'set' | 'existing' | 'none' = f.hasPassword ? 'existing' : f.extension && !f.extension.onlineAccess ? 'none' : 'set';
+  const link = mode === 'set' ? newLink(f.user.id, 'welcome', at) : null;
+  const body = d.templates.render('welcome', {
+    firstName: f.user.firstName, username: f.user.username, tenantName: f.tenantName, sipDomain: f.sipDomain,
+    extension: f.extension ? { number: f.extension.number, activationCode: f.extension.activationCode } : null,
+    isAdmin: f.user.isAdmin, password: mode, link: link ? setPasswordUrl(d.config.publicUrl, link.token) : null,
+    linkValidDays: LINK_LIFETIME_MS.welcome / 86_400_000, signInUrl: signInUrl(d.config.publicUrl),
+  });
+  return { link: link?.row ?? null, mail: mailRow(d.secrets, { tenantId: f.user.tenantId, to: f.user.email, purpose: 'welcome', ...body }, at.toISOString()), mode };
+}
+
 /**
  * The seeds' welcome: sent once per profile, the first time it is given an
  * extension or administrator rights. Claiming `welcomed_at` in the same
@@ -58,27 +83,27 @@ export async function sendWelcome(d: NoticeDeps, userId: string, extensionId: st
   const tenant = await d.knex('tenants').where('id', user.tenantId).first();
   const ext = extensionId ? extensionFromRow(await d.knex('extensions').where('id', extensionId).first()) : null;
   const activationCode = ext && d.activationCode ? await d.activationCode(ext.id) : null;
-  const mode: 'set' | 'existing' | 'none' = userRow.password_hash ? 'existing' : ext && !ext.settings.onlineAccess ? 'none' : 'set';
+  const rows = welcomeRows(d, {
+    user, tenantName: tenant.name, sipDomain: tenant.sip_domain, hasPassword: Boolean(userRow.password_hash),
+    extension: ext ? { number: ext.number, onlineAccess: ext.settings.onlineAccess, activationCode } : null,
+  });
   const sent = await d.knex.transaction(async (trx) => {
     const claimed = await trx('users').where('id', userId).whereNull('welcomed_at').update({ welcomed_at: now() });
     if (claimed !== 1) return false;
-    const token = mode === 'set' ? await issueLink(trx, userId, 'welcome') : null;
-    const body = d.templates.render('welcome', {
-      firstName: user.firstName, username: user.username, tenantName: tenant.name, sipDomain: tenant.sip_domain,
-      extension: ext ? { number: ext.number, activationCode } : null, isAdmin: user.isAdmin, password: mode,
-      link: token ? setPasswordUrl(d.config.publicUrl, token) : null, linkValidDays: LINK_LIFETIME_MS.welcome / 86_400_000,
-      signInUrl: signInUrl(d.config.publicUrl),
-    });
-    await enqueueMail(trx, d.secrets, { tenantId: user.tenantId, to: user.email, purpose: 'welcome', ...body });
+    if (rows.link) await trx('password_links').insert(rows.link);
+    await trx('mail_queue').insert(rows.mail);
     return true;
   });
   if (!sent) return false;
-  await recordAudit(d.knex, { tenantId: user.tenantId, actor, kind: 'password_link', objectId: userId, action: 'welcome_sent', detail: { passwordMode: mode } });
+  await recordAudit(d.knex, { tenantId: user.tenantId, actor, kind: 'password_link', objectId: userId, action: 'welcome_sent', detail: { passwordMode: rows.mode } });
   d.queued();
   return true;
 }
 
-/** Watches committed changes for a profile's first extension or first administrator rights. */
+/**
+ * Watches committed changes for a profile's first extension or first
+ * administrator rights (a new profile is never an administrator yet).
+ */
 export function welcomeOnChanges(d: NoticeDeps, changes: ChangeFeed, log: Logger): { stop(): void; idle(): Promise<void> } {
   const pending = new Set<Promise<unknown>>();
   const track = (p: Promise<unknown>) => {
@@ -91,7 +116,7 @@ export function welcomeOnChanges(d: NoticeDeps, changes: ChangeFeed, log: Logger
         const ext = await d.knex('extensions').where('id', c.id).first('user_id');
         if (ext?.user_id) await sendWelcome(d, ext.user_id, c.id, c.actor);
       })());
-    } else if (c.kind === 'user' && (c.action === 'created' || c.action === 'updated' || c.action === 'enabled')) {
+    } else if (c.kind === 'user' && (c.action === 'updated' || c.action === 'enabled')) {
       track((async () => {
         const user = await d.knex('users').where('id', c.id).first('is_admin');
         if (user && (user.is_admin === true || user.is_admin === 1)) await sendWelcome(d, c.id, null, c.actor);

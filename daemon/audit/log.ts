@@ -59,21 +59,33 @@ export async function listAudit(knex: Knex, scope: Scope, q: AuditQuery): Promis
 }
 
 /**
- * Every committed change to profiles and extensions becomes an entry. Writes
- * are tracked so tests and shutdown can wait for them.
+ * Every committed change to profiles and extensions becomes an entry.
+ * Changes arriving together (a bulk upload publishes thousands) are written
+ * in multi-row inserts; writes are tracked so tests and shutdown can wait.
  */
 export function auditChanges(knex: Knex, changes: ChangeFeed, log: Logger): { stop(): void; idle(): Promise<void> } {
-  const pending = new Set<Promise<void>>();
+  let buffer: Change[] = [];
+  let flushing: Promise<void> | null = null;
+  const flush = async (): Promise<void> => {
+    await new Promise((resolve) => setImmediate(resolve));
+    while (buffer.length > 0) {
+      const batch = buffer.splice(0, 200);
+      const at = now();
+      await knex('audit_log').insert(batch.map((c) => ({
+        id: newId(), tenant_id: c.tenantId, at, actor: c.actor.slice(0, 100), kind: c.kind, object_id: c.id, action: c.action, detail: toJsonColumn({}),
+      }))).catch((err: unknown) => log.error({ err, entries: batch.length }, 'audit entries not written'));
+    }
+  };
   const unsubscribe = changes.subscribe((c) => {
-    const p = recordAudit(knex, { tenantId: c.tenantId, actor: c.actor, kind: c.kind, objectId: c.id, action: c.action })
-      .catch((err: unknown) => log.error({ err, change: c }, 'audit entry not written'))
-      .finally(() => pending.delete(p));
-    pending.add(p);
+    buffer.push(c);
+    flushing ??= flush().finally(() => {
+      flushing = null;
+    });
   });
   return {
     stop: unsubscribe,
     async idle() {
-      while (pending.size > 0) await Promise.all([...pending]);
+      while (flushing) await flushing;
     },
   };
 }

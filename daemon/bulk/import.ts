@@ -10,9 +10,10 @@ import { newExtensionRows } from '../admin/service/extensions';
 import { USER_UNIQUE, userRow } from '../admin/service/users';
 import { EXTENSION_UNIQUE } from '../admin/service/extensions';
 import type { Scope } from '../admin/service/scope';
+import { userFromRow, type User } from '../admin/store/rows';
 import { translateUnique } from '../storage/errors';
 import { recordAudit } from '../audit/log';
-import { type NoticeDeps, sendWelcome } from '../accounts/notices';
+import { type NoticeDeps, welcomeRows } from '../accounts/notices';
 import { type Column, COLUMNS, columnFor } from './columns';
 import { CsvSyntaxError, parseCsv } from './csv';
 
@@ -176,47 +177,67 @@ export interface ImportResult {
 }
 
 /**
- * Creates every planned row in one transaction, welcome emails queued in the
- * same transaction, so the file is created whole or not at all.
+ * Creates every planned row in one transaction, so the file is created whole
+ * or not at all. The welcomes follow in a second transaction, after the
+ * activation codes are known (their provider may read the new extensions).
  */
 export async function importUsers(d: ImportDeps, scope: Scope, tenantId: string, bytes: Buffer): Promise<ImportResult> {
   const planned = await planImport(d.knex, tenantId, bytes);
   const at = now();
   const result: ImportResult = { created: 0, extensions: 0, users: [] };
+  const welcomes: { user: User; extension: { id: string; number: string; onlineAccess: boolean } }[] = [];
+  const users: Record<string, unknown>[] = [];
+  const extensions: Record<string, unknown>[] = [];
+  const assignments: Record<string, unknown>[] = [];
+  for (const r of planned) {
+    const id = newId();
+    const row = { ...userRow(r.profile), id, tenant_id: tenantId, kind: 'person', status: 'active', is_admin: false, created_at: at, updated_at: at };
+    users.push(row);
+    let extensionId: string | null = null;
+    if (r.extension) {
+      const { settings } = applySettings(DEFAULT_SETTINGS, { onlineAccess: r.extension.onlineAccess }, { number: r.extension.number, profileEmail: r.profile.email });
+      const rows = newExtensionRows(d.secrets, { tenantId, number: r.extension.number, userId: id, siteId: null, settings, pin: null, at });
+      extensions.push(rows.extension);
+      assignments.push(rows.assignment);
+      extensionId = rows.extension.id as string;
+      welcomes.push({ user: userFromRow(row), extension: { id: extensionId, number: r.extension.number, onlineAccess: r.extension.onlineAccess } });
+    }
+    result.users.push({ line: r.line, id, username: r.profile.username, extensionId });
+  }
   try {
     await d.knex.transaction(async (trx) => {
-      const users: Record<string, unknown>[] = [];
-      const extensions: Record<string, unknown>[] = [];
-      const assignments: Record<string, unknown>[] = [];
-      for (const r of planned) {
-        const id = newId();
-        users.push({ ...userRow(r.profile), id, tenant_id: tenantId, kind: 'person', status: 'active', is_admin: false, created_at: at, updated_at: at });
-        let extensionId: string | null = null;
-        if (r.extension) {
-          const { settings } = applySettings(DEFAULT_SETTINGS, { onlineAccess: r.extension.onlineAccess }, { number: r.extension.number, profileEmail: r.profile.email });
-          const rows = newExtensionRows(d.secrets, { tenantId, number: r.extension.number, userId: id, siteId: null, settings, pin: null, at });
-          extensions.push(rows.extension);
-          assignments.push(rows.assignment);
-          extensionId = rows.extension.id as string;
-        }
-        result.users.push({ line: r.line, id, username: r.profile.username, extensionId });
-      }
       for (const chunk of inChunks(users, 200)) await trx('users').insert(chunk);
       for (const chunk of inChunks(extensions, 200)) await trx('extensions').insert(chunk);
       for (const chunk of inChunks(assignments, 200)) await trx('extension_assignments').insert(chunk);
-      const inTrx = { ...d.notices, knex: trx, queued: () => undefined };
-      for (const u of result.users) if (u.extensionId) await sendWelcome(inTrx, u.id, u.extensionId, scope.actor);
       await recordAudit(trx, { tenantId, actor: scope.actor, kind: 'bulk_import', objectId: tenantId, action: 'created', detail: { profiles: users.length, extensions: extensions.length } });
     });
   } catch (err) {
     translateUnique(err, { ...USER_UNIQUE, ...EXTENSION_UNIQUE });
   }
+  await queueWelcomes(d, tenantId, welcomes);
   result.created = result.users.length;
-  result.extensions = result.users.filter((u) => u.extensionId).length;
+  result.extensions = extensions.length;
   for (const u of result.users) {
     d.changes?.publish({ kind: 'user', id: u.id, tenantId, action: 'created', actor: scope.actor });
     if (u.extensionId) d.changes?.publish({ kind: 'extension', id: u.extensionId, tenantId, action: 'created', actor: scope.actor });
   }
   d.notices.queued();
   return result;
+}
+
+async function queueWelcomes(d: ImportDeps, tenantId: string, welcomes: { user: User; extension: { id: string; number: string; onlineAccess: boolean } }[]): Promise<void> {
+  const tenant = await d.knex('tenants').where('id', tenantId).first('name', 'sip_domain');
+  const links: Record<string, unknown>[] = [];
+  const mails: Record<string, unknown>[] = [];
+  for (const w of welcomes) {
+    const activationCode = d.notices.activationCode ? await d.notices.activationCode(w.extension.id) : null;
+    const rows = welcomeRows(d.notices, { user: w.user, tenantName: tenant.name, sipDomain: tenant.sip_domain, hasPassword: false, extension: { ...w.extension, activationCode } });
+    if (rows.link) links.push(rows.link);
+    mails.push(rows.mail);
+  }
+  await d.knex.transaction(async (trx) => {
+    for (const chunk of inChunks(welcomes.map((w) => w.user.id))) await trx('users').whereIn('id', chunk).update({ welcomed_at: now() });
+    for (const chunk of inChunks(links, 200)) await trx('password_links').insert(chunk);
+    for (const chunk of inChunks(mails, 200)) await trx('mail_queue').insert(chunk);
+  });
 }

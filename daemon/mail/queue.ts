@@ -25,15 +25,19 @@ export function backoffMs(attempts: number): number {
   return Math.min(30_000 * 2 ** Math.max(0, attempts - 1), 3600_000);
 }
 
-export async function enqueueMail(knex: Knex, secrets: SecretBox, mail: OutgoingMail): Promise<string> {
-  const id = newId();
-  const at = now();
-  await knex('mail_queue').insert({
-    id, tenant_id: mail.tenantId, recipient: mail.to, subject: mail.subject.slice(0, 255), purpose: mail.purpose,
+/** The queue row of a message, body sealed; for callers that insert many at once. */
+export function mailRow(secrets: SecretBox, mail: OutgoingMail, at = now()): Record<string, unknown> {
+  return {
+    id: newId(), tenant_id: mail.tenantId, recipient: mail.to, subject: mail.subject.slice(0, 255), purpose: mail.purpose,
     message_sealed: secrets.seal(JSON.stringify({ text: mail.text, html: mail.html })),
     status: 'pending', attempts: 0, next_attempt_at: at, last_error: null, created_at: at, sent_at: null,
-  });
-  return id;
+  };
+}
+
+export async function enqueueMail(knex: Knex, secrets: SecretBox, mail: OutgoingMail): Promise<string> {
+  const row = mailRow(secrets, mail);
+  await knex('mail_queue').insert(row);
+  return row.id as string;
 }
 
 export async function dueMail(knex: Knex, secrets: SecretBox, at: Date, limit = 20): Promise<QueuedMail[]> {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Eta } from 'eta';
+import { Eta, type TemplateFunction } from 'eta';
 
 /**
  * Mail bodies, from Eta templates. An operator changes one by putting a file
@@ -88,7 +88,20 @@ export class MailTemplates {
   private readonly html = new Eta({ autoEscape: true, autoTrim: false });
   private readonly plain = new Eta({ autoEscape: false, autoTrim: false });
 
+  // Compiled once per template text: a bulk upload renders thousands of welcomes.
+  private readonly compiled = new Map<string, TemplateFunction>();
+
   constructor(private readonly dir: string | null) {}
+
+  private run(eta: Eta, key: string, source: string, data: object): string {
+    const id = `${key}\u0000${source}`;
+    let fn = this.compiled.get(id);
+    if (!fn) {
+      fn = eta.compile(source);
+      this.compiled.set(id, fn);
+    }
+    return eta.render(fn, data);
+  }
 
   private source(name: TemplateName): string {
     if (this.dir) {
@@ -102,11 +115,11 @@ export class MailTemplates {
   render(base: 'welcome', data: WelcomeData): { subject: string; text: string; html: string };
   render(base: 'reset', data: ResetData): { subject: string; text: string; html: string };
   render(base: 'welcome' | 'reset', data: object): { subject: string; text: string; html: string } {
-    const subject = this.plain.renderString(this.source(`${base}.subject`), data).replace(/[\r\n]+/g, ' ').trim();
+    const subject = this.run(this.plain, 'plain', this.source(`${base}.subject`), data).replace(/[\r\n]+/g, ' ').trim();
     return {
       subject,
-      text: this.plain.renderString(this.source(`${base}.txt`), data),
-      html: this.html.renderString(this.source(`${base}.html`), data),
+      text: this.run(this.plain, 'plain', this.source(`${base}.txt`), data),
+      html: this.run(this.html, 'html', this.source(`${base}.html`), data),
     };
   }
 }
