@@ -40,12 +40,25 @@ export async function enqueueMail(knex: Knex, secrets: SecretBox, mail: Outgoing
   return row.id as string;
 }
 
-export async function dueMail(knex: Knex, secrets: SecretBox, at: Date, limit = 20): Promise<QueuedMail[]> {
+/** How long a claimed message is left to its sender before another pass may try it (the sender died). */
+export const CLAIM_MS = 5 * 60_000;
+
+/**
+ * Claims up to `limit` due messages: each is pushed CLAIM_MS into the future
+ * by a conditional update, so two daemons on one database never send the
+ * same message, and one that crashes mid-send leaves it to be retried.
+ */
+export async function claimDueMail(knex: Knex, secrets: SecretBox, at: Date, limit = 20): Promise<QueuedMail[]> {
   const rows = await knex('mail_queue').where('status', 'pending').where('next_attempt_at', '<=', at.toISOString()).orderBy('next_attempt_at').orderBy('id').limit(limit);
-  return rows.map((r) => {
+  const claimed: QueuedMail[] = [];
+  for (const r of rows) {
+    const n = await knex('mail_queue').where({ id: r.id, status: 'pending', next_attempt_at: r.next_attempt_at })
+      .update({ next_attempt_at: new Date(at.getTime() + CLAIM_MS).toISOString() });
+    if (n !== 1) continue;
     const body = JSON.parse(secrets.open(r.message_sealed)) as { text: string; html: string };
-    return { id: r.id, tenantId: r.tenant_id, to: r.recipient, subject: r.subject, purpose: r.purpose, attempts: Number(r.attempts), ...body };
-  });
+    claimed.push({ id: r.id, tenantId: r.tenant_id, to: r.recipient, subject: r.subject, purpose: r.purpose, attempts: Number(r.attempts), ...body });
+  }
+  return claimed;
 }
 
 /** A sent message keeps its envelope for the record; the body, which may hold a link, is dropped. */

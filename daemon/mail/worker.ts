@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Logger } from '../core/log';
 import type { SecretBox } from '../crypto/secret-box';
-import { dueMail, markFailedAttempt, markSent } from './queue';
+import { claimDueMail, markFailedAttempt, markSent } from './queue';
 import type { MailTransport } from './transport';
 
 /**
@@ -49,9 +49,8 @@ export class MailWorker {
 
   private async pass(clock: () => Date): Promise<void> {
     const { knex, secrets, log, transport } = this.deps;
-    const skipped = new Set<string>();
     for (;;) {
-      const batch = (await dueMail(knex, secrets, clock(), 20 + skipped.size)).filter((m) => !skipped.has(m.id));
+      const batch = await claimDueMail(knex, secrets, clock());
       if (batch.length === 0) return;
       for (const mail of batch) {
         try {
@@ -61,7 +60,6 @@ export class MailWorker {
         } catch (err) {
           const reason = (err as Error).message ?? String(err);
           const outcome = await markFailedAttempt(knex, mail, reason, clock());
-          skipped.add(mail.id);
           log.warn({ mailId: mail.id, purpose: mail.purpose, attempt: mail.attempts + 1, outcome, reason }, 'mail not sent');
         }
       }

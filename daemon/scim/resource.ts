@@ -69,7 +69,9 @@ export function fromScimUser(body: unknown): ScimInput {
   }
   const name = getCi(b, 'name');
   const ent = Object.entries(b).find(([k]) => k.toLowerCase() === ENTERPRISE_USER.toLowerCase())?.[1];
-  const active = getCi(b, 'active');
+  const rawActive = getCi(b, 'active');
+  // Some identity providers (Azure AD) send "True"/"False" as strings.
+  const active = typeof rawActive === 'string' && /^(true|false)$/i.test(rawActive) ? rawActive.toLowerCase() === 'true' : rawActive;
   if (active !== undefined && active !== null && typeof active !== 'boolean') throw new ScimError(400, 'invalidValue', 'active must be true or false');
   const phone = firstValue(getCi(b, 'phoneNumbers'), 'phoneNumbers');
   return {

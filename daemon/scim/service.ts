@@ -24,6 +24,7 @@ export const LIST_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:ListResponse
 export function toScimError(err: unknown): ScimError | null {
   if (err instanceof ScimError) return err;
   if (err instanceof ConflictError) return new ScimError(409, 'uniqueness', err.details.map((d) => `${scimName(d.field)}: ${d.reason}`).join('; '));
+  if (err instanceof ValidationError && err.details.some((d) => d.field === 'body')) return new ScimError(400, 'invalidSyntax', err.message);
   if (err instanceof ValidationError) return new ScimError(400, 'invalidValue', err.details.map((d) => `${scimName(d.field)}: ${d.reason}`).join('; '));
   if (err instanceof NotFoundError) return new ScimError(404, null, err.message);
   if (err instanceof DomainError) {

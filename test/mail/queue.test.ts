@@ -110,6 +110,17 @@ for (const kind of databaseKinds()) {
       t.same(server.received.map((r) => r.to), [['cy@example.com']]);
     });
 
+    t.test('two daemons on one database send each message once', async (t) => {
+      const server = await smtp(t);
+      for (let i = 0; i < 8; i++) await enqueueMail(knex, secrets, message(`many${i}@example.com`));
+      const a = worker(server.port);
+      const b = worker(server.port);
+      await Promise.all([a.drain(), b.drain()]);
+      await a.stop();
+      await b.stop();
+      t.same(server.received.map((r) => r.to[0]).sort(), Array.from({ length: 8 }, (_x, i) => `many${i}@example.com`).sort());
+    });
+
     t.test('after the last attempt the message is marked failed, not dropped', async (t) => {
       const id = await enqueueMail(knex, secrets, message('dee@example.com'));
       await knex('mail_queue').where('id', id).update({ attempts: MAX_ATTEMPTS - 1 });

@@ -71,6 +71,8 @@ for (const kind of databaseKinds()) {
       t.equal(pw.status, 400);
       t.equal(pw.body.scimType, 'mutability');
       t.equal((await s('POST', '/Users', { userName: 'x' })).body.scimType, 'invalidSyntax', 'schemas are required');
+      const broken = await ta.call('POST', '/scim/v2/Users', { token: tok.body.token, payload: '{"schemas": [', headers: { 'content-type': 'application/scim+json' } });
+      t.match(broken.body, { status: '400', scimType: 'invalidSyntax' });
       const api = await ta.call('GET', `/api/v1/users/${id}`, { token: acme.token });
       t.equal(api.body.department, 'Tour Operations', 'the same profile as the admin API sees');
     });
@@ -158,8 +160,8 @@ for (const kind of databaseKinds()) {
       t.equal(off.body.active, false);
       const moved = await ta.call('GET', `/api/v1/extensions/${ext.body.id}`, { token: acme.token });
       t.equal(moved.body.userId, acme.admin.id, 'the extension went to the primary administrator');
-      const on = await s('PATCH', `/Users/${id}`, { schemas: [PATCH], Operations: [{ op: 'replace', value: { active: true } }] });
-      t.equal(on.body.active, true);
+      const on = await s('PATCH', `/Users/${id}`, { schemas: [PATCH], Operations: [{ op: 'Replace', value: { active: 'True' } }] });
+      t.equal(on.body.active, true, 'Azure AD\'s "True" string is understood');
       const del = await s('DELETE', `/Users/${id}`);
       t.equal(del.status, 204);
       t.match(del.headers['dialtone-deleted-as'], /disabled/);
