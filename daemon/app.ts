@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { accountsComponent } from './accounts/component';
 import { activationComponent } from './activation/component';
+import { activationCodeOf } from './activation/welcome';
 import { adminComponent } from './admin/component';
 import { pbxComponent } from './pbx/component';
 import { scimComponent } from './scim/component';
@@ -15,7 +16,7 @@ import { migrate, openDatabase } from './storage/database';
 import { version } from './version';
 
 /** The parts of the daemon, in start order. Each is a plugin on the small core below. */
-export const COMPONENTS: ComponentFactory[] = [adminComponent, activationComponent, pbxComponent, provisioningComponent, (rt) => accountsComponent(rt), scimComponent];
+export const COMPONENTS: ComponentFactory[] = [adminComponent, activationComponent, pbxComponent, provisioningComponent, (rt) => accountsComponent(rt, { activationCode: activationCodeOf(rt) }), scimComponent];
 
 export interface App {
   runtime: Runtime;

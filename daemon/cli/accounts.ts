@@ -7,6 +7,7 @@ import type { Database } from '../storage/database';
 import { OPERATOR, tenantForCreate } from '../admin/service/scope';
 import { importUsers } from '../bulk/import';
 import { adoptExtensions } from '../adopt/adopt';
+import { activationCodeOf } from '../activation/welcome';
 
 /**
  * `dialtone users import` and `dialtone adopt`, run against the database
@@ -16,7 +17,7 @@ import { adoptExtensions } from '../adopt/adopt';
 export async function importUsersFromFile(config: Config, db: Database, tenantId: string, file: string) {
   await tenantForCreate(db.knex, OPERATOR, tenantId);
   const secrets = new SecretBox(loadSecretKey(config.secretKey, config.dataDir).key);
-  const notices = { knex: db.knex, secrets, config, templates: new MailTemplates(config.mailTemplatesDir), queued: () => undefined };
+  const notices = { knex: db.knex, secrets, config, templates: new MailTemplates(config.mailTemplatesDir), queued: () => undefined, activationCode: activationCodeOf({ db, secrets }) };
   return importUsers({ knex: db.knex, secrets, changes: null, notices }, OPERATOR, tenantId, fs.readFileSync(file));
 }
 

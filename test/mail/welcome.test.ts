@@ -62,3 +62,16 @@ t.test('an operator replaces a template by dropping a file in the templates fold
   t.match(mail.text, /Dial 703, &lt;b&gt;Tom&lt;\/b&gt;/, 'the HTML part is the operator\'s, with values escaped');
   t.match(mail.text, /Extension:\s+703/, 'the plain-text part is still the built-in one');
 });
+
+t.test('the daemon\'s own activation codes reach the welcome email', async (t) => {
+  const ta = await startTestApp(t, 'sqlite');
+  const { token } = await makeTenant(ta, 'activate.example');
+  const ext = (await ta.call('POST', '/api/v1/extensions', { token, body: { number: '704', place: { name: 'Spare Desk' } } })).body;
+  const code = await ta.call('POST', `/api/v1/extensions/${ext.id}/activation-code`, { token });
+  t.equal(code.status, 201);
+  const user = (await ta.call('POST', '/api/v1/users', { token, body: { firstName: 'Ann', lastName: 'Act', email: 'ann@activate.example' } })).body;
+  t.equal((await ta.call('PATCH', `/api/v1/extensions/${ext.id}`, { token, body: { userId: user.id } })).status, 200);
+  await flushMail(ta);
+  const welcome = readOutbox(ta.dataDir).find((m) => m.to.includes('ann@activate.example'))!;
+  t.ok(welcome.text.includes(`Device activation code: ${code.body.formatted}`), 'the live code, as a person keys it in');
+});
