@@ -1,14 +1,12 @@
 import type { Knex } from 'knex';
-import { type FieldProblem, ValidationError } from '../core/errors';
+import { type FieldProblem, Problems, ValidationError } from '../core/errors';
 import type { ChangeFeed } from '../core/changes';
 import { newId, now } from '../core/ids';
 import type { SecretBox } from '../crypto/secret-box';
 import { applySettings, DEFAULT_SETTINGS, validateNumber } from '../admin/domain/extension';
 import { type ProfileFields, usernameKey, validateNewProfile } from '../admin/domain/profile';
-import { Problems } from '../core/errors';
-import { newExtensionRows } from '../admin/service/extensions';
 import { USER_UNIQUE, userRow } from '../admin/service/users';
-import { EXTENSION_UNIQUE } from '../admin/service/extensions';
+import { EXTENSION_UNIQUE, newExtensionRows } from '../admin/service/extensions';
 import type { Scope } from '../admin/service/scope';
 import { userFromRow, type User } from '../admin/store/rows';
 import { translateUnique } from '../storage/errors';

@@ -20,7 +20,8 @@ export function project(resource: ScimResource, attributes: string | undefined, 
         continue;
       }
       for (const w of want.map((x) => x.toLowerCase())) {
-        if (w === lk || w.startsWith(`${lk}:`) && lk.startsWith('urn:') || lk.startsWith('urn:') && w.startsWith(lk)) {
+        // An extension's attributes are named by its URN: asking for any of them returns the extension.
+        if (w === lk || (lk.startsWith('urn:') && w.startsWith(`${lk}:`))) {
           out[k] = v;
         } else if (w.startsWith(`${lk}.`) && typeof v === 'object' && v !== null && !Array.isArray(v)) {
           const sub = w.slice(lk.length + 1);
