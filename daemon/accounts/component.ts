@@ -6,6 +6,7 @@ import { MailTemplates } from '../mail/templates';
 import { outboxTransport, smtpTransport } from '../mail/transport';
 import { MailWorker } from '../mail/worker';
 import { type ActivationCodeProvider, type NoticeDeps, welcomeOnChanges } from './notices';
+import { pruneAccounts } from './prune';
 import { RateLimiter } from './rate-limit';
 import { accountApi, accountPages } from './routes';
 import { bulkRoutes } from '../bulk/routes';
@@ -46,6 +47,8 @@ export function accountsComponent(rt: Runtime, opts: AccountsOptions = {}): Acco
   const limiter = new RateLimiter(knex);
   const welcome = welcomeOnChanges(notices, rt.changes, rt.log);
   const audit = auditChanges(knex, rt.changes, rt.log);
+  let pruner: NodeJS.Timeout | null = null;
+  const prune = () => void pruneAccounts(knex).catch((err: unknown) => rt.log.error({ err }, 'pruning sessions and links failed'));
   return {
     name: 'accounts',
     mail,
@@ -59,12 +62,16 @@ export function accountsComponent(rt: Runtime, opts: AccountsOptions = {}): Acco
     async start() {
       rt.log.info({ via: transport.describe }, 'mail queue started');
       mail.start();
+      prune();
+      pruner = setInterval(prune, 3600_000);
+      pruner.unref();
     },
     async idle() {
       await welcome.idle();
       await audit.idle();
     },
     async stop() {
+      if (pruner) clearInterval(pruner);
       welcome.stop();
       audit.stop();
       await this.idle();

@@ -2,6 +2,7 @@ import t from 'tap';
 import { databaseKinds } from '../helpers/databases';
 import { makeTenant, startTestApp, type TestApp } from '../helpers/app';
 import { flushMail, linkToken, readOutbox } from '../helpers/mail';
+import { pruneAccounts } from '../../daemon/accounts/prune';
 
 const GOOD = 'a phrase of several words 7';
 
@@ -143,3 +144,24 @@ for (const kind of databaseKinds()) {
     });
   });
 }
+
+for (const kind of databaseKinds()) t.test(`pruning on ${kind} removes expired sessions, long-spent links and stale rate windows only`, async (t) => {
+  const ta = await startTestApp(t, kind);
+  const { admin } = await makeTenant(ta, 'prune.example');
+  const { knex } = ta.app.runtime.db;
+  const at = new Date('2026-06-01T00:00:00Z');
+  const ago = (days: number) => new Date(at.getTime() - days * 86_400_000).toISOString();
+  await knex('sessions').insert([
+    { id: 's1', token_hash: 'a'.repeat(64), user_id: admin.id, created_at: ago(2), expires_at: ago(1) },
+    { id: 's2', token_hash: 'b'.repeat(64), user_id: admin.id, created_at: ago(0), expires_at: new Date(at.getTime() + 3600_000).toISOString() },
+  ]);
+  await knex('password_links').insert([
+    { id: 'l1', token_hash: 'c'.repeat(64), user_id: admin.id, purpose: 'reset', created_at: ago(40), expires_at: ago(39), used_at: null },
+    { id: 'l2', token_hash: 'd'.repeat(64), user_id: admin.id, purpose: 'reset', created_at: ago(3), expires_at: ago(2), used_at: null },
+  ]);
+  await knex('rate_limits').insert([{ bucket: 'old', count: 9, window_start: ago(2) }, { bucket: 'new', count: 1, window_start: ago(0) }]);
+  t.same(await pruneAccounts(knex, at), { sessions: 1, links: 1, rateLimits: 1 });
+  t.same((await knex('sessions').select('id')).map((r: { id: string }) => r.id), ['s2']);
+  t.same((await knex('password_links').select('id')).map((r: { id: string }) => r.id), ['l2'], 'a recently expired link still answers "expired"');
+  t.same((await knex('rate_limits').select('bucket')).map((r: { bucket: string }) => r.bucket), ['new']);
+});
