@@ -90,6 +90,10 @@ export function scimRoutes(rt: Runtime) {
     app.get<Id & Q>('/Users/:id', { schema: hide }, async (req) => project(await getScimUser(d, req.scope, req.params.id), req.query.attributes, req.query.excludedAttributes));
     app.put<Id>('/Users/:id', { schema: hide }, async (req) => replaceScimUser(d, req.scope, req.params.id, req.body));
     app.patch<Id>('/Users/:id', { schema: hide }, async (req) => patchScimUser(d, req.scope, req.params.id, req.body));
+    // Anything else under /scim/v2 (Groups, Bulk, /Me) answers in SCIM's own error format.
+    app.all('/*', { schema: hide }, async (req) => {
+      throw new ScimError(404, null, `${req.method} ${req.url.split('?')[0]!.slice(0, 100)} is not served: dialtone's SCIM has Users, ServiceProviderConfig, ResourceTypes and Schemas`);
+    });
     app.delete<Id>('/Users/:id', { schema: hide }, async (req, reply) => {
       await deleteScimUser(d, req.scope, req.params.id);
       // Said on the wire as well as in the docs: nothing was deleted.

@@ -53,6 +53,18 @@ for (const kind of databaseKinds()) {
       t.match(differ.raw, /differ/);
     });
 
+    t.test('an expired link says so', async (t) => {
+      await ta.call('POST', `/api/v1/users/${user.id}/reset-password`, { token });
+      await flushMail(ta);
+      const reset = linkToken(readOutbox(ta.dataDir).filter((m) => m.subject === 'Reset your password').pop()!.text);
+      await ta.app.runtime.db.knex('password_links').where('purpose', 'reset').update({ expires_at: new Date(Date.now() - 1000).toISOString() });
+      const page = await ta.call('GET', `/account/set-password?token=${encodeURIComponent(reset)}`);
+      t.equal(page.status, 410);
+      t.match(page.raw, /expired/);
+      const post = await form(ta, '/account/set-password', { token: reset, password: GOOD, confirm: GOOD });
+      t.equal(post.status, 410);
+    });
+
     t.test('a good password is set once; the link is then used', async (t) => {
       const ok = await form(ta, '/account/set-password', { token: link, password: GOOD, confirm: GOOD });
       t.equal(ok.status, 200);
@@ -88,9 +100,9 @@ for (const kind of databaseKinds()) {
       t.equal(res.status, 202);
       await flushMail(ta);
       const reset = readOutbox(ta.dataDir).filter((m) => m.subject === 'Reset your password');
-      t.equal(reset.length, 1);
+      t.equal(reset.length, 2, 'this one and the one that expired');
       const newPassword = 'another phrase entirely 42';
-      const ok = await form(ta, '/account/set-password', { token: linkToken(reset[0]!.text), password: newPassword, confirm: newPassword });
+      const ok = await form(ta, '/account/set-password', { token: linkToken(reset[1]!.text), password: newPassword, confirm: newPassword });
       t.equal(ok.status, 200);
       t.equal((await ta.call('POST', '/api/v1/sign-in', { body: { username: 'ada@acme.example', password: GOOD } })).status, 401);
       t.equal((await ta.call('POST', '/api/v1/sign-in', { body: { username: 'ada@acme.example', password: newPassword } })).status, 200);
@@ -134,9 +146,11 @@ for (const kind of databaseKinds()) {
       const res = await ta.call('GET', `/api/v1/audit?objectId=${user.id}&limit=100`, { token });
       t.equal(res.status, 200);
       const actions = res.body.items.map((e: { kind: string; action: string }) => `${e.kind}:${e.action}`).filter((a: string) => !a.startsWith('session:'));
-      t.same(actions, ['user:created', 'password_link:welcome_sent', 'password:set', 'password_link:reset_sent', 'password:set', 'password_link:reset_sent', 'password_link:reset_sent', 'user:disabled']);
+      t.same(actions, ['user:created', 'password_link:welcome_sent', 'password_link:reset_sent', 'password:set', 'password_link:reset_sent', 'password:set', 'password_link:reset_sent', 'password_link:reset_sent', 'user:disabled']);
       t.ok(res.body.items.some((e: { action: string; actor: string }) => e.action === 'sign_in_refused' && e.actor.startsWith('source:')), 'refused sign-ins are recorded with their source');
       t.notMatch(res.raw, new RegExp(link));
+      const tokens = await ta.call('GET', '/api/v1/audit?kind=api_token', { token });
+      t.match(tokens.body.items, [{ action: 'created', actor: 'cli', detail: { label: 'test admin' } }], 'API tokens are audited');
       const other = await makeTenant(ta, 'other.example');
       const hidden = await ta.call('GET', `/api/v1/audit?objectId=${user.id}`, { token: other.token });
       t.equal(hidden.body.total, 0, 'another tenant sees none of it');

@@ -48,6 +48,8 @@ for (const kind of databaseKinds()) {
       t.same(schemas.body.Resources.map((r: { id: string }) => r.id), [CORE, ENT]);
       t.equal((await s('GET', `/Schemas/${ENT}`)).status, 200);
       t.equal((await s('GET', '/Schemas/urn:nope')).status, 404);
+      const groups = await s('GET', '/Groups');
+      t.match(groups.body, { schemas: [ERROR], status: '404', detail: /Users/ }, 'unsupported resources answer in SCIM\'s format');
     });
 
     let id = '';
