@@ -25,9 +25,15 @@ export interface RowProblem extends FieldProblem {
   column: string;
 }
 
+/** Enough to fix a file by; a file wrong on every row would otherwise answer with megabytes. */
+export const MAX_REPORTED = 1000;
+
 export class BulkValidationError extends ValidationError {
-  constructor(readonly problems: RowProblem[]) {
-    super(problems, `the file has ${problems.length} problem(s); nothing was created`);
+  constructor(problems: RowProblem[]) {
+    const shown = problems.length > MAX_REPORTED
+      ? [...problems.slice(0, MAX_REPORTED), { field: 'file', reason: `and ${problems.length - MAX_REPORTED} more problems not listed`, line: 0, column: 'file' }]
+      : problems;
+    super(shown, `the file has ${problems.length} problem(s); nothing was created`);
   }
 }
 

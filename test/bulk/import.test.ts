@@ -2,7 +2,7 @@ import t from 'tap';
 import { databaseKinds } from '../helpers/databases';
 import { makeTenant, startTestApp, type TestApp } from '../helpers/app';
 import { flushMail, readOutbox } from '../helpers/mail';
-import { BULK_MAX_BYTES } from '../../daemon/bulk/import';
+import { BULK_MAX_BYTES, MAX_REPORTED } from '../../daemon/bulk/import';
 
 const upload = (ta: TestApp, token: string, csv: string | Buffer) =>
   ta.call('POST', '/api/v1/users/bulk', { token, payload: csv, headers: { 'content-type': 'text/csv' } });
@@ -90,6 +90,14 @@ for (const kind of databaseKinds()) {
       t.match((await upload(ta, token, 'First Name,Last Name,Email,Salary\nA,B,c@d.example,1\n')).body.details, [{ column: 'Salary', reason: /not a template column/ }]);
       t.match((await upload(ta, token, 'First Name,Last Name,Email\n"A,B,c@d.example\n')).body.details, [{ line: 2, reason: /never closed/ }]);
       t.match((await upload(ta, token, 'First Name,Last Name,Email\nA\u0001,B,c@d.example\n')).body.details, [{ line: 2, column: 'First Name', reason: /control/ }]);
+      const wide = await upload(ta, token, 'First Name,Last Name,Email' + ',x'.repeat(5000) + '\nA,B,c@d.example\n');
+      t.equal(wide.status, 400);
+      t.equal(wide.body.details.length, MAX_REPORTED + 1, 'a file wrong everywhere gets a bounded answer');
+      t.match(wide.body.details[MAX_REPORTED], { reason: /and \d+ more problems/ });
+      t.match(wide.body.message, /5000 problem/);
+      const injection = await upload(ta, token, 'First Name,Last Name,Email,Department\nA,B,x@d.example,"x\' or \'1\'=\'1; drop table users; --"\n');
+      t.equal(injection.status, 201, 'quotes in values are data');
+      t.equal((await ta.call('GET', '/api/v1/users?email=x@d.example', { token })).body.items[0].department, "x' or '1'='1; drop table users; --");
       const big = await upload(ta, token, Buffer.alloc(BULK_MAX_BYTES + 10, 'a'));
       t.equal(big.status, 400);
       t.match(big.body.details, [{ reason: /limit is 5 MB/ }]);

@@ -114,6 +114,7 @@ for (const kind of databaseKinds()) {
       t.same(await names(f(`${ENT}:department eq "tour operations"`)), ['bjensen']);
       t.same(await names(f('active eq true and (userName sw "z" or userName sw "b")')), ['bjensen', 'zadams']);
       t.same(await names(f('userName co "%" or userName co "_"')), [], 'LIKE wildcards match only themselves');
+      t.same(await names(f('userName eq "x\' or \'1\'=\'1" or userName eq "\\"; drop table users; --"')), [], 'values are parameters, never SQL');
       const bad = await s('GET', `/Users?${f('userType eq "Employee"')}`);
       t.match(bad.body, { status: '400', scimType: 'invalidFilter' });
       t.equal((await s('GET', `/Users?${f('userName eq')}`)).body.scimType, 'invalidFilter');
