@@ -7,6 +7,7 @@ import { outboxTransport, smtpTransport } from '../mail/transport';
 import { MailWorker } from '../mail/worker';
 import { type ActivationCodeProvider, type NoticeDeps, welcomeOnChanges } from './notices';
 import { pruneAccounts } from './prune';
+import { revokeOnDisable } from './revoke';
 import { RateLimiter } from './rate-limit';
 import { accountApi, accountPages } from './routes';
 import { bulkRoutes } from '../bulk/routes';
@@ -47,6 +48,7 @@ export function accountsComponent(rt: Runtime, opts: AccountsOptions = {}): Acco
   const limiter = new RateLimiter(knex);
   const welcome = welcomeOnChanges(notices, rt.changes, rt.log);
   const audit = auditChanges(knex, rt.changes, rt.log);
+  const revoke = revokeOnDisable(knex, rt.changes, rt.log);
   let pruner: NodeJS.Timeout | null = null;
   const prune = () => void pruneAccounts(knex).catch((err: unknown) => rt.log.error({ err }, 'pruning sessions and links failed'));
   return {
@@ -69,11 +71,13 @@ export function accountsComponent(rt: Runtime, opts: AccountsOptions = {}): Acco
     async idle() {
       await welcome.idle();
       await audit.idle();
+      await revoke.idle();
     },
     async stop() {
       if (pruner) clearInterval(pruner);
       welcome.stop();
       audit.stop();
+      revoke.stop();
       await this.idle();
       await mail.stop();
     },

@@ -38,9 +38,10 @@ export async function checkLink(knex: Knex, token: string, at = new Date()): Pro
   const link = await knex('password_links').where('token_hash', sha256(token)).first();
   if (!link) return { ok: false, reason: 'unknown' };
   if (link.used_at) return { ok: false, reason: 'used' };
-  if (link.expires_at <= at.toISOString()) return { ok: false, reason: 'expired' };
+  // Disabled before expired: while the profile is disabled, that is what its owner needs to hear.
   const user = userFromRow(await knex('users').where('id', link.user_id).first());
   if (user.status !== 'active') return { ok: false, reason: 'disabled' };
+  if (link.expires_at <= at.toISOString()) return { ok: false, reason: 'expired' };
   return { ok: true, user, linkId: link.id };
 }
 

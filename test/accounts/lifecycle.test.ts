@@ -129,6 +129,12 @@ for (const kind of databaseKinds()) {
       t.match(page.raw, /disabled/);
       t.equal((await ta.call('POST', '/api/v1/sign-in', { body: { username: 'ada@acme.example', password: 'another phrase entirely 42' } })).status, 401);
       t.equal((await ta.call('POST', `/api/v1/users/${user.id}/reset-password`, { token })).status, 405);
+      t.equal((await ta.call('POST', `/api/v1/users/${user.id}/enable`, { token })).status, 200);
+      await flushMail(ta);
+      const revived = await ta.call('GET', `/account/set-password?token=${encodeURIComponent(linkToken(open.text))}`);
+      t.equal(revived.status, 410, 'enabling the profile again does not revive a link sent before');
+      t.match(revived.raw, /expired/);
+      t.equal((await ta.call('POST', `/api/v1/users/${user.id}/disable`, { token })).status, 200);
     });
 
     t.test('sign-in is rate limited per account', async (t) => {
@@ -146,7 +152,7 @@ for (const kind of databaseKinds()) {
       const res = await ta.call('GET', `/api/v1/audit?objectId=${user.id}&limit=100`, { token });
       t.equal(res.status, 200);
       const actions = res.body.items.map((e: { kind: string; action: string }) => `${e.kind}:${e.action}`).filter((a: string) => !a.startsWith('session:'));
-      t.same(actions, ['user:created', 'password_link:welcome_sent', 'password_link:reset_sent', 'password:set', 'password_link:reset_sent', 'password:set', 'password_link:reset_sent', 'password_link:reset_sent', 'user:disabled']);
+      t.same(actions, ['user:created', 'password_link:welcome_sent', 'password_link:reset_sent', 'password:set', 'password_link:reset_sent', 'password:set', 'password_link:reset_sent', 'password_link:reset_sent', 'user:disabled', 'user:enabled', 'user:disabled']);
       t.ok(res.body.items.some((e: { action: string; actor: string }) => e.action === 'sign_in_refused' && e.actor.startsWith('source:')), 'refused sign-ins are recorded with their source');
       t.notMatch(res.raw, new RegExp(link));
       const tokens = await ta.call('GET', '/api/v1/audit?kind=api_token', { token });
