@@ -3,6 +3,7 @@ import path from 'node:path';
 import t from 'tap';
 import { makeTenant, startTestApp, type TestApp } from '../helpers/app';
 import { flushMail, linkToken, readOutbox } from '../helpers/mail';
+import { smtp } from '../helpers/smtp';
 import { adminComponent } from '../../daemon/admin/component';
 import { accountsComponent } from '../../daemon/accounts/component';
 
@@ -74,4 +75,18 @@ t.test('the daemon\'s own activation codes reach the welcome email', async (t) =
   await flushMail(ta);
   const welcome = readOutbox(ta.dataDir).find((m) => m.to.includes('ann@activate.example'))!;
   t.ok(welcome.text.includes(`Device activation code: ${code.body.formatted}`), 'the live code, as a person keys it in');
+});
+
+t.test('with DIALTONE_SMTP_URL the welcome goes over SMTP, not to the outbox', async (t) => {
+  const server = await smtp(t);
+  const ta = await startTestApp(t, 'sqlite', { env: { DIALTONE_SMTP_URL: `smtp://127.0.0.1:${server.port}`, DIALTONE_MAIL_FROM: 'Phones <phones@smtp.example>' } });
+  const { token } = await makeTenant(ta, 'smtp.example');
+  const user = (await ta.call('POST', '/api/v1/users', { token, body: { firstName: 'Sid', lastName: 'Smtp', email: 'sid@smtp.example' } })).body;
+  await ta.call('POST', '/api/v1/extensions', { token, body: { number: '705', userId: user.id } });
+  await flushMail(ta);
+  t.same(readOutbox(ta.dataDir), []);
+  t.equal(server.received.length, 1);
+  t.same(server.received[0]!.to, ['sid@smtp.example']);
+  t.match(server.received[0]!.data, /From: Phones <phones@smtp\.example>/);
+  t.match(server.received[0]!.data, /Subject: Welcome to smtp\.example phone service/);
 });
