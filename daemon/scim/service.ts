@@ -5,6 +5,7 @@ import { now } from '../core/ids';
 import type { Scope } from '../admin/service/scope';
 import { createUser, disableUser, enableUser, getUser, patchUser } from '../admin/service/users';
 import { userFromRow, type User } from '../admin/store/rows';
+import { usernameKey } from '../admin/domain/profile';
 import { ScimError } from './errors';
 import { parseFilter } from './filter';
 import { applyPatch } from './patch';
@@ -87,6 +88,14 @@ async function applyActive(d: ScimDeps, scope: Scope, user: User, active: boolea
 
 export async function createScimUser(d: ScimDeps, scope: Scope, body: unknown): Promise<ScimResource> {
   const input = fromScimUser(body);
+  // An identity provider that deleted a user and assigns them again gets the same profile back, with its history.
+  const hidden = typeof input.profile.username === 'string'
+    ? await d.knex('users').where({ tenant_id: scope.tenantId, username_key: usernameKey(input.profile.username) }).whereNotNull('scim_hidden_at').first('id')
+    : null;
+  if (hidden) {
+    await d.knex('users').where('id', hidden.id).update({ scim_hidden_at: null });
+    return replaceScimUser(d, scope, hidden.id, { ...(body as object), active: input.active ?? true });
+  }
   if (input.externalId && (await d.knex('users').where({ tenant_id: scope.tenantId, external_id: input.externalId }).whereNull('scim_hidden_at').first('id'))) {
     throw new ScimError(409, 'uniqueness', `externalId ${input.externalId.slice(0, 100)} is already a user`);
   }

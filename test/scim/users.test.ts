@@ -172,6 +172,11 @@ for (const kind of databaseKinds()) {
       t.notOk((await s('GET', '/Users')).body.Resources.some((u: { id: string }) => u.id === id));
       const kept = await ta.call('GET', `/api/v1/users/${id}`, { token: acme.token });
       t.equal(kept.body.status, 'disabled', 'the profile is kept, disabled');
+      const back = await s('POST', '/Users', bjensen({ userName: 'BJensen' }));
+      t.equal(back.status, 201, 'creating the deleted userName again brings the same profile back');
+      t.equal(back.body.id, id);
+      t.equal(back.body.active, true);
+      t.equal((await s('GET', `/Users/${id}`)).status, 200);
       const primary = await s('PATCH', `/Users/${acme.admin.id}`, { schemas: [PATCH], Operations: [{ op: 'replace', path: 'active', value: false }] });
       t.equal(primary.status, 400);
       t.equal(primary.body.scimType, 'mutability');
