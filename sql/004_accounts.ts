@@ -16,6 +16,11 @@ export async function up(knex: Knex): Promise<void> {
     t.string('scim_hidden_at', 32).nullable();
     t.string('external_id', 255).nullable();
   });
+  // Profiles that already hold an extension or administrator rights were onboarded before welcome emails existed.
+  await knex('users')
+    .where('is_admin', true)
+    .orWhereIn('id', knex('extensions').select('user_id').whereNotNull('user_id'))
+    .update({ welcomed_at: knex.ref('created_at') });
   // An extension for no one in particular (a spare, a pool line): adoption must not invent a profile for it.
   await knex.schema.alterTable('extensions', (t) => {
     t.boolean('unassigned').notNullable().defaultTo(false);
