@@ -116,6 +116,12 @@ export function welcomeOnChanges(d: NoticeDeps, changes: ChangeFeed, log: Logger
         const ext = await d.knex('extensions').where('id', c.id).first('user_id');
         if (ext?.user_id) await sendWelcome(d, ext.user_id, c.id, c.actor);
       })());
+    } else if (c.kind === 'tenant' && (c.action === 'created' || c.action === 'updated')) {
+      // A new tenant's administrator, or a profile just made primary administrator.
+      track((async () => {
+        const tenant = await d.knex('tenants').where('id', c.id).first('primary_admin_user_id');
+        if (tenant?.primary_admin_user_id) await sendWelcome(d, tenant.primary_admin_user_id, null, c.actor);
+      })());
     } else if (c.kind === 'user' && (c.action === 'updated' || c.action === 'enabled')) {
       track((async () => {
         const user = await d.knex('users').where('id', c.id).first('is_admin');

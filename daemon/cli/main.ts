@@ -7,7 +7,7 @@ import { createLogger } from '../core/log';
 import { createTenant } from '../admin/service/tenants';
 import { createToken } from '../admin/service/tokens';
 import { migrate, openDatabase } from '../storage/database';
-import { adopt, importUsersFromFile } from './accounts';
+import { adopt, importUsersFromFile, welcomeAdministrator } from './accounts';
 
 const USAGE = `usage: dialtone <command> [options]
 
@@ -78,6 +78,7 @@ async function main(argv: string[]): Promise<void> {
           admin: { firstName: values['admin-first'], lastName: values['admin-last'], email: values['admin-email'], username: values['admin-username'] },
         });
         const { token } = await createToken(db.knex, { tenantId: tenant.id, userId: admin.id, label: `primary administrator ${admin.username}` });
+        await welcomeAdministrator(loadConfig(), db, admin.id);
         out({ tenant, admin, token });
       });
     }
