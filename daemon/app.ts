@@ -4,6 +4,7 @@ import { activationComponent } from './activation/component';
 import { activationCodeOf } from './activation/welcome';
 import { adminComponent } from './admin/component';
 import { pbxComponent } from './pbx/component';
+import { provisioningComponent } from './provisioning/component';
 import { scimComponent } from './scim/component';
 import type { Config } from './config/options';
 import { ChangeFeed } from './core/changes';
