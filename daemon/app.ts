@@ -1,8 +1,11 @@
 import type { FastifyInstance } from 'fastify';
+import { accountsComponent } from './accounts/component';
 import { activationComponent } from './activation/component';
+import { activationCodeOf } from './activation/welcome';
 import { adminComponent } from './admin/component';
 import { pbxComponent } from './pbx/component';
 import { provisioningComponent } from './provisioning/component';
+import { scimComponent } from './scim/component';
 import type { Config } from './config/options';
 import { ChangeFeed } from './core/changes';
 import type { Component, ComponentFactory, Runtime } from './core/component';
@@ -11,11 +14,22 @@ import { SecretBox } from './crypto/secret-box';
 import { loadSecretKey } from './crypto/secret-key';
 import { createHttpServer } from './http/server';
 import { migrate, openDatabase } from './storage/database';
-import { sipComponent } from './sip/component';
+import { sipComponentWith } from './sip/component';
+import { activationIdentities } from './provisioning';
+import { phonesComponent } from './phones/component';
 import { version } from './version';
 
+/** SIP, with pending phones as registrar identities, and the phone lifecycle that needs the SIP service. */
+function telephony(rt: Runtime): Component[] {
+  const sip = sipComponentWith((r) => [activationIdentities(r.db.knex, r.secrets, r.config.activationDomain)])(rt);
+  return [sip, phonesComponent(rt, sip.sip)];
+}
+
 /** The parts of the daemon, in start order. Each is a plugin on the small core below. */
-export const COMPONENTS: ComponentFactory[] = [adminComponent, activationComponent, pbxComponent, provisioningComponent, sipComponent];
+export const COMPONENTS: ComponentFactory[] = [
+  adminComponent, activationComponent, pbxComponent, provisioningComponent,
+  (rt) => accountsComponent(rt, { activationCode: activationCodeOf(rt) }), scimComponent, telephony,
+];
 
 export interface App {
   runtime: Runtime;
@@ -38,7 +52,7 @@ export async function buildApp(config: Config, opts: { log?: Logger; components?
   if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
   const runtime: Runtime = { config, log, db, secrets: new SecretBox(key.key), changes: new ChangeFeed() };
   const http = await createHttpServer(log, version);
-  const components = (opts.components ?? COMPONENTS).map((make) => make(runtime));
+  const components = (opts.components ?? COMPONENTS).flatMap((make) => make(runtime));
   for (const c of components) if (c.http) await c.http(http);
   let started: Component[] = [];
   const httpAddress = () => {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as admin from './001_admin';
+import * as accounts from './004_accounts';
 import * as pbx from './005_pbx';
 import * as activation from './006_activation';
 import * as provisioning from './002_provisioning';
@@ -11,6 +12,7 @@ import * as provisioning from './002_provisioning';
  */
 const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
   '001_admin': admin,
+  '004_accounts': accounts,
   '005_pbx': pbx,
   '006_activation': activation,
   '002_provisioning': provisioning,

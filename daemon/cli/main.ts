@@ -7,6 +7,7 @@ import { createLogger } from '../core/log';
 import { createTenant } from '../admin/service/tenants';
 import { createToken } from '../admin/service/tokens';
 import { migrate, openDatabase } from '../storage/database';
+import { adopt, importUsersFromFile, welcomeAdministrator } from './accounts';
 
 const USAGE = `usage: dialtone <command> [options]
 
@@ -14,6 +15,9 @@ const USAGE = `usage: dialtone <command> [options]
   migrate                       bring the database schema up to date
   tenant create --name N --domain D --admin-first F --admin-last L --admin-email E [--admin-username U]
                                 create a tenant and its primary administrator; prints the tenant and an administrator token
+  users import FILE.csv --tenant ID
+                                create profiles (and extensions) from a bulk upload CSV; all or nothing
+  adopt --tenant ID [--dry-run] create profiles for extensions that have none; prints the clean-up report
   token create --operator [--label L]
   token create --tenant ID [--label L]
                                 create an API token (shown once)
@@ -53,7 +57,7 @@ async function serve(): Promise<void> {
 
 async function main(argv: string[]): Promise<void> {
   const [command, sub] = argv;
-  const rest = argv.slice(command === 'tenant' || command === 'token' ? 2 : 1);
+  const rest = argv.slice(command === 'tenant' || command === 'token' || command === 'users' ? 2 : 1);
   switch (command) {
     case 'serve':
       return serve();
@@ -74,8 +78,20 @@ async function main(argv: string[]): Promise<void> {
           admin: { firstName: values['admin-first'], lastName: values['admin-last'], email: values['admin-email'], username: values['admin-username'] },
         });
         const { token } = await createToken(db.knex, { tenantId: tenant.id, userId: admin.id, label: `primary administrator ${admin.username}` });
+        await welcomeAdministrator(loadConfig(), db, admin.id);
         out({ tenant, admin, token });
       });
+    }
+    case 'users': {
+      if (sub !== 'import') break;
+      const { values, positionals } = parseArgs({ args: rest, strict: true, allowPositionals: true, options: { tenant: { type: 'string' } } });
+      if (positionals.length !== 1 || !values.tenant) throw new UsageError('users import needs FILE.csv and --tenant ID');
+      return withDb(async (db) => out(await importUsersFromFile(loadConfig(), db, values.tenant!, positionals[0]!)));
+    }
+    case 'adopt': {
+      const { values } = parseArgs({ args: rest, strict: true, options: { tenant: { type: 'string' }, 'dry-run': { type: 'boolean' } } });
+      if (!values.tenant) throw new UsageError('adopt needs --tenant ID');
+      return withDb(async (db) => out(await adopt(db, values.tenant!, values['dry-run'] ?? false)));
     }
     case 'token': {
       if (sub !== 'create') break;

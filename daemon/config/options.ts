@@ -32,6 +32,8 @@ export interface Config {
   sipLockoutSeconds: number;
   publicUrl: string;
   smtpUrl: string | null;
+  mailFrom: string | null;
+  mailTemplatesDir: string;
   secretKey: string | null;
   logLevel: LogLevel;
   asteriskDbUrl: string | null;
@@ -285,6 +287,19 @@ export const OPTIONS = [
     key: 'smtpUrl', env: 'DIALTONE_SMTP_URL', defaultText: 'unset (mail is written to <data dir>/outbox as .eml files)',
     description: 'SMTP server for outgoing mail: `smtp://user:pass@host:587` or `smtps://…`.',
     fallback: () => null, parse: url(['smtp', 'smtps']),
+  }),
+  opt({
+    key: 'mailFrom', env: 'DIALTONE_MAIL_FROM', defaultText: 'dialtone@<host of the public URL>',
+    description: 'Sender address of the welcome and password emails, such as `Phones <phones@example.com>`.',
+    fallback: () => null, parse: (raw) => {
+      if (!/@/.test(raw) || /[\r\n]/.test(raw)) throw new OptionError(`must be an email address, got ${JSON.stringify(raw)}`);
+      return raw;
+    },
+  }),
+  opt({
+    key: 'mailTemplatesDir', env: 'DIALTONE_MAIL_TEMPLATES_DIR', defaultText: '<data dir>/mail-templates',
+    description: 'Folder of Eta templates that replace the built-in emails: `welcome.subject.eta`, `welcome.txt.eta`, `welcome.html.eta`, and the same for `reset`.',
+    fallback: (r) => path.join(r.dataDir ?? path.resolve('var'), 'mail-templates'), parse: (raw) => path.resolve(nonEmpty(raw)),
   }),
   opt({
     key: 'secretKey', env: 'DIALTONE_SECRET_KEY', defaultText: 'unset (generated into <data dir>/secret.key, with a warning)',

@@ -26,4 +26,5 @@ export interface Component {
   stop?(): Promise<void>;
 }
 
-export type ComponentFactory = (rt: Runtime) => Component;
+/** Builds one component, or several that share something only they need (the SIP service and what uses it). */
+export type ComponentFactory = (rt: Runtime) => Component | Component[];

@@ -53,6 +53,8 @@ declare module 'sip' {
     content?: string;
   }
   export function parse(s: string | Buffer): Message | undefined;
+  /** A response to `req` with its Via, From, To, Call-ID and CSeq. */
+  export function makeResponse(req: Message, status: number, reason: string): Message;
   export function stringify(m: Message): string;
   export function parseUri(s: string): Uri | undefined;
   export function stringifyUri(u: Uri | string): string;

@@ -5,7 +5,7 @@ import type { Test } from 'tap';
 import { buildApp, type App } from '../../daemon/app';
 import { loadConfig } from '../../daemon/config/load';
 import type { ComponentFactory } from '../../daemon/core/component';
-import { createLogger } from '../../daemon/core/log';
+import { createLogger, type Logger } from '../../daemon/core/log';
 import { createToken } from '../../daemon/admin/service/tokens';
 import { freshDatabase } from './databases';
 import { freeUdpPort } from './ports';
@@ -19,7 +19,7 @@ export interface TestApp {
 }
 
 /** A daemon on a fresh database of the given kind, with nothing listening unless the test calls app.listen(). */
-export async function startTestApp(t: Test, kind: 'sqlite' | 'mysql', opts: { env?: Record<string, string>; components?: ComponentFactory[] } = {}): Promise<TestApp> {
+export async function startTestApp(t: Test, kind: 'sqlite' | 'mysql', opts: { env?: Record<string, string>; components?: ComponentFactory[]; log?: Logger } = {}): Promise<TestApp> {
   const db = await freshDatabase(kind);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dialtone-data-'));
   const config = loadConfig({
@@ -31,7 +31,7 @@ export async function startTestApp(t: Test, kind: 'sqlite' | 'mysql', opts: { en
   // Tests run side by side: every listener takes a free port, never the SIP defaults.
   config.sipPort = 0;
   config.sipWsPort = 0;
-  const app = await buildApp(config, { log: createLogger('silent'), ...(opts.components ? { components: opts.components } : {}) });
+  const app = await buildApp(config, { log: opts.log ?? createLogger('silent'), ...(opts.components ? { components: opts.components } : {}) });
   t.teardown(async () => {
     await app.close();
     await db.dispose();

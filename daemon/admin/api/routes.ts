@@ -26,10 +26,10 @@ export function adminRoutes(rt: Runtime) {
     app.post('/tenants', { schema: { tags: ['tenants'], summary: 'Create a tenant with its primary administrator (operator only)' } }, async (req, reply) => {
       requireOperator(req);
       reply.status(201);
-      return tenants.createTenant(knex, req.body);
+      return tenants.createTenant(knex, req.body, rt.changes, req.scope.actor);
     });
     app.get<Id>('/tenants/:id', { schema: { tags: ['tenants'], params: idParams } }, async (req) => tenants.getTenant(knex, req.scope, req.params.id));
-    app.patch<Id>('/tenants/:id', { schema: { tags: ['tenants'], params: idParams, summary: 'Rename, or change the primary administrator' } }, async (req) => tenants.updateTenant(knex, req.scope, req.params.id, req.body));
+    app.patch<Id>('/tenants/:id', { schema: { tags: ['tenants'], params: idParams, summary: 'Rename, or change the primary administrator' } }, async (req) => tenants.updateTenant(knex, req.scope, req.params.id, req.body, rt.changes));
 
     app.get<{ Querystring: ListQuery }>('/sites', {
       schema: { tags: ['sites'], querystring: { type: 'object', properties: { ...pageQuery, name: { type: 'string', maxLength: 100 } }, additionalProperties: false } },

@@ -4,7 +4,7 @@ import { NotFoundError, Problems } from '../../core/errors';
 import { newId, now } from '../../core/ids';
 import type { SecretBox } from '../../crypto/secret-box';
 import { randomString } from '../../crypto/random';
-import { DEFAULT_SETTINGS, type EffectiveSettings, SETTING_KEYS, applySettings, effectiveSettings, validateNumber } from '../domain/extension';
+import { DEFAULT_SETTINGS, type EffectiveSettings, type ExtensionSettings, SETTING_KEYS, applySettings, effectiveSettings, validateNumber } from '../domain/extension';
 import { isPlainObject, requireObject } from '../domain/fields';
 import { extensionFromRow, siteFromRow, userFromRow, type Extension, type Site, type User } from '../store/rows';
 import { translateUnique } from '../../storage/errors';
@@ -79,6 +79,20 @@ async function placeProfileInput(knex: Knex, tenantId: string, place: unknown, p
   };
 }
 
+/** The rows of a new extension with fresh SIP credentials; shared with bulk import so both create extensions alike. */
+export function newExtensionRows(secrets: SecretBox, e: { tenantId: string; number: string; userId: string; siteId: string | null; settings: ExtensionSettings; pin: string | null; at: string }) {
+  const id = newId();
+  return {
+    extension: {
+      id, tenant_id: e.tenantId, number: e.number, user_id: e.userId, site_id: e.siteId,
+      settings: toJsonColumn(e.settings), voicemail_pin_sealed: e.pin ? secrets.seal(e.pin) : null,
+      sip_username: sipUsername(e.number), sip_password_sealed: secrets.seal(sipPassword()), sip_rotated_at: e.at,
+      created_at: e.at, updated_at: e.at,
+    } as Record<string, unknown>,
+    assignment: { id: newId(), extension_id: id, user_id: e.userId, previous_user_id: null, reason: 'created', at: e.at },
+  };
+}
+
 export async function createExtension(d: Deps, scope: Scope, body: unknown): Promise<ExtensionView> {
   const input = requireObject(body);
   const tenantId = await tenantForCreate(d.knex, scope, input.tenantId);
@@ -93,18 +107,15 @@ export async function createExtension(d: Deps, scope: Scope, body: unknown): Pro
   const applied = p.collect(() => applySettings(DEFAULT_SETTINGS, input, { number, profileEmail: ownerEmail }));
   p.throwIfAny();
   const { settings, pin } = applied!;
-  const id = newId();
   const at = now();
+  let id = '';
   try {
     await d.knex.transaction(async (trx) => {
       const userId = place ? (await createUser(trx, d.changes, scope, place, 'place')).id : owner!.id;
-      await trx('extensions').insert({
-        id, tenant_id: tenantId, number, user_id: userId, site_id: (input.siteId as string | undefined) ?? null,
-        settings: toJsonColumn(settings), voicemail_pin_sealed: pin ? d.secrets.seal(pin) : null,
-        sip_username: sipUsername(number!), sip_password_sealed: d.secrets.seal(sipPassword()), sip_rotated_at: at,
-        created_at: at, updated_at: at,
-      });
-      await trx('extension_assignments').insert({ id: newId(), extension_id: id, user_id: userId, previous_user_id: null, reason: 'created', at });
+      const { extension, assignment } = newExtensionRows(d.secrets, { tenantId, number: number!, userId, siteId: (input.siteId as string | undefined) ?? null, settings, pin, at });
+      id = extension.id as string;
+      await trx('extensions').insert(extension);
+      await trx('extension_assignments').insert(assignment);
     });
   } catch (err) {
     translateUnique(err, EXTENSION_UNIQUE);

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { ChangeFeed } from '../../core/changes';
 import { NotFoundError, Problems, ValidationError } from '../../core/errors';
 import { newId, now } from '../../core/ids';
 import { validateNewProfile } from '../domain/profile';
@@ -12,7 +13,7 @@ import { USER_UNIQUE, userRow } from './users';
 export const TENANT_UNIQUE = { 'tenants.sip_domain': { field: 'sipDomain', reason: 'is already used by another tenant' } };
 
 /** A tenant is born with its primary administrator: the seeds' reassignment target must always exist. */
-export async function createTenant(knex: Knex, input: unknown): Promise<{ tenant: Tenant; admin: User }> {
+export async function createTenant(knex: Knex, input: unknown, changes?: ChangeFeed, actor = 'operator'): Promise<{ tenant: Tenant; admin: User }> {
   const fields = validateTenant(input);
   const adminInput = isPlainObject(input) ? input.admin : undefined;
   if (!isPlainObject(adminInput)) throw new ValidationError([{ field: 'admin', reason: 'is required: {firstName, lastName, email, username?}' }]);
@@ -35,6 +36,7 @@ export async function createTenant(knex: Knex, input: unknown): Promise<{ tenant
   } catch (err) {
     translateUnique(err, { ...TENANT_UNIQUE, ...prefixed(USER_UNIQUE, 'admin.') });
   }
+  changes?.publish({ kind: 'tenant', id: tenantId, tenantId, action: 'created', actor });
   const tenant = tenantFromRow(await knex('tenants').where('id', tenantId).first());
   const adminUser = userFromRow(await knex('users').where('id', adminId).first());
   return { tenant, admin: adminUser };
@@ -61,7 +63,7 @@ export async function findTenantByDomain(knex: Knex, domain: string): Promise<Te
 }
 
 /** Name and primary administrator may change; the SIP domain is in every phone's configuration and does not. */
-export async function updateTenant(knex: Knex, scope: Scope, id: string, body: unknown): Promise<Tenant> {
+export async function updateTenant(knex: Knex, scope: Scope, id: string, body: unknown, changes?: ChangeFeed): Promise<Tenant> {
   const tenant = await getTenant(knex, scope, id);
   const p = new Problems();
   const input = requireObject(body);
@@ -86,5 +88,6 @@ export async function updateTenant(knex: Knex, scope: Scope, id: string, body: u
   p.throwIfAny();
   if (patch.primary_admin_user_id) await knex('users').where('id', patch.primary_admin_user_id as string).update({ is_admin: true });
   await knex('tenants').where('id', tenant.id).update({ ...patch, updated_at: now() });
+  changes?.publish({ kind: 'tenant', id: tenant.id, tenantId: tenant.id, action: 'updated', actor: scope.actor });
   return getTenant(knex, scope, id);
 }

@@ -3,6 +3,7 @@ import { randomString, sha256 } from '../../crypto/random';
 import { NotFoundError } from '../../core/errors';
 import { newId, now } from '../../core/ids';
 import type { Scope } from './scope';
+import { recordAudit } from '../../audit/log';
 
 const PREFIX = 'dt_';
 
@@ -10,7 +11,7 @@ const PREFIX = 'dt_';
  * API tokens are shown once and kept only as a SHA-256 hash: they are long
  * random strings, so a slow password hash would buy nothing on every request.
  */
-export async function createToken(knex: Knex, opts: { tenantId: string | null; userId?: string | null; label: string }): Promise<{ id: string; token: string }> {
+export async function createToken(knex: Knex, opts: { tenantId: string | null; userId?: string | null; label: string; actor?: string }): Promise<{ id: string; token: string }> {
   if (opts.tenantId !== null) {
     const tenant = await knex('tenants').where('id', opts.tenantId).first('id');
     if (!tenant) throw new NotFoundError('tenant');
@@ -21,6 +22,7 @@ export async function createToken(knex: Knex, opts: { tenantId: string | null; u
     id, token_hash: sha256(token), tenant_id: opts.tenantId, user_id: opts.userId ?? null,
     label: opts.label.slice(0, 100), created_at: now(), last_used_at: null, revoked_at: null,
   });
+  await recordAudit(knex, { tenantId: opts.tenantId, actor: opts.actor ?? 'cli', kind: 'api_token', objectId: id, action: 'created', detail: { label: opts.label.slice(0, 100), operator: opts.tenantId === null } });
   return { id, token };
 }
 
@@ -36,7 +38,9 @@ export async function authenticateToken(knex: Knex, token: string): Promise<Scop
   return { tenantId: row.tenant_id ?? null, actor: row.user_id ? `user:${row.user_id}` : `token:${row.id}` };
 }
 
-export async function revokeToken(knex: Knex, id: string): Promise<void> {
+export async function revokeToken(knex: Knex, id: string, actor = 'cli'): Promise<void> {
   const n = await knex('api_tokens').where('id', id).whereNull('revoked_at').update({ revoked_at: now() });
   if (n === 0) throw new NotFoundError('token');
+  const row = await knex('api_tokens').where('id', id).first('tenant_id');
+  await recordAudit(knex, { tenantId: row.tenant_id ?? null, actor, kind: 'api_token', objectId: id, action: 'revoked' });
 }

@@ -1,0 +1,37 @@
+import fs from 'node:fs';
+import type { Config } from '../config/options';
+import { SecretBox } from '../crypto/secret-box';
+import { loadSecretKey } from '../crypto/secret-key';
+import { MailTemplates } from '../mail/templates';
+import type { Database } from '../storage/database';
+import { OPERATOR, tenantForCreate } from '../admin/service/scope';
+import { importUsers } from '../bulk/import';
+import { adoptExtensions } from '../adopt/adopt';
+import { activationCodeOf } from '../activation/welcome';
+import { type NoticeDeps, sendWelcome } from '../accounts/notices';
+
+/**
+ * `dialtone users import` and `dialtone adopt`, run against the database
+ * directly. Welcome emails are queued in the database; the running daemon's
+ * mail worker sends them at its next poll.
+ */
+function noticesFor(config: Config, db: Database): NoticeDeps {
+  const secrets = new SecretBox(loadSecretKey(config.secretKey, config.dataDir).key);
+  return { knex: db.knex, secrets, config, templates: new MailTemplates(config.mailTemplatesDir), queued: () => undefined, activationCode: activationCodeOf({ db, secrets }) };
+}
+
+/** The primary administrator of a tenant made on the command line is welcomed like one made through the API. */
+export async function welcomeAdministrator(config: Config, db: Database, adminId: string): Promise<void> {
+  await sendWelcome(noticesFor(config, db), adminId, null, 'cli');
+}
+
+export async function importUsersFromFile(config: Config, db: Database, tenantId: string, file: string) {
+  await tenantForCreate(db.knex, OPERATOR, tenantId);
+  const notices = noticesFor(config, db);
+  return importUsers({ knex: db.knex, secrets: notices.secrets, changes: null, notices }, OPERATOR, tenantId, fs.readFileSync(file));
+}
+
+export async function adopt(db: Database, tenantId: string, dryRun: boolean) {
+  await tenantForCreate(db.knex, OPERATOR, tenantId);
+  return adoptExtensions(db.knex, null, OPERATOR, tenantId, dryRun);
+}

@@ -1,0 +1,35 @@
+import type { Knex } from 'knex';
+import type { Change } from '../core/changes';
+import type { Logger } from '../core/log';
+import type { SipService } from '../sip/service';
+import { affectedExtensionIds } from '../pbx/snapshot';
+import { resyncDevice } from './resync';
+
+// A bulk edit touches many records in a burst; each phone is told once, after the burst.
+const SETTLE_MS = 2000;
+
+/** Tells provisioned phones to fetch their configuration when a change affects it. */
+export function resyncOnChange(knex: Knex, sip: SipService, activationDomain: string, log: Logger) {
+  const pending = new Map<string, NodeJS.Timeout>();
+  const schedule = (deviceId: string) => {
+    clearTimeout(pending.get(deviceId));
+    pending.set(deviceId, setTimeout(() => {
+      pending.delete(deviceId);
+      resyncDevice(knex, sip, activationDomain, null, deviceId, false)
+        .catch((err: unknown) => log.warn({ err, deviceId }, 'automatic resync failed'));
+    }, SETTLE_MS));
+  };
+  const onChange = async (change: Change) => {
+    const devices = change.kind === 'device'
+      ? [change.id]
+      : (await knex('devices').whereIn('extension_id', await affectedExtensionIds(knex, change.kind, change.id)).select('id')).map((r: { id: string }) => r.id);
+    for (const id of devices) schedule(id);
+  };
+  return {
+    listener: (change: Change) => void onChange(change).catch((err: unknown) => log.error({ err }, 'cannot find the phones a change affects')),
+    stop: () => {
+      for (const timer of pending.values()) clearTimeout(timer);
+      pending.clear();
+    },
+  };
+}
