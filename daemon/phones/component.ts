@@ -2,17 +2,24 @@ import type { Component, Runtime } from '../core/component';
 import { bearerAuth } from '../http/auth';
 import type { SipService } from '../sip/service';
 import { resyncOnChange } from './auto-resync';
+import { registrationService } from './registration-service';
 import { resyncDevice } from './resync';
 import { recordRegistrations } from './timeline';
 
 /**
  * Where SIP meets provisioning: registrations land in the device timeline,
- * phones are resynced on demand and whenever their configuration changes.
+ * phones are resynced on demand and whenever their configuration changes,
+ * and pending phones activate themselves through the registration service.
  */
 export function phonesComponent(rt: Runtime, sip: SipService): Component {
   const knex = rt.db.knex;
   const log = rt.log.child({ component: 'phones' });
   const auto = resyncOnChange(knex, sip, rt.config.activationDomain, log);
+  const service = registrationService({
+    knex, secrets: rt.secrets, changes: rt.changes, sip, log, activationDomain: rt.config.activationDomain,
+    serviceNumber: rt.config.registrationService, mediaHost: rt.config.sipHost,
+    advertisedHost: sip.registrarAddress().replace(/:\d+$/, ''),
+  });
   let stops: (() => void)[] = [];
   return {
     name: 'phones',
@@ -28,7 +35,8 @@ export function phonesComponent(rt: Runtime, sip: SipService): Component {
       }, { prefix: '/api/v1' });
     },
     async start() {
-      stops = [recordRegistrations(knex, sip, log), rt.changes.subscribe(auto.listener), auto.stop];
+      sip.route(['INVITE', 'INFO', 'BYE', 'CANCEL'], service.handle);
+      stops = [recordRegistrations(knex, sip, log), rt.changes.subscribe(auto.listener), auto.stop, service.stop];
     },
     async stop() {
       for (const stop of stops) stop();

@@ -3,7 +3,7 @@ import type { Runtime } from '../core/component';
 import { ConfigError } from '../config/load';
 import { BuiltinEngine } from './builtin/engine';
 import { DrachtioEngine } from './drachtio/engine';
-import type { SipEngine } from './engine';
+import type { IncomingRequest, SipEngine } from './engine';
 import { extensionIdentityLookup } from './extension-identity';
 import type { SipIdentityLookup } from './identity';
 import { Registrar } from './registrar/registrar';
@@ -22,6 +22,8 @@ export interface SipService {
   websocketUrl(): string | null;
   /** Sends the resync NOTIFY to every contact registered for `aor`; resolves with each answer. */
   resync(aor: string, event: string): Promise<ResyncResult[]>;
+  /** Hands requests of these methods to `handler` instead of the registrar (the registration service takes INVITE, INFO, BYE). */
+  route(methods: string[], handler: (req: IncomingRequest) => void): void;
 }
 
 /** The host in our Via and Contact headers, when none is configured. */
@@ -57,7 +59,8 @@ export function createSipService(rt: Runtime, lookups: SipIdentityLookup[] = [])
     lockout: { user: c.sipLockoutUser, source: c.sipLockoutSource, coolDownMs: c.sipLockoutSeconds * 1000 },
     sweepMs: 1000,
   }, rt.log);
-  engine.onRequest((req) => registrar.handle(req));
+  const routes = new Map<string, (req: IncomingRequest) => void>();
+  engine.onRequest((req) => (routes.get(req.message.method ?? '') ?? ((r: IncomingRequest) => registrar.handle(r)))(req));
   const service: SipService = {
     engine,
     registrar,
@@ -65,6 +68,9 @@ export function createSipService(rt: Runtime, lookups: SipIdentityLookup[] = [])
     websocketUrl: () => (engine.addresses().ws ? `ws://${host}:${engine.addresses().ws}` : null),
     async resync(aor, event) {
       return resyncContacts(engine, aor, await registrar.bindings(aor), event);
+    },
+    route(methods, handler) {
+      for (const m of methods) routes.set(m, handler);
     },
   };
   return { service, store };
