@@ -16,6 +16,7 @@ export const BODY_LIMIT = 1024 * 1024;
  * being a second, diverging rule set.
  */
 export async function createHttpServer(log: Logger, version: string): Promise<FastifyInstance> {
+  const debugging = log.isLevelEnabled('debug');
   const app = Fastify({
     loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
     // One line per request from the hook below instead of fastify's two: phones fetch often.
@@ -36,8 +37,11 @@ export async function createHttpServer(log: Logger, version: string): Promise<Fa
   });
   installJsonParser(app);
   installErrorHandler(app);
+  // Phones fetch often and their fetches are in the device timeline; one line per request only when debugging.
   app.addHook('onResponse', async (req, reply) => {
-    req.log.info({ method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    if (debugging) {
+      req.log.debug({ method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    }
   });
   await app.register(swagger, {
     openapi: {
