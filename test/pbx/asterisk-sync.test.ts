@@ -7,13 +7,16 @@ import { MYSQL_URL } from '../helpers/databases';
 import { makeTenant, startTestApp } from '../helpers/app';
 import { md5 } from '../../daemon/pbx/line';
 
-const SCHEMA = path.join(__dirname, '..', '..', '..', 'shared', 'pbx', 'asterisk-realtime-schema.sql');
+// shared/ sits beside the checkout, in CI as on a developer's machine.
+const SHARED = process.env.DIALTONE_SHARED_DIR ?? path.join(__dirname, '..', '..', '..', 'shared');
+const SCHEMA = path.join(SHARED, 'pbx', 'asterisk-realtime-schema.sql');
 
 /** Asterisk's own schema, loaded under fresh names so tests never touch a real asterisk_config. */
 async function asteriskDatabase(t: { teardown(fn: () => Promise<void>): void }): Promise<{ url: string; db: Knex }> {
   const suffix = crypto.randomBytes(5).toString('hex');
   const config = `ast_config_${suffix}`;
   const vm = `ast_vm_${suffix}`;
+  if (!fs.existsSync(SCHEMA)) throw new Error(`Asterisk's schema is not at ${SCHEMA}: put shared/ beside the checkout or set DIALTONE_SHARED_DIR`);
   const sql = fs.readFileSync(SCHEMA, 'utf8').replaceAll('asterisk_config', config).replaceAll('asterisk_vm', vm);
   const base = new URL(MYSQL_URL);
   const conn = { host: base.hostname, port: Number(base.port || 3306), user: decodeURIComponent(base.username), password: decodeURIComponent(base.password) };
