@@ -18,6 +18,24 @@ export interface DeviceEvent {
 export interface DeviceEventView extends Required<Omit<DeviceEvent, 'at'>> {
   id: string;
   at: string;
+  /** For a resync the phone answered: when it then fetched its configuration, or null while it has not. */
+  appliedAt?: string | null;
+}
+
+const FETCHED = new Set(['ok', 'not_modified']);
+
+/**
+ * A resync took effect when the phone fetched its configuration after it:
+ * derived from the timeline (newest first) when read, so the fetch path
+ * writes nothing extra.
+ */
+export function markAppliedResyncs(newestFirst: DeviceEventView[]): DeviceEventView[] {
+  // Walking from newest to oldest, the last fetch seen is the earliest one after whatever comes next.
+  let firstFetchAfter: string | null = null;
+  return newestFirst.map((e) => {
+    if (e.kind === 'fetch' && FETCHED.has(e.result)) firstFetchAfter = e.at;
+    return e.kind === 'resync' && e.result === 'sent' ? { ...e, appliedAt: firstFetchAfter } : e;
+  });
 }
 
 // The timeline answers "what happened lately"; older entries are dropped so a flood cannot grow it without bound.
@@ -47,8 +65,8 @@ export async function trimDeviceEvents(knex: Knex, deviceId: string): Promise<vo
 
 export async function deviceEvents(knex: Knex, deviceId: string, limit: number): Promise<DeviceEventView[]> {
   const rows = await knex('device_events').where('device_id', deviceId).orderBy([{ column: 'at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit);
-  return rows.map((r: Record<string, any>) => ({
+  return markAppliedResyncs(rows.map((r: Record<string, any>) => ({
     id: r.id, at: r.at, kind: r.kind, transport: r.transport ?? null, file: r.file ?? null, source: r.source ?? null,
     userAgent: r.user_agent ?? null, result: r.result, detail: r.detail ?? null,
-  }));
+  })));
 }

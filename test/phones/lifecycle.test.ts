@@ -26,7 +26,7 @@ t.test('a phone registers, shows in its timeline, and is resynced with its vendo
   }));
   t.equal(ok.status, 200);
 
-  const events = async () => (await f.ta.call('GET', `/api/v1/devices/${device.body.id}/events`, { token: f.token })).body.items as { kind: string; result: string; detail: string }[];
+  const events = async () => (await f.ta.call('GET', `/api/v1/devices/${device.body.id}/events`, { token: f.token })).body.items as { kind: string; result: string; detail: string; appliedAt?: string | null }[];
   let timeline = await events();
   for (let i = 0; i < 100 && !timeline.some((e) => e.kind === 'registration'); i++) {
     await new Promise((r) => setTimeout(r, 20));
@@ -41,7 +41,10 @@ t.test('a phone registers, shows in its timeline, and is resynced with its vendo
   const res = await resync;
   t.equal(res.status, 200, res.raw);
   t.match(res.body, { deviceId: device.body.id, event: 'check-sync;reboot=false', results: [{ status: 200 }] });
-  t.match((await events()).find((e) => e.kind === 'resync'), { result: 'sent' });
+  t.match((await events()).find((e) => e.kind === 'resync'), { result: 'sent', appliedAt: null });
+  const fetched = await f.ta.call('GET', '/prov/805ec0123456.cfg', { headers: { 'user-agent': 'Yealink SIP-T46S 66.85.0.5 80:5e:c0:12:34:56' } });
+  t.equal(fetched.status, 200, 'the phone fetches its configuration');
+  t.match((await events()).find((e) => e.kind === 'resync'), { result: 'sent', appliedAt: String }, 'and the resync shows as applied');
 
   const reboot = f.ta.call('POST', `/api/v1/devices/${device.body.id}/resync`, { token: f.token, body: { reboot: true } });
   const rebootNotify = await nextRequest(peer, 'NOTIFY');
