@@ -1,9 +1,11 @@
 import knex, { type Knex } from 'knex';
 import type { Change } from '../core/changes';
 import type { Component, Runtime } from '../core/component';
+import { mysqlConnection } from '../storage/database';
 import { writeLine } from './asterisk/writer';
 import { freeswitchDirectory } from './freeswitch/routes';
-import { affectedExtensionIds, loadLine } from './snapshot';
+import { affectedExtensionIds } from '../admin/service/extensions';
+import { loadLine } from './snapshot';
 
 /**
  * Keeps the PBX in step with the admin records: Asterisk realtime tables are
@@ -44,13 +46,9 @@ export function pbxComponent(rt: Runtime): Component {
     },
     async start() {
       if (!rt.config.asteriskDbUrl) return;
-      const u = new URL(rt.config.asteriskDbUrl);
       asterisk = knex({
         client: 'mysql2',
-        connection: {
-          host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password),
-          database: decodeURIComponent(u.pathname.replace(/^\//, '')), charset: 'utf8mb4',
-        },
+        connection: mysqlConnection(rt.config.asteriskDbUrl),
         pool: { min: 0, max: 4 },
       });
       unsubscribe = rt.changes.subscribe(onChange);

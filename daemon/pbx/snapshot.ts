@@ -31,13 +31,3 @@ export async function findLineId(knex: Knex, domain: string, user: string): Prom
     .first('extensions.id');
   return row?.id ?? null;
 }
-
-/** Extensions a change to a user, site or tenant touches. */
-export async function affectedExtensionIds(knex: Knex, kind: 'tenant' | 'site' | 'user' | 'extension', id: string): Promise<string[]> {
-  if (kind === 'extension') return [id];
-  const q = knex('extensions').select('extensions.id');
-  if (kind === 'tenant') q.where('tenant_id', id);
-  if (kind === 'user') q.where('user_id', id);
-  if (kind === 'site') q.leftJoin('users', 'users.id', 'extensions.user_id').where((w) => w.where('extensions.site_id', id).orWhere('users.site_id', id));
-  return (await q).map((r: { id: string }) => r.id);
-}

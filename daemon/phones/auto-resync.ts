@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Change } from '../core/changes';
 import type { Logger } from '../core/log';
 import type { SipService } from '../sip/service';
-import { affectedExtensionIds } from '../pbx/snapshot';
+import { affectedExtensionIds } from '../admin/service/extensions';
 import { resyncDevice } from './resync';
 
 // A bulk edit touches many records in a burst; each phone is told once, after the burst.

@@ -22,6 +22,19 @@ function sqliteFile(url: string): string {
   return path.resolve(decodeURIComponent(rest));
 }
 
+/** The mysql2 connection settings a `mysql://` or `mariadb://` URL names. */
+export function mysqlConnection(url: string): { host: string; port: number; user: string; password: string; database: string; charset: string } {
+  const u = new URL(url.replace(/^mariadb:/, 'mysql:'));
+  return {
+    host: u.hostname,
+    port: u.port ? Number(u.port) : 3306,
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    database: decodeURIComponent(u.pathname.replace(/^\//, '')),
+    charset: 'utf8mb4',
+  };
+}
+
 export function openDatabase(url: string): Database {
   const dialect = dialectOf(url);
   let instance: Knex;
@@ -43,20 +56,10 @@ export function openDatabase(url: string): Database {
       },
     });
   } else {
-    const u = new URL(url.replace(/^mariadb:/, 'mysql:'));
     instance = knex({
       client: 'mysql2',
-      connection: {
-        host: u.hostname,
-        port: u.port ? Number(u.port) : 3306,
-        user: decodeURIComponent(u.username),
-        password: decodeURIComponent(u.password),
-        database: decodeURIComponent(u.pathname.replace(/^\//, '')),
-        charset: 'utf8mb4',
-        // Timestamps are stored as ISO strings; keep the driver from reinterpreting anything.
-        dateStrings: true,
-        supportBigNumbers: true,
-      },
+      // Timestamps are stored as ISO strings; keep the driver from reinterpreting anything.
+      connection: { ...mysqlConnection(url), dateStrings: true, supportBigNumbers: true },
       pool: { min: 0, max: 10 },
     });
   }
