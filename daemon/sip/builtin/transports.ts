@@ -56,24 +56,18 @@ export class Transports {
 
   async start(): Promise<void> {
     const { host, port, transports } = this.opts;
-    if (transports.includes('udp')) {
-      const udp = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
-      udp.on('message', (buf, rinfo) => this.receive(parseMessage(buf), { transport: 'udp', address: rinfo.address, port: rinfo.port }));
-      udp.on('error', (err) => this.log.warn({ err }, 'SIP UDP socket error'));
-      await new Promise<void>((resolve, reject) => {
-        udp.once('error', reject);
-        udp.bind(port, host, () => resolve());
-      });
-      this.udp = udp;
-      this.bound.udp = udp.address().port;
-    }
-    if (transports.includes('tcp')) {
-      const tcpPort = this.bound.udp ?? port;
-      const server = net.createServer((socket) => this.acceptTcp(socket));
-      server.maxConnections = MAX_CONNECTIONS;
-      await listen(server, tcpPort, host);
-      this.tcp = server;
-      this.bound.tcp = (server.address() as net.AddressInfo).port;
+    // UDP and TCP share one port number. Asked for any free port, the number UDP draws can already be
+    // held by some TCP socket (an outgoing connection's ephemeral port), so the pair is drawn again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.bindUdpAndTcp(host, port, transports);
+        break;
+      } catch (err) {
+        this.udp?.close();
+        this.udp = null;
+        delete this.bound.udp;
+        if (port !== 0 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 10) throw err;
+      }
     }
     if (transports.includes('ws') && this.opts.wsPort !== null) {
       const server = http.createServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('SIP over WebSocket only\n'));
@@ -87,6 +81,27 @@ export class Transports {
       this.wsHttp = server;
       this.wss = wss;
       this.bound.ws = (server.address() as net.AddressInfo).port;
+    }
+  }
+
+  private async bindUdpAndTcp(host: string, port: number, transports: SipTransport[]): Promise<void> {
+    if (transports.includes('udp')) {
+      const udp = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+      udp.on('message', (buf, rinfo) => this.receive(parseMessage(buf), { transport: 'udp', address: rinfo.address, port: rinfo.port }));
+      udp.on('error', (err) => this.log.warn({ err }, 'SIP UDP socket error'));
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind(port, host, () => resolve());
+      });
+      this.udp = udp;
+      this.bound.udp = udp.address().port;
+    }
+    if (transports.includes('tcp')) {
+      const server = net.createServer((socket) => this.acceptTcp(socket));
+      server.maxConnections = MAX_CONNECTIONS;
+      await listen(server, this.bound.udp ?? port, host);
+      this.tcp = server;
+      this.bound.tcp = (server.address() as net.AddressInfo).port;
     }
   }
 
