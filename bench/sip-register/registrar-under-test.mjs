@@ -15,7 +15,7 @@ const log = createLogger('warn');
 const store = redisUrl ? new RedisStore(redisUrl, `dialtone:bench:${process.pid}:`) : new MemoryStore();
 const lookup = async (domain, username) => {
   const n = Number(username);
-  if (domain !== 'sip.test' || !Number.isInteger(n) || n < 1000 || n > 10999) return null;
+  if (domain !== 'sip.test' || !Number.isInteger(n) || n < 1000 || n > 100999) return null;
   return { kind: 'extension', tenantId: 'bench', extensionId: username, deviceId: null, username, password: `pw${username}`, realm: 'sip.test', aor: `${username}@sip.test` };
 };
 const registrar = new Registrar(store, [lookup], {
@@ -28,7 +28,11 @@ engine.onRequest((req) => registrar.handle(req));
 await engine.start();
 registrar.start();
 process.stdout.write('ready\n');
-setInterval(() => process.stdout.write(`rss ${Math.round(process.memoryUsage().rss / 1048576)}\n`), 1000).unref();
+const mb = (n) => Math.round(n / 1048576);
+setInterval(() => {
+  const m = process.memoryUsage();
+  process.stdout.write(`rss ${mb(m.rss)} heap ${mb(m.heapUsed)} external ${mb(m.external)} buffers ${mb(m.arrayBuffers)}\n`);
+}, 1000).unref();
 const stop = async () => {
   registrar.stop();
   await engine.stop();

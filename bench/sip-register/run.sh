@@ -8,7 +8,10 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 redis="${1:-${DIALTONE_REDIS_URL:-}}"
 seconds="${BENCH_STEP_SECONDS:-5}"
-rates=(${BENCH_RATES:-500 1000 2000 3000 4000 5000 6000 8000 10000 12000 14000})
+rates=(${BENCH_RATES:-500 1000 2000 3000 4000 5000 6000 7000 8000 9000 10000 12000 14000 16000 18000 20000})
+# The memory phase: this many distinct users registered, at this rate, into a fresh daemon.
+bindings="${BENCH_BINDINGS:-100000}"
+bindings_rate="${BENCH_BINDINGS_RATE:-2000}"
 work="$(mktemp -d)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -22,17 +25,19 @@ free_ports() {
   node -e "const net=require('net');const n=+process.argv[1];const ss=[];let k=0;for(let i=0;i<n;i++){const s=net.createServer().listen(0,'127.0.0.1',()=>{if(++k===n){console.log(ss.map(x=>x.address().port).join(' '));ss.forEach(x=>x.close())}});ss.push(s)}" "$1"
 }
 
-{ echo SEQUENTIAL; for u in $(seq 1000 10999); do echo "$u;[authentication username=$u password=pw$u]"; done; } > "$work/users.csv"
+users() { echo SEQUENTIAL; for u in $(seq 1000 $((999 + $1))); do echo "$u;[authentication username=$u password=pw$u]"; done; }
+users 10000 > "$work/users.csv"
+users "$bindings" > "$work/bindings.csv"
 
-# One step: prints "pass <p99 ms>" or "fail <reason>".
+# One step: prints "pass <p99 ms>" or "fail <reason>". Optional: users file and number of calls.
 step() {
-  local port=$1 rate=$2 dir="$work/$3-$2"
+  local port=$1 rate=$2 dir="$work/$3-$2" file="${4:-$work/users.csv}"
   mkdir -p "$dir"
-  local calls=$((rate * seconds))
+  local calls="${5:-$((rate * seconds))}"
   local ports
   read -r -a ports <<< "$(free_ports 2)"
-  (cd "$dir" && sipp "127.0.0.1:$port" -sf "$here/register.xml" -inf "$work/users.csv" -i 127.0.0.1 -p "${ports[0]}" -mp "${ports[1]}" \
-      -t u1 -r "$rate" -m "$calls" -l $((rate * 2)) -timeout $((seconds * 4 + 10))s -timeout_error -nostdin \
+  (cd "$dir" && sipp "127.0.0.1:$port" -sf "$here/register.xml" -inf "$file" -i 127.0.0.1 -p "${ports[0]}" -mp "${ports[1]}" \
+      -t u1 -buff_size 4194304 -r "$rate" -m "$calls" -l $((rate * 2)) -timeout $((calls / rate * 4 + 10))s -timeout_error -nostdin \
       -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 >/dev/null 2>&1) || true
   local last header failed retrans ok
   header="$(head -1 "$dir/stat.csv" 2>/dev/null || true)"
@@ -81,6 +86,17 @@ dialtone_best="$(climb dialtone "$dport")"
 rss="$(grep '^rss' "$work/dialtone.out" | tail -1 | cut -d' ' -f2)"
 kill "${pids[0]}"
 
+# Memory with many live bindings, in a fresh daemon so the climb's peak does not count.
+node "$here/registrar-under-test.mjs" "$dport" ${redis:+"$redis"} > "$work/bindings.out" 2>&1 &
+pids+=($!)
+wait_sip "$dport"
+redis_before="$([ -n "$redis" ] && redis-cli -u "$redis" info memory | sed -nE 's/^used_memory:([0-9]+).*/\1/p' || echo 0)"
+bindings_result="$(step "$dport" "$bindings_rate" bindings "$work/bindings.csv" "$bindings")"
+sleep 2
+bindings_rss="$(grep '^rss' "$work/bindings.out" | tail -1 | cut -d' ' -f2)"
+redis_after="$([ -n "$redis" ] && redis-cli -u "$redis" info memory | sed -nE 's/^used_memory:([0-9]+).*/\1/p' || echo 0)"
+kill "${pids[1]}"
+
 sed "s/@PORT@/$kport/" "$here/kamailio.cfg.in" > "$work/kamailio.cfg"
 kamailio -f "$work/kamailio.cfg" -DD -E -m 256 -M 16 -P "$work/kamailio.pid" > "$work/kamailio.out" 2>&1 &
 pids+=($!)
@@ -90,5 +106,8 @@ kamailio_best="$(climb kamailio "$kport")"
 echo
 store="in-process store"; [ -n "$redis" ] && store="Redis"
 echo "dialtone ($store): $dialtone_best registrations/s, resident memory ${rss:-?} MB after the run"
+echo "dialtone with $bindings live bindings (registered at $bindings_rate/s: $bindings_result): resident memory ${bindings_rss:-?} MB"
+[ -n "$redis" ] && awk -v a="$redis_after" -v b="$redis_before" -v n="$bindings" 'BEGIN { printf "Redis memory for them: %.0f MB, %.0f bytes per binding\n", (a - b) / 1048576, (a - b) / n }'
+[ -z "$redis" ] && node --expose-gc "$here/store-cost.mjs"
 echo "kamailio: $kamailio_best registrations/s"
 if [ "$kamailio_best" -gt 0 ]; then awk -v d="$dialtone_best" -v k="$kamailio_best" 'BEGIN { printf "ratio dialtone/kamailio: %.2f\n", d / k }'; fi

@@ -12,6 +12,12 @@ export interface BuiltinOptions extends TransportOptions {
 }
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 513: 'Message Too Large' };
+/**
+ * Challenges are answered statelessly (RFC 3261 §8.2.7): a retransmitted
+ * request is simply challenged again, so a registration storm does not fill
+ * memory with 401s nobody will ask for twice.
+ */
+const STATELESS = new Set([401, 407]);
 
 export function randomToken(bytes = 8): string {
   return crypto.randomBytes(bytes).toString('hex');
@@ -70,8 +76,16 @@ export class BuiltinEngine implements SipEngine {
       if (answered) return;
       answered = status >= 200;
       const text = sip.stringify(response(m, status, reason, o));
-      if (answered && key) this.server.answered(key, text);
-      this.transports.send(flow, text);
+      if (flow.transport !== 'udp') {
+        this.transports.send(flow, text);
+        return;
+      }
+      const bytes = Buffer.from(text, 'latin1');
+      if (answered && key) {
+        if (STATELESS.has(status)) this.server.forget(key);
+        else this.server.answered(key, bytes);
+      }
+      this.transports.send(flow, bytes);
     };
     if (parsed.kind === 'bad') {
       this.log.debug({ reason: parsed.reason, source: `${flow.transport}:${flow.address}:${flow.port}` }, 'refused malformed SIP request');

@@ -7,6 +7,15 @@ export const T2 = 4000;
 const TIMER_F = 64 * T1;
 /** How long a final answer is kept to absorb UDP retransmissions of its request (Timer J). */
 const ANSWER_KEPT_MS = 64 * T1;
+/** Requests are grouped by the second they arrived in and forgotten a second at a time. */
+const GENERATION_MS = 1000;
+/**
+ * At most this many requests are remembered. Past it, the oldest second's
+ * answers are forgotten before Timer J: their late retransmissions are then
+ * handled afresh (a REGISTER is challenged again, which a phone answers), and
+ * a flood of distinct requests cannot grow memory without bound.
+ */
+export const MAX_REMEMBERED = 40_000;
 
 export function serverKey(m: Message): string | null {
   const via = m.headers.via?.[0];
@@ -18,36 +27,73 @@ export function serverKey(m: Message): string | null {
 }
 
 /**
- * Server transactions: a retransmitted request gets the answer already
- * given (or nothing while the first is in progress) instead of reaching the
- * registrar twice. Entries leave in insertion order, which is expiry order.
+ * Server transactions over UDP: a retransmitted request gets the answer
+ * already given (or nothing while the first is in progress) instead of
+ * reaching the registrar twice. A registrar under a registration storm holds
+ * tens of thousands of these, so an entry is only its key and the bytes sent,
+ * and keys leave a second's worth at a time: no timer or object per entry.
  */
 export class ServerTransactions {
-  private readonly entries = new Map<string, { answer: string | null; flow: Flow; until: number }>();
+  /** The answer given, as sent; null while the request is still being handled. */
+  private readonly answers = new Map<string, Buffer | null>();
+  /** The keys received in each second, oldest first. */
+  private seconds: { start: number; keys: string[] }[] = [];
+
+  constructor(private readonly limit = MAX_REMEMBERED) {}
 
   /** 'new' for a first request; otherwise the stored answer to resend, if any. */
-  receive(key: string, flow: Flow, now: number): { state: 'new' } | { state: 'retransmission'; answer: string | null } {
-    this.sweep(now);
-    const e = this.entries.get(key);
-    if (e) return { state: 'retransmission', answer: e.answer };
-    if (flow.transport === 'udp') this.entries.set(key, { answer: null, flow, until: now + ANSWER_KEPT_MS });
+  receive(key: string, flow: Flow, now: number): { state: 'new' } | { state: 'retransmission'; answer: Buffer | null } {
+    this.age(now);
+    const answer = this.answers.get(key);
+    if (answer !== undefined) return { state: 'retransmission', answer };
+    if (flow.transport === 'udp') {
+      this.answers.set(key, null);
+      this.second(now).push(key);
+    }
     return { state: 'new' };
   }
 
-  answered(key: string, text: string): void {
-    const e = this.entries.get(key);
-    if (e) e.answer = text;
+  answered(key: string, bytes: Buffer): void {
+    if (this.answers.has(key)) this.answers.set(key, bytes);
   }
 
-  private sweep(now: number): void {
-    for (const [key, e] of this.entries) {
-      if (e.until > now) break;
-      this.entries.delete(key);
+  /**
+   * A stateless answer (RFC 3261 §8.2.7), such as a challenge: a
+   * retransmission of its request is handled afresh rather than answered
+   * from memory.
+   */
+  forget(key: string): void {
+    this.answers.delete(key);
+  }
+
+  /** How many requests are remembered. */
+  get size(): number {
+    return this.answers.size;
+  }
+
+  private second(now: number): string[] {
+    const last = this.seconds[this.seconds.length - 1];
+    if (last && now < last.start + GENERATION_MS) return last.keys;
+    const keys: string[] = [];
+    this.seconds.push({ start: now, keys });
+    return keys;
+  }
+
+  /** Forgets the seconds whose every request has been kept for Timer J, and the oldest ones past the limit. */
+  private age(now: number): void {
+    let drop = 0;
+    while (drop < this.seconds.length) {
+      const s = this.seconds[drop]!;
+      if (s.start + GENERATION_MS + ANSWER_KEPT_MS > now && this.answers.size < this.limit) break;
+      for (const key of s.keys) this.answers.delete(key);
+      drop++;
     }
+    if (drop > 0) this.seconds = this.seconds.slice(drop);
   }
 
   clear(): void {
-    this.entries.clear();
+    this.answers.clear();
+    this.seconds = [];
   }
 }
 

@@ -35,6 +35,13 @@ function closeWatcher(emitter: { once(e: 'close', l: () => void): unknown; off(e
 /** Idle stream connections are closed after this long; registered phones refresh well within it. */
 const IDLE_MS = 15 * 60 * 1000;
 const MAX_CONNECTIONS = 10_000;
+/**
+ * Socket buffers for UDP. The kernel's default (about 200 kB) overflows in a
+ * registration storm whenever the event loop pauses for garbage collection,
+ * and every datagram dropped there costs the phone a 500 ms retransmission.
+ * Linux caps this at net.core.rmem_max / wmem_max without complaint.
+ */
+const UDP_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /**
  * The sockets of the built-in engine: UDP, TCP and WebSocket listeners, and
@@ -86,7 +93,7 @@ export class Transports {
 
   private async bindUdpAndTcp(host: string, port: number, transports: SipTransport[]): Promise<void> {
     if (transports.includes('udp')) {
-      const udp = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+      const udp = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4', recvBufferSize: UDP_BUFFER_BYTES, sendBufferSize: UDP_BUFFER_BYTES });
       udp.on('message', (buf, rinfo) => this.receive(parseMessage(buf), { transport: 'udp', address: rinfo.address, port: rinfo.port }));
       udp.on('error', (err) => this.log.warn({ err }, 'SIP UDP socket error'));
       await new Promise<void>((resolve, reject) => {
@@ -163,12 +170,13 @@ export class Transports {
    * False when the flow's connection is gone (a WebSocket peer cannot be
    * called back); `onFail` hears of a new TCP connection that could not be made.
    */
-  send(flow: Flow, text: string, onFail?: () => void): boolean {
+  send(flow: Flow, text: string | Buffer, onFail?: () => void): boolean {
     if (flow.transport === 'udp') {
       if (!this.udp) return false;
-      this.udp.send(Buffer.from(text, 'latin1'), flow.port, flow.address);
+      this.udp.send(typeof text === 'string' ? Buffer.from(text, 'latin1') : text, flow.port, flow.address);
       return true;
     }
+    if (typeof text !== 'string') text = text.toString('latin1');
     const stream = flow.connectionId ? this.streams.get(flow.connectionId) : undefined;
     if (stream) {
       stream.send(text);

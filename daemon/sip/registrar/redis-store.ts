@@ -29,7 +29,7 @@ export class RedisStore implements RegistrarStore {
   private readonly redis: Scripted;
 
   constructor(url: string, private readonly prefix = 'dialtone:sip:') {
-    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true });
     redis.defineCommand('dialtoneRegister', { numberOfKeys: 5, lua: REGISTER_LUA });
     redis.defineCommand('dialtoneSweep', { numberOfKeys: 1, lua: SWEEP_LUA });
     this.redis = redis as Scripted;
