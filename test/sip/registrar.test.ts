@@ -92,6 +92,20 @@ for (const [storeName, storeEnv] of stores) {
       t.equal(refused.status, 403, 'the same credentials under another domain are not that tenant\'s');
     });
 
+    t.test('the credentials must belong to the address in To: by SIP username or by extension number', async (t) => {
+      const other = { ...base, user: 'someone-else' };
+      const c1 = await peer.request(registerText(peer, { ...other, callId: 'to-other' }));
+      const refused = await peer.request(registerText(peer, { ...other, callId: 'to-other', cseq: 2, contacts: ['<sip:hijack@127.0.0.1:9>'], authorization: auth(c1) }));
+      t.equal(refused.status, 403);
+      t.match(refused.headers.warning, /do not belong to the address in To/);
+      const regs = (await f.ta.call('GET', `/api/v1/extensions/${f.extension.id}/registrations`, { token: f.token })).body.items as { contact: string }[];
+      t.notOk(regs.some((r) => r.contact === 'sip:hijack@127.0.0.1:9'), 'nothing was bound');
+      const byUsername = { ...base, user: f.creds.username };
+      const c2 = await peer.request(registerText(peer, { ...byUsername, callId: 'to-username' }));
+      const ok = await peer.request(registerText(peer, { ...byUsername, callId: 'to-username', cseq: 2, authorization: auth(c2) }));
+      t.equal(ok.status, 200, 'the SIP username in To is the same line');
+    });
+
     t.test('OPTIONS is answered', async (t) => {
       const r = await peer.request(registerText(peer, base).replace(/REGISTER/g, 'OPTIONS'));
       t.equal(r.status, 200);

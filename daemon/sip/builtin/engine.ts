@@ -175,5 +175,5 @@ function response(rq: Message, status: number, reason: string, o: ReplyOptions):
 
 /** The same To tag for every answer to one request. */
 function tagFor(rq: Message): string {
-  return crypto.createHash('sha1').update(`${rq.headers['call-id']}|${String(rq.headers.via?.[0]?.params.branch)}`).digest('hex').slice(0, 12);
+  return crypto.hash('sha1', `${rq.headers['call-id']}|${String(rq.headers.via?.[0]?.params.branch)}`, 'hex').slice(0, 12);
 }

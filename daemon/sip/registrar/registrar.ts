@@ -140,6 +140,11 @@ export class Registrar {
       req.reply(403, 'Forbidden');
       return;
     }
+    if (!mayRegister(identity, toUri.user)) {
+      this.log.info({ username: creds.username, to: toUri.user.slice(0, 64), source: req.source.address }, 'SIP registration refused: To names another user');
+      req.reply(403, 'Forbidden', { headers: { warning: '399 dialtone "the credentials do not belong to the address in To"' } });
+      return;
+    }
     await this.bind(req, identity, creds, contacts.changes, lockKeys);
   }
 
@@ -235,6 +240,15 @@ export class Registrar {
       this.log.warn({ err }, 'sweeping expired SIP bindings failed');
     }
   }
+}
+
+/**
+ * RFC 3261 §10.3 step 6: the authenticated user must own the address of
+ * record in To. A phone names its line by the SIP username or by the
+ * extension number (the user part of the AOR); either is accepted.
+ */
+function mayRegister(identity: SipIdentity, toUser: string): boolean {
+  return toUser === identity.username || toUser === identity.aor.slice(0, identity.aor.lastIndexOf('@'));
 }
 
 function event(type: BindingEvent['type'], aor: string, b: Binding, at: string): BindingEvent {
