@@ -66,7 +66,7 @@ export class BuiltinEngine implements SipEngine {
     stampVia(m, flow);
     if (m.method === 'ACK') return;
     const key = serverKey(m);
-    const tx = key ? this.server.receive(key, flow, Date.now()) : { state: 'new' as const };
+    const tx = this.server.receive(key, flow, Date.now());
     if (tx.state === 'retransmission') {
       if (tx.answer) this.transports.send(flow, tx.answer);
       return;
@@ -80,10 +80,13 @@ export class BuiltinEngine implements SipEngine {
         this.transports.send(flow, text);
         return;
       }
-      const bytes = Buffer.from(text, 'latin1');
-      if (answered && key) {
-        if (STATELESS.has(status)) this.server.forget(key);
-        else this.server.answered(key, bytes);
+      const kept = answered && !STATELESS.has(status);
+      if (answered && !kept) this.server.forget(key);
+      // A kept answer gets memory of its own: a slice of Node's shared pool would hold the whole 8 kB block.
+      const bytes = kept ? Buffer.allocUnsafeSlow(text.length) : Buffer.from(text, 'latin1');
+      if (kept) {
+        bytes.write(text, 'latin1');
+        this.server.answered(key, bytes);
       }
       this.transports.send(flow, bytes);
     };

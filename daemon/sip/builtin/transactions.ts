@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { Message } from 'sip';
 import type { Flow } from '../engine';
 
@@ -17,13 +18,18 @@ const GENERATION_MS = 1000;
  */
 export const MAX_REMEMBERED = 40_000;
 
-export function serverKey(m: Message): string | null {
+/**
+ * The transaction a request belongs to, as a digest: the parts are slices of
+ * the whole received message, and a key built from them would keep every
+ * remembered request's text alive.
+ */
+export function serverKey(m: Message): string {
   const via = m.headers.via?.[0];
   const branch = via?.params.branch;
-  if (typeof branch !== 'string' || !branch.startsWith('z9hG4bK')) {
-    return `${m.headers['call-id']}|${m.headers.cseq?.seq}|${m.method}|${via?.host}:${via?.port}|legacy`;
-  }
-  return `${branch}|${m.method}|${via!.host}:${via!.port}`;
+  const id = typeof branch !== 'string' || !branch.startsWith('z9hG4bK')
+    ? `${m.headers['call-id']}|${m.headers.cseq?.seq}|${m.method}|${via?.host}:${via?.port}|legacy`
+    : `${branch}|${m.method}|${via!.host}:${via!.port}`;
+  return crypto.hash('sha1', id, 'base64');
 }
 
 /**
