@@ -8,7 +8,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 redis="${1:-${DIALTONE_REDIS_URL:-}}"
 seconds="${BENCH_STEP_SECONDS:-5}"
-rates=(${BENCH_RATES:-500 1000 2000 3000 4000 5000 6000 7000 8000 9000 10000 12000 14000 16000 18000 20000})
+rates=(${BENCH_RATES:-500 1000 2000 3000 4000 5000 6000 7000 8000 9000 10000 12000 14000 16000 18000 20000 22000 25000 28000 30000})
 # The memory phase: this many distinct users registered, at this rate, into a fresh daemon.
 bindings="${BENCH_BINDINGS:-100000}"
 bindings_rate="${BENCH_BINDINGS_RATE:-2000}"
