@@ -51,9 +51,17 @@ export async function buildApp(config: Config, opts: { log?: Logger; components?
   const applied = await migrate(db);
   if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
   const runtime: Runtime = { config, log, db, secrets: new SecretBox(key.key), changes: new ChangeFeed() };
-  const http = await createHttpServer(log, version);
-  const components = (opts.components ?? COMPONENTS).flatMap((make) => make(runtime));
-  for (const c of components) if (c.http) await c.http(http);
+  let http: FastifyInstance;
+  let components: Component[];
+  try {
+    http = await createHttpServer(log, version);
+    components = (opts.components ?? COMPONENTS).flatMap((make) => make(runtime));
+    for (const c of components) if (c.http) await c.http(http);
+  } catch (err) {
+    // A component refusing its configuration must not leave the database pool holding the process open.
+    await db.close();
+    throw err;
+  }
   let started: Component[] = [];
   const httpAddress = () => {
     const a = http.server.address();

@@ -30,6 +30,7 @@ export interface Config {
   sipLockoutUser: number;
   sipLockoutSource: number;
   sipLockoutSeconds: number;
+  sipWorkers: number;
   publicUrl: string;
   smtpUrl: string | null;
   mailFrom: string | null;
@@ -276,6 +277,11 @@ export const OPTIONS = [
     key: 'sipLockoutSeconds', env: 'DIALTONE_SIP_LOCKOUT_SECONDS', defaultText: '900',
     description: 'Cool-down, in seconds, counted from the first failure: failures older than this are forgotten.',
     fallback: () => 900, parse: integer(1, 86_400),
+  }),
+  opt({
+    key: 'sipWorkers', env: 'DIALTONE_SIP_WORKERS', defaultText: '0',
+    description: 'Extra processes that answer REGISTER on the same UDP socket, for registration storms beyond one core. Needs `DIALTONE_REDIS_URL`, the built-in engine and UDP.',
+    fallback: () => 0, parse: integer(0, 64),
   }),
   opt({
     key: 'publicUrl', env: 'DIALTONE_PUBLIC_URL', defaultText: 'http://127.0.0.1:<http port>',

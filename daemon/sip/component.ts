@@ -1,10 +1,14 @@
 import type { Component, ComponentFactory, Runtime } from '../core/component';
+import { ConfigError } from '../config/load';
+import { BuiltinEngine } from './builtin/engine';
+import { RegistrarWorkers } from './workers/pool';
 import { sipRoutes } from './api';
 import type { SipIdentityLookup } from './identity';
 import { type SipService, createSipService } from './service';
 
 export interface SipComponent extends Component {
   sip: SipService;
+  workers: RegistrarWorkers | null;
 }
 
 /**
@@ -13,25 +17,44 @@ export interface SipComponent extends Component {
  */
 export function sipComponentWith(lookups: (rt: Runtime) => SipIdentityLookup[] = () => []): (rt: Runtime) => SipComponent {
   return (rt) => {
-    const { service, store } = createSipService(rt, lookups(rt));
+    const { service, store, advertisedHost } = createSipService(rt, lookups(rt));
+    const workers = registrarWorkers(rt, service, advertisedHost);
     return {
       name: 'sip',
       sip: service,
+      workers,
       async http(app) {
         await app.register(sipRoutes(rt, service), { prefix: '/api/v1' });
       },
       async start() {
         await service.engine.start();
         service.registrar.start();
-        rt.log.info({ engine: service.engine.name, ports: service.engine.addresses(), store: rt.config.redisUrl ? 'redis' : 'memory' }, 'SIP listening');
+        if (workers) await workers.run((service.engine as BuiltinEngine).udpSocket()!);
+        rt.log.info({ engine: service.engine.name, ports: service.engine.addresses(), store: rt.config.redisUrl ? 'redis' : 'memory', workers: workers?.pids().length ?? 0 }, 'SIP listening');
       },
       async stop() {
+        await workers?.stop();
         service.registrar.stop();
         await service.engine.stop();
         await store.close();
       },
     };
   };
+}
+
+/** The registrar workers `DIALTONE_SIP_WORKERS` asks for, if any; what they hand over goes to this process's engine and registrar. */
+function registrarWorkers(rt: Runtime, service: SipService, advertisedHost: string): RegistrarWorkers | null {
+  const c = rt.config;
+  if (c.sipWorkers === 0) return null;
+  const engine = service.engine;
+  if (!c.redisUrl) throw new ConfigError('DIALTONE_SIP_WORKERS: registrar workers share bindings through Redis; set DIALTONE_REDIS_URL');
+  if (!(engine instanceof BuiltinEngine) || !c.sipTransports.includes('udp')) {
+    throw new ConfigError('DIALTONE_SIP_WORKERS: registrar workers share the built-in engine\'s UDP socket; use DIALTONE_SIP_ENGINE=builtin with udp in DIALTONE_SIP_TRANSPORTS');
+  }
+  return new RegistrarWorkers(c.sipWorkers, { type: 'start', config: c, advertisedHost }, {
+    datagram: (datagram, address, port) => engine.injectUdp(datagram, address, port),
+    event: (event) => service.registrar.events.emit(event.type, event),
+  }, rt.log);
 }
 
 export const sipComponent: ComponentFactory = sipComponentWith();

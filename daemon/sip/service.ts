@@ -1,12 +1,14 @@
 import os from 'node:os';
 import type { Runtime } from '../core/component';
+import type { Config } from '../config/options';
+import type { SecretBox } from '../crypto/secret-box';
 import { ConfigError } from '../config/load';
 import { BuiltinEngine } from './builtin/engine';
 import { DrachtioEngine } from './drachtio/engine';
 import type { IncomingRequest, SipEngine } from './engine';
 import { extensionIdentityLookup } from './extension-identity';
 import type { SipIdentityLookup } from './identity';
-import { Registrar } from './registrar/registrar';
+import { Registrar, type RegistrarOptions } from './registrar/registrar';
 import { MemoryStore } from './registrar/memory-store';
 import { RedisStore } from './registrar/redis-store';
 import type { RegistrarStore } from './registrar/store';
@@ -45,20 +47,25 @@ function makeEngine(rt: Runtime, advertisedHost: string): SipEngine {
   return new BuiltinEngine({ host: c.sipHost, port: c.sipPort, wsPort: c.sipWsPort, transports: c.sipTransports, advertisedHost }, rt.log);
 }
 
-export function createSipService(rt: Runtime, lookups: SipIdentityLookup[] = []): { service: SipService; store: RegistrarStore } {
-  const c = rt.config;
-  const host = advertisedHost(c.sipHost, c.sipPublicHost);
-  const engine = makeEngine(rt, host);
-  const store: RegistrarStore = c.redisUrl ? new RedisStore(c.redisUrl) : new MemoryStore();
-  const registrar = new Registrar(store, [extensionIdentityLookup({ knex: rt.db.knex, secrets: rt.secrets }), ...lookups], {
-    nonceSecret: rt.secrets.derive('sip-nonce'),
+/** The registrar's settings, the same in the daemon and in each registrar worker. */
+export function registrarOptions(c: Config, secrets: SecretBox): RegistrarOptions {
+  return {
+    nonceSecret: secrets.derive('sip-nonce'),
     algorithms: c.sipDigestAlgorithms,
     nonceTtlMs: c.sipNonceSeconds * 1000,
     expiry: { min: c.sipExpiresMin, max: c.sipExpiresMax, default: c.sipExpiresMax },
     maxContacts: c.sipMaxContacts,
     lockout: { user: c.sipLockoutUser, source: c.sipLockoutSource, coolDownMs: c.sipLockoutSeconds * 1000 },
     sweepMs: 1000,
-  }, rt.log);
+  };
+}
+
+export function createSipService(rt: Runtime, lookups: SipIdentityLookup[] = []): { service: SipService; store: RegistrarStore; advertisedHost: string } {
+  const c = rt.config;
+  const host = advertisedHost(c.sipHost, c.sipPublicHost);
+  const engine = makeEngine(rt, host);
+  const store: RegistrarStore = c.redisUrl ? new RedisStore(c.redisUrl) : new MemoryStore();
+  const registrar = new Registrar(store, [extensionIdentityLookup({ knex: rt.db.knex, secrets: rt.secrets }), ...lookups], registrarOptions(c, rt.secrets), rt.log);
   const routes = new Map<string, (req: IncomingRequest) => void>();
   engine.onRequest((req) => (routes.get(req.message.method ?? '') ?? ((r: IncomingRequest) => registrar.handle(r)))(req));
   const service: SipService = {
@@ -73,5 +80,5 @@ export function createSipService(rt: Runtime, lookups: SipIdentityLookup[] = [])
       for (const m of methods) routes.set(m, handler);
     },
   };
-  return { service, store };
+  return { service, store, advertisedHost: host };
 }

@@ -63,7 +63,7 @@ t.test('serve starts on embedded defaults, answers, and stops cleanly on SIGTERM
   const dir = dataDir(t);
   const port = await freePort();
   const child = spawn(process.execPath, [CLI, 'serve'], {
-    env: { PATH: process.env.PATH, DIALTONE_DATA_DIR: dir, DIALTONE_HTTP_HOST: '127.0.0.1', DIALTONE_HTTP_PORT: String(port), DIALTONE_TFTP_PORT: String(await freePort()), DIALTONE_SIP_PORT: String(await freePort()) },
+    env: { PATH: process.env.PATH, DIALTONE_DATA_DIR: dir, DIALTONE_HTTP_HOST: '127.0.0.1', DIALTONE_HTTP_PORT: String(port), DIALTONE_TFTP_PORT: String(await freePort()), DIALTONE_SIP_PORT: String(await freePort()), DIALTONE_SIP_WS_PORT: String(await freePort()) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import type dgram from 'node:dgram';
 import sip, { type Message } from 'sip';
 import type { Logger } from '../../core/log';
 import type { Flow, IncomingRequest, OutgoingRequest, ReplyOptions, RequestCallback, SipEngine, SipTransport, UasDialog } from '../engine';
@@ -51,6 +52,16 @@ export class BuiltinEngine implements SipEngine {
 
   addresses(): Partial<Record<SipTransport, number>> {
     return this.transports.ports();
+  }
+
+  /** The bound UDP socket, for registrar workers to share. */
+  udpSocket(): dgram.Socket | null {
+    return this.transports.udpSocket();
+  }
+
+  /** A datagram a worker read off the shared socket and handed over. */
+  injectUdp(datagram: Buffer, address: string, port: number): void {
+    this.transports.receiveUdp(datagram, address, port);
   }
 
   private inbound(parsed: Parsed, flow: Flow): void {

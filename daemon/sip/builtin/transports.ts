@@ -12,6 +12,13 @@ export interface TransportOptions {
   port: number;
   wsPort: number | null;
   transports: SipTransport[];
+  /** A UDP socket another process bound and shared with this one: used as it is, never bound here. */
+  sharedUdp?: dgram.Socket;
+  /**
+   * For a process that answers only some of what arrives on a shared socket:
+   * datagrams `keep` refuses go to `pass` as they came, unparsed.
+   */
+  handOver?: { keep(datagram: Buffer): boolean; pass(datagram: Buffer, address: string, port: number): void };
 }
 
 export type Inbound = (parsed: Parsed, flow: Flow) => void;
@@ -92,16 +99,18 @@ export class Transports {
   }
 
   private async bindUdpAndTcp(host: string, port: number, transports: SipTransport[]): Promise<void> {
-    if (transports.includes('udp')) {
+    if (this.opts.sharedUdp) {
+      this.listenUdp(this.opts.sharedUdp);
+    } else if (transports.includes('udp')) {
       const udp = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4', recvBufferSize: UDP_BUFFER_BYTES, sendBufferSize: UDP_BUFFER_BYTES });
-      udp.on('message', (buf, rinfo) => this.receive(parseMessage(buf), { transport: 'udp', address: rinfo.address, port: rinfo.port }));
-      udp.on('error', (err) => this.log.warn({ err }, 'SIP UDP socket error'));
       await new Promise<void>((resolve, reject) => {
         udp.once('error', reject);
-        udp.bind(port, host, () => resolve());
+        udp.bind(port, host, () => {
+          udp.off('error', reject);
+          resolve();
+        });
       });
-      this.udp = udp;
-      this.bound.udp = udp.address().port;
+      this.listenUdp(udp);
     }
     if (transports.includes('tcp')) {
       const server = net.createServer((socket) => this.acceptTcp(socket));
@@ -110,6 +119,27 @@ export class Transports {
       this.tcp = server;
       this.bound.tcp = (server.address() as net.AddressInfo).port;
     }
+  }
+
+  private listenUdp(udp: dgram.Socket): void {
+    const handOver = this.opts.handOver;
+    udp.on('message', (buf, rinfo) => {
+      if (handOver && !handOver.keep(buf)) handOver.pass(buf, rinfo.address, rinfo.port);
+      else this.receiveUdp(buf, rinfo.address, rinfo.port);
+    });
+    udp.on('error', (err) => this.log.warn({ err }, 'SIP UDP socket error'));
+    this.udp = udp;
+    this.bound.udp = udp.address().port;
+  }
+
+  /** A datagram from the UDP socket, whichever process read it off the socket. */
+  receiveUdp(datagram: Buffer, address: string, port: number): void {
+    this.receive(parseMessage(datagram), { transport: 'udp', address, port });
+  }
+
+  /** The bound UDP socket, to share with worker processes. */
+  udpSocket(): dgram.Socket | null {
+    return this.udp;
   }
 
   ports(): Partial<Record<SipTransport, number>> {

@@ -1,0 +1,74 @@
+import type dgram from 'node:dgram';
+import type { Config } from '../../config/options';
+import { createLogger } from '../../core/log';
+import { SecretBox } from '../../crypto/secret-box';
+import { loadSecretKey } from '../../crypto/secret-key';
+import { activationIdentities } from '../../provisioning/activation';
+import { openDatabase } from '../../storage/database';
+import { BuiltinEngine } from '../builtin/engine';
+import { extensionIdentityLookup } from '../extension-identity';
+import { Registrar } from '../registrar/registrar';
+import { RedisStore } from '../registrar/redis-store';
+import { registrarOptions } from '../service';
+import type { FromWorker, ToWorker } from './messages';
+
+/**
+ * A registrar worker: a process of its own answering REGISTER and OPTIONS on
+ * the daemon's UDP socket, which the daemon shares with it, so that a
+ * registration storm is spread over more than one core. Bindings, nonce counts
+ * and lockouts are in Redis, which every process shares. Whatever else
+ * arrives here (calls to the registration service, answers to resyncs) is
+ * handed to the daemon as it came, and every binding event is reported to it.
+ */
+const ANSWERED_HERE = ['REGISTER ', 'OPTIONS '];
+
+function answeredHere(datagram: Buffer): boolean {
+  const head = datagram.toString('latin1', 0, 9);
+  return ANSWERED_HERE.some((m) => head.startsWith(m));
+}
+
+function tell(message: FromWorker): void {
+  process.send?.(message);
+}
+
+async function run(start: Extract<ToWorker, { type: 'start' }>, udp: dgram.Socket): Promise<void> {
+  const config: Config = start.config;
+  const log = createLogger(config.logLevel).child({ component: 'sip-worker', worker: process.pid });
+  if (!config.redisUrl) throw new Error('a registrar worker needs DIALTONE_REDIS_URL');
+  const secrets = new SecretBox(loadSecretKey(config.secretKey, config.dataDir).key);
+  const db = openDatabase(config.dbUrl);
+  const store = new RedisStore(config.redisUrl);
+  const registrar = new Registrar(store, [
+    extensionIdentityLookup({ knex: db.knex, secrets }),
+    activationIdentities(db.knex, secrets, config.activationDomain),
+  ], registrarOptions(config, secrets), log);
+  const engine = new BuiltinEngine({
+    host: config.sipHost, port: config.sipPort, wsPort: null, transports: ['udp'], advertisedHost: start.advertisedHost,
+    sharedUdp: udp,
+    handOver: { keep: answeredHere, pass: (datagram, address, port) => tell({ type: 'datagram', datagram, address, port }) },
+  }, log);
+  engine.onRequest((req) => registrar.handle(req));
+  // The daemon alone sweeps for expired bindings: this registrar's sweeper is never started, and reports only what REGISTERs here changed.
+  for (const type of ['registered', 'unregistered', 'expired'] as const) registrar.events.on(type, (event) => tell({ type: 'event', event }));
+  await engine.start();
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await engine.stop();
+    await store.close();
+    await db.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop());
+  // The daemon went away without stopping us: nobody is left to hand anything to.
+  process.once('disconnect', () => void stop());
+  tell({ type: 'ready' });
+}
+
+process.once('message', (message: ToWorker, handle: unknown) => {
+  run(message, handle as dgram.Socket).catch((err: unknown) => {
+    createLogger(message.config?.logLevel ?? 'info').error({ err }, 'SIP registrar worker failed to start');
+    process.exit(1);
+  });
+});
