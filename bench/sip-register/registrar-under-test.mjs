@@ -25,7 +25,7 @@ const registrarFor = (store) => new Registrar(store, [lookup], {
   expiry: { min: 60, max: 3600, default: 3600 }, maxContacts: 5,
   lockout: { source: 1e9, user: 1e9, coolDownMs: 60_000 }, sweepMs: 1000,
 }, log);
-const answeredHere = (d) => /^(REGISTER|OPTIONS) /.test(d.toString('latin1', 0, 9));
+const { triage } = require('../../dist/daemon/sip/workers/triage.js');
 
 if (process.env.BENCH_WORKER === '1') {
   process.once('message', async (start, udp) => {
@@ -33,7 +33,10 @@ if (process.env.BENCH_WORKER === '1') {
     const registrar = registrarFor(store);
     const engine = new BuiltinEngine({
       host: '127.0.0.1', port: 0, wsPort: null, transports: ['udp'], advertisedHost: '127.0.0.1', sharedUdp: udp,
-      handOver: { keep: answeredHere, pass: (datagram, address, port) => process.send({ type: 'datagram', datagram, address, port }) },
+      handOver: {
+        keep: (d) => triage(d) === 'answer',
+        pass: (datagram, address, port) => triage(datagram) === 'hand-over' && process.send({ type: 'datagram', datagram, address, port }),
+      },
     }, log);
     engine.onRequest((req) => registrar.handle(req));
     await engine.start();

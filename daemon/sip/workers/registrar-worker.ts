@@ -11,6 +11,7 @@ import { Registrar } from '../registrar/registrar';
 import { RedisStore } from '../registrar/redis-store';
 import { registrarOptions } from '../service';
 import type { FromWorker, ToWorker } from './messages';
+import { triage } from './triage';
 
 /**
  * A registrar worker: a process of its own answering REGISTER and OPTIONS on
@@ -20,13 +21,6 @@ import type { FromWorker, ToWorker } from './messages';
  * arrives here (calls to the registration service, answers to resyncs) is
  * handed to the daemon as it came, and every binding event is reported to it.
  */
-const ANSWERED_HERE = ['REGISTER ', 'OPTIONS '];
-
-function answeredHere(datagram: Buffer): boolean {
-  const head = datagram.toString('latin1', 0, 9);
-  return ANSWERED_HERE.some((m) => head.startsWith(m));
-}
-
 function tell(message: FromWorker): void {
   process.send?.(message);
 }
@@ -45,7 +39,12 @@ async function run(start: Extract<ToWorker, { type: 'start' }>, udp: dgram.Socke
   const engine = new BuiltinEngine({
     host: config.sipHost, port: config.sipPort, wsPort: null, transports: ['udp'], advertisedHost: start.advertisedHost,
     sharedUdp: udp,
-    handOver: { keep: answeredHere, pass: (datagram, address, port) => tell({ type: 'datagram', datagram, address, port }) },
+    handOver: {
+      keep: (datagram) => triage(datagram) === 'answer',
+      pass: (datagram, address, port) => {
+        if (triage(datagram) === 'hand-over') tell({ type: 'datagram', datagram, address, port });
+      },
+    },
   }, log);
   engine.onRequest((req) => registrar.handle(req));
   // The daemon alone sweeps for expired bindings: this registrar's sweeper is never started, and reports only what REGISTERs here changed.
