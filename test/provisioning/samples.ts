@@ -36,6 +36,6 @@ export function sampleInput(mac: string, vendor: string, model: string, assigned
     server: SERVER,
     device: { id: 'd1', mac, vendor, model, provUsername: `prov${mac}`, provPassword: 'PROVPASSWORD', activationUsername: `act${mac}abcd`, activationPassword: 'ACTIVATIONPASSWORD' },
     assignment: assigned ? { tenant, site, user, extension, sipUsername: '1001xsecret', sipPassword: 'EXTENSIONPASSWORD' } : null,
-    overrides: { keys: [{ index: 1, type: 'line', value: '1', label: 'Ada' }, { index: 2, type: 'blf', value: '1002', label: 'Bob & <Co>' }, { index: 3, type: 'speed-dial', value: '+15551234', label: 'Front desk' }] },
+    overrides: { keys: [{ index: 1, type: 'line', value: '1', label: 'Ada' }, { index: 2, type: 'blf', value: '1002', label: 'Bob & <Co>; sales' }, { index: 3, type: 'speed-dial', value: '+15551234', label: 'Front desk' }] },
   };
 }
