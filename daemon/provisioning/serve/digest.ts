@@ -16,6 +16,19 @@ export function parseDigest(header: string): Record<string, string> | null {
   return out;
 }
 
+/** A device's provisioning password with its digest HA1, worked out once per password rather than per request. */
+export interface DigestSecret {
+  password: string;
+  ha1: string;
+}
+
+export function digestSecret(username: string, password: string): DigestSecret {
+  return { password, ha1: md5(`${username}:${REALM}:${password}`) };
+}
+
+// Nonces whose HMAC was checked already: phones reuse one nonce for many requests.
+const VERIFIED_NONCES = 4096;
+
 /**
  * HTTP digest (RFC 7616, MD5, qop=auth) for phones, which mostly speak
  * nothing newer. Nonces are stateless: a time and an HMAC of it, so any
@@ -23,6 +36,8 @@ export function parseDigest(header: string): Record<string, string> | null {
  */
 export class DigestAuth {
   private readonly key: Buffer;
+  // Nonce → the time it carries; only ever holds nonces whose HMAC matched, so a forged one never skips the check.
+  private readonly verified = new Map<string, number>();
 
   constructor(key: Buffer = crypto.randomBytes(32), private readonly clock: () => number = Date.now) {
     this.key = key;
@@ -38,17 +53,32 @@ export class DigestAuth {
     return opts.basic ? [digest, `Basic realm="${REALM}"`] : [digest];
   }
 
-  private nonceValid(nonce: string): boolean {
-    const [t, mac] = nonce.split('.');
-    if (!t || !mac || !/^[0-9a-f]{1,16}$/.test(t)) return false;
+  /** The time a genuine nonce carries, or null for a forged or malformed one. */
+  private nonceTime(nonce: string): number | null {
+    const known = this.verified.get(nonce);
+    if (known !== undefined) return known;
+    const parts = nonce.split('.');
+    const [t, mac] = parts;
+    if (parts.length !== 2 || !t || !mac || !/^[0-9a-f]{1,16}$/.test(t)) return null;
     const expected = crypto.createHmac('sha256', this.key).update(t).digest('base64url');
-    if (!safeEqual(mac, expected)) return false;
-    const age = this.clock() - parseInt(t, 16);
-    return age >= 0 && age <= NONCE_TTL_MS;
+    if (!safeEqual(mac, expected)) return null;
+    const time = parseInt(t, 16);
+    if (this.verified.size >= VERIFIED_NONCES) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(nonce, time);
+    return time;
   }
 
-  /** The username the request proves, given a way to find a password for it; null when it proves nothing. */
-  verify(header: string | undefined, method: string, opts: { basicAllowed: boolean; password: (username: string) => string | null }): string | null {
+  private nonceValid(nonce: string): boolean {
+    const time = this.nonceTime(nonce);
+    if (time === null) return false;
+    const age = this.clock() - time;
+    if (age >= 0 && age <= NONCE_TTL_MS) return true;
+    this.verified.delete(nonce);
+    return false;
+  }
+
+  /** The username the request proves, given a way to find the secret for it; null when it proves nothing. */
+  verify(header: string | undefined, method: string, opts: { basicAllowed: boolean; secret: (username: string) => DigestSecret | null }): string | null {
     if (!header) return null;
     if (/^Basic\s/i.test(header)) {
       if (!opts.basicAllowed) return null;
@@ -56,18 +86,17 @@ export class DigestAuth {
       const i = decoded.indexOf(':');
       if (i < 0) return null;
       const user = decoded.slice(0, i);
-      const expected = opts.password(user);
-      return expected !== null && safeEqual(decoded.slice(i + 1), expected) ? user : null;
+      const expected = opts.secret(user);
+      return expected !== null && safeEqual(decoded.slice(i + 1), expected.password) ? user : null;
     }
     const d = parseDigest(header);
     if (!d || !d.username || !d.nonce || !d.uri || !d.response || d.realm !== REALM) return null;
     if (d.algorithm && d.algorithm.toUpperCase() !== 'MD5') return null;
     if (!this.nonceValid(d.nonce)) return null;
-    const password = opts.password(d.username);
-    if (password === null) return null;
-    const ha1 = md5(`${d.username}:${REALM}:${password}`);
+    const secret = opts.secret(d.username);
+    if (secret === null) return null;
     const ha2 = md5(`${method}:${d.uri}`);
-    const expected = d.qop === 'auth' ? md5(`${ha1}:${d.nonce}:${d.nc ?? ''}:${d.cnonce ?? ''}:auth:${ha2}`) : md5(`${ha1}:${d.nonce}:${ha2}`);
+    const expected = d.qop === 'auth' ? md5(`${secret.ha1}:${d.nonce}:${d.nc ?? ''}:${d.cnonce ?? ''}:auth:${ha2}`) : md5(`${secret.ha1}:${d.nonce}:${ha2}`);
     return safeEqual(d.response.toLowerCase(), expected) ? d.username : null;
   }
 }

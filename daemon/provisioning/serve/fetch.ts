@@ -11,7 +11,7 @@ import { loadDeviceSettings } from '../settings-source';
 import { type Device, deviceByMac, deviceFromRow, newDeviceRow } from '../store/devices';
 import { type TemplateRenderer, templateData } from '../templates/render';
 import { chooseMatch, isIgnoredName, matchPath, parseUserAgent } from '../vendors/match';
-import type { DigestAuth } from './digest';
+import { type DigestAuth, type DigestSecret, digestSecret } from './digest';
 import { type StaticFile, findStatic } from './firmware';
 import type { FailureLimiter } from './limiter';
 import { refuseName, stripOneSlash } from './names';
@@ -60,8 +60,8 @@ const MAX_CACHED_DEVICES = 200_000;
 export class FileService {
   // Devices by MAC, so a fetch of a cached file touches no database; dropped by forget() on every change to the device.
   private readonly devices = new Map<Mac, Device>();
-  // Opened once per cached device record rather than per request; a changed record is a new object and is opened again.
-  private readonly passwords = new WeakMap<Device, string>();
+  // Opened (and hashed for digest) once per cached device record rather than per request; a changed record is a new object and is opened again.
+  private readonly secrets = new WeakMap<Device, DigestSecret>();
 
   constructor(private readonly d: FetchDeps) {}
 
@@ -82,13 +82,13 @@ export class FileService {
     return found;
   }
 
-  private provPassword(device: Device): string {
-    let password = this.passwords.get(device);
-    if (password === undefined) {
-      password = this.d.secrets.open(device.provPasswordSealed);
-      this.passwords.set(device, password);
+  private provSecret(device: Device): DigestSecret {
+    let secret = this.secrets.get(device);
+    if (secret === undefined) {
+      secret = digestSecret(device.provUsername, this.d.secrets.open(device.provPasswordSealed));
+      this.secrets.set(device, secret);
     }
-    return password;
+    return secret;
   }
 
   private remember(device: Device): void {
@@ -139,7 +139,7 @@ export class FileService {
     if (req.transport !== 'tftp' && device.credentialsSentAt && device.extensionId) {
       const user = this.d.digest.verify(req.authorization, req.method ?? 'GET', {
         basicAllowed: req.transport === 'https',
-        password: (u) => (u === device!.provUsername ? this.provPassword(device!) : null),
+        secret: (u) => (u === device!.provUsername ? this.provSecret(device!) : null),
       });
       if (!user) {
         this.event(device, req, name, 'unauthorized', req.authorization ? 'wrong credentials' : 'no credentials');
