@@ -78,7 +78,9 @@ t.test('hostile values are clipped before they are compared and stored', async (
   await migrate(database);
   const row = newDeviceRow(new SecretBox(Buffer.alloc(32, 1)), { mac: '0015654aa937' as Mac, tenantId: null, vendor: 'yealink', model: 'T46S', extensionId: null });
   await knex('devices').insert(row);
-  const writer = new TimelineWriter(knex, createLogger('silent'), () => T0);
+  let clock = T0;
+  // Entries of one instant are listed in no particular order: each comes a second after the one before.
+  const writer = new TimelineWriter(knex, createLogger('silent'), () => (clock += 1000));
   const long = 'A'.repeat(255);
   writer.add(row.id as string, fetched('ok', { userAgent: `${long}first`, file: `${'f'.repeat(300)}.cfg` }));
   writer.add(row.id as string, fetched('ok', { userAgent: `${long}second`, file: `${'f'.repeat(300)}.cfg` }));

@@ -96,14 +96,23 @@ export function provisioningHandler(files: FileService, log: Logger): RawHandler
       plain(req, res, 400, 'bad request');
       return;
     }
-    const encrypted = (req.socket as TLSSocket).encrypted === true;
-    files.fetch({
-      name, transport: encrypted ? 'https' : 'http', source: req.socket.remoteAddress ?? '', method: 'GET',
-      userAgent: req.headers['user-agent'], authorization: req.headers.authorization,
-    }).then((result) => answer(req, res, result), (err: unknown) => {
+    const failed = (err: unknown) => {
       log.error({ err }, 'provisioning: request failed');
       plain(req, res, 500, 'internal error; see the daemon log');
-    });
+    };
+    const encrypted = (req.socket as TLSSocket).encrypted === true;
+    let result: ReturnType<FileService['fetch']>;
+    try {
+      result = files.fetch({
+        name, transport: encrypted ? 'https' : 'http', source: req.socket.remoteAddress ?? '', method: 'GET',
+        userAgent: req.headers['user-agent'], authorization: req.headers.authorization,
+      });
+    } catch (err) {
+      failed(err);
+      return;
+    }
+    if (result instanceof Promise) result.then((r) => answer(req, res, r), failed);
+    else answer(req, res, result);
   };
 }
 
