@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { newId } from '../../core/ids';
 import type { Logger } from '../../core/log';
+import { updateMany } from '../../storage/update-many';
 import { type DeviceEvent, trimDeviceEvents } from '../events';
 
 const FLUSH_MS = 100;
@@ -26,7 +27,8 @@ interface Run {
   result: string;
   detail: string | null;
   count: number;
-  lastAt: string;
+  /** Kept as a number: turning every repeat's time into text would cost more than counting it. */
+  lastMs: number;
   /** How many of `count` the database holds: 0 until the entry is inserted. */
   stored: number;
 }
@@ -57,7 +59,6 @@ export class TimelineWriter {
 
   add(deviceId: string, e: DeviceEvent): void {
     const ms = e.at ? Date.parse(e.at) : this.clock();
-    const at = e.at ?? new Date(ms).toISOString();
     const transport = e.transport ?? null;
     const file = clip(e.file, 255);
     const source = clip(e.source, 64);
@@ -67,7 +68,7 @@ export class TimelineWriter {
     const run = this.open.get(deviceId);
     if (run && ms - run.startMs < REPEAT_WINDOW_MS && ms >= run.startMs && sameEvent(run, e.kind, transport, file, source, userAgent, result, detail)) {
       run.count++;
-      run.lastAt = at;
+      run.lastMs = ms;
       if (run.stored > 0) {
         this.dirty.add(run);
         this.sweepTimer ??= setTimeout(() => void this.write(false), SWEEP_MS);
@@ -75,7 +76,7 @@ export class TimelineWriter {
       return;
     }
     if (run) this.open.delete(deviceId);
-    const next: Run = { deviceId, id: newId(), at, startMs: ms, kind: e.kind, transport, file, source, userAgent, result, detail, count: 1, lastAt: at, stored: 0 };
+    const next: Run = { deviceId, id: newId(), at: e.at ?? new Date(ms).toISOString(), startMs: ms, kind: e.kind, transport, file, source, userAgent, result, detail, count: 1, lastMs: ms, stored: 0 };
     this.open.set(deviceId, next);
     this.inserts.push(next);
     if (this.inserts.length >= FLUSH_AT) void this.write(false);
@@ -106,19 +107,20 @@ export class TimelineWriter {
     this.running = this.running.then(async () => {
       if (inserts.length === 0 && updates.length === 0) return;
       // Taken now, not when add() ran: repeats that came in since are written with the entry.
+      const lastAt = (r: Run) => (r.lastMs === r.startMs ? r.at : new Date(r.lastMs).toISOString());
       const rows = inserts.map((r) => ({
         id: r.id, device_id: r.deviceId, at: r.at, kind: r.kind, transport: r.transport, file: r.file, source: r.source,
-        user_agent: r.userAgent, result: r.result, detail: r.detail, count: r.count, last_at: r.lastAt,
+        user_agent: r.userAgent, result: r.result, detail: r.detail, count: r.count, last_at: lastAt(r),
       }));
-      const counts = updates.map((r) => ({ id: r.id, count: r.count, lastAt: r.lastAt }));
-      const seen = new Map<string, { at: string; source: string }>();
-      for (const r of [...updates, ...inserts]) if (r.kind === 'fetch' && r.source) seen.set(r.deviceId, { at: r.lastAt, source: r.source });
+      const counts = updates.map((r) => ({ id: r.id, values: [r.count, lastAt(r)] }));
+      const seen = new Map<string, [string, string]>();
+      for (const r of [...updates, ...inserts]) if (r.kind === 'fetch' && r.source) seen.set(r.deviceId, [lastAt(r), r.source]);
       for (const r of [...inserts, ...updates]) r.stored = r.count;
       try {
         await this.knex.transaction(async (trx) => {
           await trx.batchInsert('device_events', rows, 100);
-          for (const c of counts) await trx('device_events').where('id', c.id).update({ count: c.count, last_at: c.lastAt });
-          for (const [id, s] of seen) await trx('devices').where('id', id).update({ last_seen_at: s.at, last_source: s.source });
+          await updateMany(trx, 'device_events', ['count', 'last_at'], counts);
+          await updateMany(trx, 'devices', ['last_seen_at', 'last_source'], [...seen].map(([id, values]) => ({ id, values })));
         });
         // The busiest devices of the batch are the ones a flood would grow: keep their timelines bounded.
         const perDevice = new Map<string, number>();
