@@ -4,8 +4,9 @@ import type { Logger } from '../../core/log';
 import { updateMany } from '../../storage/update-many';
 import { type DeviceEvent, trimDeviceEvents } from '../events';
 
-const FLUSH_MS = 100;
-const FLUSH_AT = 500;
+// A commit waits for the disk on the event loop (better-sqlite3 is synchronous): at most one a second.
+const FLUSH_MS = 1000;
+const FLUSH_AT = 5000;
 const TRIM_FROM = 20;
 /** Identical fetches of one device within this long of the first one are counted on that entry. */
 export const REPEAT_WINDOW_MS = 60_000;
@@ -38,7 +39,7 @@ const sameEvent = (r: Run, kind: string, transport: string | null, file: string 
 
 /**
  * Fetch entries for the device timeline and last-seen stamps, written in one
- * transaction every 100 ms instead of two writes per request: on SQLite each
+ * transaction a second instead of two writes per request: on SQLite each
  * write is a commit, and commits, not rendering, bounded the request rate.
  * A phone polling the same file with the same answer would still cost a row
  * per poll, so a repeat within REPEAT_WINDOW_MS of the first is counted on
