@@ -5,6 +5,6 @@
  *
  * V8's young generation grows to three 16 MB semi-spaces under a steady
  * request load: about 45 MB of resident memory for objects that live for one
- * request. 4 MB semi-spaces cost no measurable throughput (bench/README.md).
+ * request. 2 MB semi-spaces cost no measurable throughput (bench/README.md).
  */
-export const NODE_FLAGS = ['--max-semi-space-size=4'];
+export const NODE_FLAGS = ['--max-semi-space-size=2'];
