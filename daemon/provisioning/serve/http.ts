@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../../core/log';
 import type { RawHandler } from '../../http/front-door';
+import { BODY_LIMIT } from '../../http/server';
 import { PROV_PREFIX } from '../settings-source';
 import type { FetchResult, FileService } from './fetch';
 
@@ -70,6 +71,27 @@ function answer(req: IncomingMessage, res: ServerResponse, result: FetchResult):
 }
 
 /**
+ * Phones upload logs with PUT; provisioning is read-only. The body is read and
+ * dropped before the answer, as fastify does, so that the connection stays in
+ * step for the next request; past the API's body limit the connection is closed.
+ */
+function refuseWrite(req: IncomingMessage, res: ServerResponse): void {
+  const refuse = () => plain(req, res, 405, 'provisioning is read-only', { allow: 'GET, HEAD' });
+  let size = 0;
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > BODY_LIMIT && !res.headersSent) {
+      res.shouldKeepAlive = false;
+      res.once('finish', () => req.socket.destroy());
+      refuse();
+    }
+  });
+  req.on('end', () => {
+    if (!res.headersSent) refuse();
+  });
+}
+
+/**
  * Provisioning files over HTTP and HTTPS under /prov/, with the vendor folders
  * phones ask under (/prov/Grandstream/…), as a plain node:http handler: the
  * servers' front doors call it directly, and fastify's route hands it the
@@ -83,8 +105,7 @@ export function provisioningHandler(files: FileService, log: Logger): RawHandler
       res.once('finish', () => log.debug({ method: req.method, url: req.url!.split('?')[0], status: res.statusCode, ms: Math.round(Number(process.hrtime.bigint() - started) / 1e6) }, 'request'));
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      // Phones upload logs with PUT; provisioning is read-only.
-      plain(req, res, 405, 'provisioning is read-only', { allow: 'GET, HEAD' });
+      refuseWrite(req, res);
       return;
     }
     const url = req.url!;
