@@ -113,3 +113,11 @@ t.test('headers that are not digests prove nothing', async (t) => {
     t.equal(verify(h), null, `${JSON.stringify((h ?? 'undefined').slice(0, 40))}`);
   }
 });
+
+t.test('quoted values are unescaped as RFC 7616 says', async (t) => {
+  const { verify, nonce } = setup();
+  const n = nonce();
+  const escaped = answer(n).replace(`username="${USER}"`, `username="${USER.replace('prov', 'p\\r\\ov')}"`);
+  t.equal(verify(escaped), USER, 'a backslash quotes the next character');
+  t.equal(verify(answer(n).replace(`username="${USER}"`, `username="${USER}\\\\"`)), null, 'an escaped backslash stays one');
+});
