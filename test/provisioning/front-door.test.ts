@@ -67,6 +67,12 @@ t.test('the front door answers /prov/ itself, as fastify would, and leaves the r
   await request(port, 'PUT', '/prov/0004f2a1b2c3-app.log', { body: 'z'.repeat(3 * 1024 * 1024) }).catch(() => null);
   t.equal((await request(port, 'GET', '/prov/y000000000066.cfg')).status, 200, 'a body past the limit (its connection closed) harms nothing else');
 
+  for (const o of [{}, { payload: 'log line\n', headers: { 'content-type': 'text/plain' } }, { body: { a: 1 } }]) {
+    const viaFastify = await ta.call('PUT', '/prov/0004f2a1b2c3-app.log', o);
+    t.equal(viaFastify.status, 405, `through fastify's route too (${Object.keys(o).join() || 'no body'})`);
+    t.equal(viaFastify.headers.allow, 'GET, HEAD');
+  }
+
   t.equal((await request(port, 'GET', '/healthz')).status, 200, 'the rest goes to fastify');
   for (const target of ['/prov', '/provisioning/y000000000066.cfg', '/PROV/y000000000066.cfg', '//prov/y000000000066.cfg']) {
     const r = await request(port, 'GET', target);

@@ -77,6 +77,11 @@ function answer(req: IncomingMessage, res: ServerResponse, result: FetchResult):
  */
 function refuseWrite(req: IncomingMessage, res: ServerResponse): void {
   const refuse = () => plain(req, res, 405, 'provisioning is read-only', { allow: 'GET, HEAD' });
+  // Through fastify's route the body may have been read already: nothing more will come.
+  if (req.readableEnded) {
+    refuse();
+    return;
+  }
   let size = 0;
   req.on('data', (chunk: Buffer) => {
     size += chunk.length;
