@@ -37,7 +37,7 @@ export function provisioningComponent(rt: Runtime): ProvisioningComponent {
     knex: rt.db.knex, secrets: rt.secrets, log, server, firmwareDir: rt.config.firmwareDir,
     renderer, cache, limiter: new FailureLimiter(rt.config.provRateLimit), newDevices: new FailureLimiter(rt.config.provRateLimit * NEW_DEVICES_GLOBAL_FACTOR), digest: new DigestAuth(), timeline,
   });
-  const handler = provisioningHandler(files, log.child({ component: 'http' }));
+  const handler = provisioningHandler(files, rt.log.child({ component: 'http' }));
   const tftp = new TftpFrontEnd(files, { host: rt.config.tftpHost, port: rt.config.tftpPort, allow: rt.config.tftpAllow, root: rt.config.firmwareDir }, rt.log.child({ component: 'tftp' }));
   // Subscribed from the start, not from start(): records change through the API whether or not phones are being served.
   let unsubscribe: (() => void) | null = rt.changes.subscribe((change) => {
