@@ -1,14 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { NODE_FLAGS } from '../daemon/cli/node-flags';
 
 export const ROOT = path.resolve(__dirname, '..');
 
-/** Runs the compiled daemon (npm run build first) as its own process, so its memory and CPU are its own. */
+/** Runs the compiled daemon (npm run build first) as its own process, so its memory and CPU are its own, with the Node flags it is deployed with. */
 export async function startDaemon(env: Record<string, string>, httpPort: number): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
   const main = path.join(ROOT, 'dist/daemon/cli/main.js');
   if (!fs.existsSync(main)) throw new Error('run `npm run build` first');
-  const child = spawn(process.execPath, [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), main, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), main, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   let exited = false;
   child.once('exit', () => (exited = true));
   for (let i = 0; i < 200; i++) {

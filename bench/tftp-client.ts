@@ -6,7 +6,10 @@ export function tftpGet(port: number, name: string, timeoutMs = 3000): Promise<B
     const s = dgram.createSocket('udp4');
     const chunks: Buffer[] = [];
     let expected = 1;
+    let finished = false;
     const done = (err: Error | null) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       s.close();
       if (err) reject(err);
@@ -23,11 +26,16 @@ export function tftpGet(port: number, name: string, timeoutMs = 3000): Promise<B
       if (op !== 3) return;
       const block = msg.readUInt16BE(2);
       const ack = Buffer.from([0, 4, msg[2]!, msg[3]!]);
-      s.send(ack, rinfo.port, rinfo.address);
-      if (block !== expected) return;
-      expected++;
-      chunks.push(msg.subarray(4));
-      if (msg.length - 4 < 512) done(null);
+      const last = block === expected && msg.length - 4 < 512;
+      if (block === expected) {
+        expected++;
+        chunks.push(msg.subarray(4));
+      }
+      // The socket closes only once the final ACK is out: closed at once, the ACK was often never sent, and the
+      // server kept retransmitting the last block (holding the finished transfer) until it gave up.
+      s.send(ack, rinfo.port, rinfo.address, () => {
+        if (last) done(null);
+      });
     });
     s.send(Buffer.concat([Buffer.from([0, 1]), Buffer.from(`${name}\0octet\0`)]), port, '127.0.0.1');
   });

@@ -4,6 +4,7 @@ import * as accounts from './004_accounts';
 import * as pbx from './005_pbx';
 import * as activation from './006_activation';
 import * as provisioning from './002_provisioning';
+import * as eventCounts from './007_event_counts';
 
 /**
  * The migrations in order. Listed here rather than found on disk so the same
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   '005_pbx': pbx,
   '006_activation': activation,
   '002_provisioning': provisioning,
+  '007_event_counts': eventCounts,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -2,11 +2,20 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Ajv from 'ajv';
+import http from 'node:http';
 import type { Logger } from '../core/log';
 import { installErrorHandler } from './errors';
+import { FrontDoor } from './front-door';
 import { installJsonParser } from './json-body';
 
 export const BODY_LIMIT = 1024 * 1024;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Plain handlers for paths that skip fastify; see FrontDoor. */
+    frontDoor: FrontDoor;
+  }
+}
 
 /**
  * The shared HTTP server. Parameters and query strings are validated by
@@ -17,7 +26,17 @@ export const BODY_LIMIT = 1024 * 1024;
  */
 export async function createHttpServer(log: Logger, version: string): Promise<FastifyInstance> {
   const debugging = log.isLevelEnabled('debug');
+  const frontDoor = new FrontDoor();
   const app = Fastify({
+    // The same server fastify would make (its timeouts included), with the front door ahead of fastify's own handler.
+    serverFactory: (handler, opts) => {
+      const timeouts = opts as { keepAliveTimeout: number; requestTimeout: number; connectionTimeout: number };
+      const server = http.createServer(frontDoor.listener(handler));
+      server.keepAliveTimeout = timeouts.keepAliveTimeout;
+      server.requestTimeout = timeouts.requestTimeout;
+      server.setTimeout(timeouts.connectionTimeout);
+      return server;
+    },
     loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
     // One line per request from the hook below instead of fastify's two: phones fetch often.
     logController: new LogController({ disableRequestLogging: true }),
@@ -35,6 +54,7 @@ export async function createHttpServer(log: Logger, version: string): Promise<Fa
     if (httpPart === 'body') return () => true;
     return ajv.compile(schema);
   });
+  app.decorate('frontDoor', frontDoor);
   installJsonParser(app);
   installErrorHandler(app);
   // Phones fetch often and their fetches are in the device timeline; one line per request only when debugging.

@@ -5,7 +5,7 @@ import { deviceRoutes } from './api/routes';
 import { RenderCache } from './cache';
 import { DigestAuth } from './serve/digest';
 import { FileService } from './serve/fetch';
-import { provisioningHttp } from './serve/http';
+import { PROV_PATH, provisioningHandler, provisioningRoute } from './serve/http';
 import { FailureLimiter } from './serve/limiter';
 import { TftpFrontEnd } from './serve/tftp';
 import { TimelineWriter } from './serve/timeline-writer';
@@ -37,6 +37,7 @@ export function provisioningComponent(rt: Runtime): ProvisioningComponent {
     knex: rt.db.knex, secrets: rt.secrets, log, server, firmwareDir: rt.config.firmwareDir,
     renderer, cache, limiter: new FailureLimiter(rt.config.provRateLimit), newDevices: new FailureLimiter(rt.config.provRateLimit * NEW_DEVICES_GLOBAL_FACTOR), digest: new DigestAuth(), timeline,
   });
+  const handler = provisioningHandler(files, rt.log.child({ component: 'http' }));
   const tftp = new TftpFrontEnd(files, { host: rt.config.tftpHost, port: rt.config.tftpPort, allow: rt.config.tftpAllow, root: rt.config.firmwareDir }, rt.log.child({ component: 'tftp' }));
   // Subscribed from the start, not from start(): records change through the API whether or not phones are being served.
   let unsubscribe: (() => void) | null = rt.changes.subscribe((change) => {
@@ -56,15 +57,15 @@ export function provisioningComponent(rt: Runtime): ProvisioningComponent {
     },
     async http(fastify) {
       app = fastify;
-      await fastify.register(provisioningHttp(files));
+      fastify.frontDoor.add(PROV_PATH, handler);
+      await fastify.register(provisioningRoute(handler));
       await fastify.register(deviceRoutes(rt, server, renderer, () => timeline.flush()), { prefix: '/api/v1' });
     },
     async start() {
       await tftp.start();
       const { httpsPort, tlsCert, tlsKey } = rt.config;
       if (httpsPort !== null && tlsCert && tlsKey && app) {
-        const routing = app.routing.bind(app);
-        tls = https.createServer({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(tlsKey) }, (req, res) => routing(req, res));
+        tls = https.createServer({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(tlsKey) }, app.frontDoor.listener(app.routing.bind(app)));
         await new Promise<void>((resolve, reject) => {
           tls!.once('error', reject);
           tls!.listen(httpsPort, rt.config.httpHost, () => resolve());

@@ -17,7 +17,12 @@ export interface DeviceEvent {
 
 export interface DeviceEventView extends Required<Omit<DeviceEvent, 'at'>> {
   id: string;
+  /** When it happened; for a run of identical fetches, when the first one came. */
   at: string;
+  /** How many identical events this entry stands for (fetches repeated within a minute of the first are counted, not stored again). */
+  count: number;
+  /** When the last of them came: `at` for a single event. */
+  lastAt: string;
   /** For a resync the phone answered: when it then fetched its configuration, or null while it has not. */
   appliedAt?: string | null;
 }
@@ -32,9 +37,15 @@ const FETCHED = new Set(['ok', 'not_modified']);
 export function markAppliedResyncs(newestFirst: DeviceEventView[]): DeviceEventView[] {
   // Walking from newest to oldest, the last fetch seen is the earliest one after whatever comes next.
   let firstFetchAfter: string | null = null;
-  return newestFirst.map((e) => {
+  return newestFirst.map((e, i) => {
     if (e.kind === 'fetch' && FETCHED.has(e.result)) firstFetchAfter = e.at;
-    return e.kind === 'resync' && e.result === 'sent' ? { ...e, appliedAt: firstFetchAfter } : e;
+    if (e.kind !== 'resync' || e.result !== 'sent') return e;
+    // A run of fetches that began before the resync and went on after it: its repeats after the resync came
+    // before any later entry, and by its last one at the latest (the exact moment is not kept).
+    const before = newestFirst.slice(i + 1).find((x) => x.kind === 'fetch' && FETCHED.has(x.result));
+    const straddling = before && before.lastAt > e.at ? before.lastAt : null;
+    const applied = straddling !== null && (firstFetchAfter === null || straddling < firstFetchAfter) ? straddling : firstFetchAfter;
+    return { ...e, appliedAt: applied };
   });
 }
 
@@ -67,6 +78,6 @@ export async function deviceEvents(knex: Knex, deviceId: string, limit: number):
   const rows = await knex('device_events').where('device_id', deviceId).orderBy([{ column: 'at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit);
   return markAppliedResyncs(rows.map((r: Record<string, any>) => ({
     id: r.id, at: r.at, kind: r.kind, transport: r.transport ?? null, file: r.file ?? null, source: r.source ?? null,
-    userAgent: r.user_agent ?? null, result: r.result, detail: r.detail ?? null,
+    userAgent: r.user_agent ?? null, result: r.result, detail: r.detail ?? null, count: Number(r.count ?? 1), lastAt: r.last_at ?? r.at,
   })));
 }

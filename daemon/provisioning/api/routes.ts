@@ -29,6 +29,36 @@ const deviceBody = {
   required: ['mac', 'model'],
 };
 
+const nullableString = { type: ['string', 'null'] };
+
+const eventsResponse = {
+  type: 'object',
+  properties: {
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' },
+          at: { type: 'string', description: 'When it happened; for a run of identical fetches, the first of them' },
+          lastAt: { type: 'string', description: 'The last of the run: equal to `at` for a single event' },
+          count: { type: 'integer', minimum: 1, description: 'Identical fetches (same file, transport, source, User-Agent and result) within a minute of the first are counted on one entry' },
+          kind: { enum: ['fetch', 'registration', 'resync', 'created', 'assigned'] },
+          transport: nullableString,
+          file: nullableString,
+          source: nullableString,
+          userAgent: nullableString,
+          result: { type: 'string' },
+          detail: nullableString,
+          appliedAt: { ...nullableString, description: 'For a resync the phone answered: when it then fetched its configuration (for a run of fetches that began before it, the last of the run), or null while it has not' },
+        },
+        required: ['id', 'at', 'lastAt', 'count', 'kind', 'transport', 'file', 'source', 'userAgent', 'result', 'detail'],
+      },
+    },
+  },
+  required: ['items'],
+};
+
 /** /api/v1/devices and the per-tenant and per-site provisioning overrides. */
 /** `pendingWrites` completes the timeline entries not yet written, so a reader sees every fetch. */
 export function deviceRoutes(rt: Runtime, server: ServerDefaults, renderer: TemplateRenderer, pendingWrites: () => Promise<void>) {
@@ -65,7 +95,7 @@ export function deviceRoutes(rt: Runtime, server: ServerDefaults, renderer: Temp
     app.get<Id>('/devices/:id/config', { schema: { tags: ['devices'], params: idParams, summary: 'The files the device would get, secrets masked' } },
       async (req) => previewDevice(knex, rt.secrets, server, renderer, req.scope, req.params.id));
     app.get<Id & { Querystring: { limit?: number } }>('/devices/:id/events', {
-      schema: { tags: ['devices'], params: idParams, querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 } } }, summary: 'Timeline: fetches, registrations, resyncs, newest first' },
+      schema: { tags: ['devices'], params: idParams, querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 } } }, summary: 'Timeline: fetches, registrations, resyncs, newest first', response: { 200: eventsResponse } },
     }, async (req) => {
       const device = await findDevice(knex, req.scope, req.params.id);
       await pendingWrites();

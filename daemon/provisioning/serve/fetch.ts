@@ -10,8 +10,8 @@ import type { ServerDefaults } from '../model/build';
 import { loadDeviceSettings } from '../settings-source';
 import { type Device, deviceByMac, deviceFromRow, newDeviceRow } from '../store/devices';
 import { type TemplateRenderer, templateData } from '../templates/render';
-import { chooseMatch, isIgnoredName, matchPath, parseUserAgent } from '../vendors/match';
-import type { DigestAuth } from './digest';
+import { type PathMatch, type UserAgentFacts, chooseMatch, isIgnoredName, matchPath, parseUserAgent } from '../vendors/match';
+import { type DigestAuth, type DigestSecret, digestSecret } from './digest';
 import { type StaticFile, findStatic } from './firmware';
 import type { FailureLimiter } from './limiter';
 import { refuseName, stripOneSlash } from './names';
@@ -60,8 +60,8 @@ const MAX_CACHED_DEVICES = 200_000;
 export class FileService {
   // Devices by MAC, so a fetch of a cached file touches no database; dropped by forget() on every change to the device.
   private readonly devices = new Map<Mac, Device>();
-  // Opened once per cached device record rather than per request; a changed record is a new object and is opened again.
-  private readonly passwords = new WeakMap<Device, string>();
+  // Opened (and hashed for digest) once per cached device record rather than per request; a changed record is a new object and is opened again.
+  private readonly secrets = new WeakMap<Device, DigestSecret>();
 
   constructor(private readonly d: FetchDeps) {}
 
@@ -82,13 +82,13 @@ export class FileService {
     return found;
   }
 
-  private provPassword(device: Device): string {
-    let password = this.passwords.get(device);
-    if (password === undefined) {
-      password = this.d.secrets.open(device.provPasswordSealed);
-      this.passwords.set(device, password);
+  private provSecret(device: Device): DigestSecret {
+    let secret = this.secrets.get(device);
+    if (secret === undefined) {
+      secret = digestSecret(device.provUsername, this.d.secrets.open(device.provPasswordSealed));
+      this.secrets.set(device, secret);
     }
-    return password;
+    return secret;
   }
 
   private remember(device: Device): void {
@@ -96,24 +96,35 @@ export class FileService {
     this.devices.set(device.mac, device);
   }
 
-  async fetch(req: FetchRequest): Promise<FetchResult> {
+  /**
+   * A cached file of a device already in memory is answered at once, so the
+   * busiest path waits on nothing; anything that needs the database, the
+   * renderer or the firmware folder comes back as a promise.
+   */
+  fetch(req: FetchRequest): FetchResult | Promise<FetchResult> {
     const name = stripOneSlash(req.name);
-    const src = req.source;
-    if (this.d.limiter.blocked(src)) return { status: 'rate_limited', reason: 'too many failed requests from this source' };
+    if (this.d.limiter.blocked(req.source)) return { status: 'rate_limited', reason: 'too many failed requests from this source' };
     const refused = refuseName(name);
     if (refused) return this.fail(req, 'forbidden', refused);
-
     const candidates = matchPath(name);
-    if (candidates.length === 0) {
-      const found = await findStatic(this.d.firmwareDir, name);
-      if (found) return { status: 'static', file: found };
-      if (isIgnoredName(name)) return { status: 'not_found', reason: 'known name, not served' };
-      return this.fail(req, 'not_found', 'unknown name');
-    }
+    if (candidates.length === 0) return this.unmatched(req, name);
     const ua = parseUserAgent(req.userAgent);
     const mac = candidates.find((c) => c.mac)?.mac ?? null;
     if (mac && ua?.mac && ua.mac !== mac) return this.fail(req, 'forbidden', 'the User-Agent names another MAC');
-    let device = mac ? await this.device(mac) : null;
+    if (mac === null) return this.matched(req, name, candidates, ua, null);
+    const known = this.devices.get(mac);
+    if (known) return this.matched(req, name, candidates, ua, known);
+    return this.device(mac).then((device) => this.matched(req, name, candidates, ua, device));
+  }
+
+  private async unmatched(req: FetchRequest, name: string): Promise<FetchResult> {
+    const found = await findStatic(this.d.firmwareDir, name);
+    if (found) return { status: 'static', file: found };
+    if (isIgnoredName(name)) return { status: 'not_found', reason: 'known name, not served' };
+    return this.fail(req, 'not_found', 'unknown name');
+  }
+
+  private matched(req: FetchRequest, name: string, candidates: PathMatch[], ua: UserAgentFacts | null, device: Device | null): FetchResult | Promise<FetchResult> {
     const match = chooseMatch(candidates, { userAgent: ua, deviceVendor: device?.vendor ?? null });
     if (!match) {
       if (device) this.event(device, req, name, 'not_found', 'the name fits several vendors; set the device model');
@@ -130,16 +141,18 @@ export class FileService {
       }
       return { status: 'ok', file };
     }
-    if (!device) {
-      device = await this.createPending(req, mac!, family.id, ua?.family === family ? (ua.model?.model.name ?? null) : null);
-      if (!device) return { status: 'rate_limited', reason: 'too many new devices from this source' };
-    }
+    if (device) return this.forDevice(req, name, match, device);
+    return this.createPending(req, match.mac!, family.id, ua?.family === family ? (ua.model?.model.name ?? null) : null)
+      .then((created) => (created ? this.forDevice(req, name, match, created) : { status: 'rate_limited', reason: 'too many new devices from this source' }));
+  }
+
+  private forDevice(req: FetchRequest, name: string, match: PathMatch, device: Device): FetchResult | Promise<FetchResult> {
     // Only a phone on an extension is protected: an activation file holds nothing of an extension, and
     // demanding credentials there would let whoever fetched a MAC first lock the real phone out of activation.
     if (req.transport !== 'tftp' && device.credentialsSentAt && device.extensionId) {
       const user = this.d.digest.verify(req.authorization, req.method ?? 'GET', {
         basicAllowed: req.transport === 'https',
-        password: (u) => (u === device!.provUsername ? this.provPassword(device!) : null),
+        secret: (u) => (u === device.provUsername ? this.provSecret(device) : null),
       });
       if (!user) {
         this.event(device, req, name, 'unauthorized', req.authorization ? 'wrong credentials' : 'no credentials');
@@ -148,13 +161,23 @@ export class FileService {
         return { status: 'unauthorized', challenge: this.d.digest.challenge({ basic: req.transport === 'https' }) };
       }
     }
-    const key = `${device.id}:${name.toLowerCase()}`;
-    let file = this.d.cache.get(key);
+    const file = this.d.cache.get(`${device.id}:${name.toLowerCase()}`);
+    if (file && (device.credentialsSentAt || file.mode !== 'full')) {
+      this.event(device, req, name, file.mode === 'activation' ? 'activation' : 'ok', null);
+      return { status: 'ok', file };
+    }
+    return this.deliver(req, name, match, device, file);
+  }
+
+  /** A file not yet rendered, or the first full configuration, whose delivery is recorded before it is sent. */
+  private async deliver(req: FetchRequest, name: string, match: PathMatch, device: Device, cached: RenderedFile | null): Promise<FetchResult> {
+    const { family, rule } = match;
+    let file = cached;
     if (!file) {
       const loaded = await loadDeviceSettings(this.d.knex, this.d.secrets, this.d.server, device);
       const text = this.d.renderer.render(family, rule, templateData(family, { name, mac: match.mac, model: match.model, tag: match.tag }, loaded.settings, this.d.server.provisioningUrl));
       file = renderedFile(text, rule.contentType, loaded.lastModified, loaded.settings.mode);
-      this.d.cache.set(key, file, loaded.dependsOn);
+      this.d.cache.set(`${device.id}:${name.toLowerCase()}`, file, loaded.dependsOn);
     }
     if (!device.credentialsSentAt && file.mode === 'full') {
       // This file carries the device's provisioning credentials: from now on, HTTP fetches must present them.

@@ -3,7 +3,7 @@ import tftp, { type GetStream, type PutStream, type Server } from 'tftp';
 import type { Logger } from '../../core/log';
 import { networkAllowlist } from './allowlist';
 import { installTransferIdCheck } from './tftp-tid';
-import type { FileService } from './fetch';
+import type { FetchResult, FileService } from './fetch';
 
 // RFC 1350 texts: the tftp package gives an error packet the matching code only when the message is exactly one of these.
 const NOT_FOUND = 'File not found';
@@ -78,7 +78,7 @@ export class TftpFrontEnd {
     }
     this.active.add(req);
     req.on('close', () => this.active.delete(req));
-    this.files.fetch({ name: req.file, transport: 'tftp', source }).then((result) => {
+    new Promise<FetchResult>((resolve) => resolve(this.files.fetch({ name: req.file, transport: 'tftp', source }))).then((result) => {
       switch (result.status) {
         case 'ok':
           res.setSize(result.file.body.length);

@@ -1,60 +1,135 @@
 import type { Knex } from 'knex';
-import { newId, now } from '../../core/ids';
+import { newId } from '../../core/ids';
 import type { Logger } from '../../core/log';
+import { updateMany } from '../../storage/update-many';
 import { type DeviceEvent, trimDeviceEvents } from '../events';
 
-const FLUSH_MS = 100;
-const FLUSH_AT = 500;
+// A commit waits for the disk on the event loop (better-sqlite3 is synchronous): at most one a second.
+const FLUSH_MS = 1000;
+const FLUSH_AT = 5000;
 const TRIM_FROM = 20;
+/** Identical fetches of one device within this long of the first one are counted on that entry. */
+export const REPEAT_WINDOW_MS = 60_000;
+// Counts of runs that ended are written this often when no new entry brings a flush sooner.
+const SWEEP_MS = 5_000;
 
 const clip = (s: string | null | undefined, n: number) => (s === null || s === undefined ? null : s.slice(0, n));
 
+interface Run {
+  deviceId: string;
+  id: string;
+  at: string;
+  startMs: number;
+  kind: DeviceEvent['kind'];
+  transport: string | null;
+  file: string | null;
+  source: string | null;
+  userAgent: string | null;
+  result: string;
+  detail: string | null;
+  count: number;
+  /** Kept as a number: turning every repeat's time into text would cost more than counting it. */
+  lastMs: number;
+  /** How many of `count` the database holds: 0 until the entry is inserted. */
+  stored: number;
+}
+
+const sameEvent = (r: Run, kind: string, transport: string | null, file: string | null, source: string | null, userAgent: string | null, result: string, detail: string | null) =>
+  r.kind === kind && r.transport === transport && r.file === file && r.source === source && r.userAgent === userAgent && r.result === result && r.detail === detail;
+
 /**
  * Fetch entries for the device timeline and last-seen stamps, written in one
- * transaction every 100 ms instead of two writes per request: on SQLite each
+ * transaction a second instead of two writes per request: on SQLite each
  * write is a commit, and commits, not rendering, bounded the request rate.
- * Readers of the timeline call flush() first, so they always see every fetch.
+ * A phone polling the same file with the same answer would still cost a row
+ * per poll, so a repeat within REPEAT_WINDOW_MS of the first is counted on
+ * that entry (`count`, `last_at`) and the count is written once the run ends.
+ * Readers call flush() first, so they always see every fetch and every count.
  */
 export class TimelineWriter {
-  private events: Record<string, unknown>[] = [];
-  private seen = new Map<string, { at: string; source: string }>();
+  // The latest run of each device, oldest first, so ended runs are found at the front.
+  private readonly open = new Map<string, Run>();
+  private inserts: Run[] = [];
+  // Runs already in the database whose count grew since it was written.
+  private dirty = new Set<Run>();
   private timer: NodeJS.Timeout | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
   private running: Promise<void> = Promise.resolve();
 
-  constructor(private readonly knex: Knex, private readonly log: Logger) {}
+  constructor(private readonly knex: Knex, private readonly log: Logger, private readonly clock: () => number = Date.now) {}
 
   add(deviceId: string, e: DeviceEvent): void {
-    const at = e.at ?? now();
-    this.events.push({
-      id: newId(), device_id: deviceId, at, kind: e.kind, transport: e.transport ?? null, file: clip(e.file, 255), source: clip(e.source, 64),
-      user_agent: clip(e.userAgent, 255), result: clip(e.result, 32), detail: clip(e.detail, 255),
-    });
-    if (e.kind === 'fetch' && e.source) this.seen.set(deviceId, { at, source: e.source.slice(0, 64) });
-    if (this.events.length >= FLUSH_AT) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+    const ms = e.at ? Date.parse(e.at) : this.clock();
+    const transport = e.transport ?? null;
+    const file = clip(e.file, 255);
+    const source = clip(e.source, 64);
+    const userAgent = clip(e.userAgent, 255);
+    const result = e.result.slice(0, 32);
+    const detail = clip(e.detail, 255);
+    const run = this.open.get(deviceId);
+    if (run && ms - run.startMs < REPEAT_WINDOW_MS && ms >= run.startMs && sameEvent(run, e.kind, transport, file, source, userAgent, result, detail)) {
+      run.count++;
+      run.lastMs = ms;
+      if (run.stored > 0) {
+        this.dirty.add(run);
+        this.sweepTimer ??= setTimeout(() => void this.write(false), SWEEP_MS);
+      }
+      return;
+    }
+    if (run) this.open.delete(deviceId);
+    const next: Run = { deviceId, id: newId(), at: e.at ?? new Date(ms).toISOString(), startMs: ms, kind: e.kind, transport, file, source, userAgent, result, detail, count: 1, lastMs: ms, stored: 0 };
+    this.open.set(deviceId, next);
+    this.inserts.push(next);
+    if (this.inserts.length >= FLUSH_AT) void this.write(false);
+    else this.timer ??= setTimeout(() => void this.write(false), FLUSH_MS);
   }
 
+  /** Writes everything, counts of runs still going included. */
   flush(): Promise<void> {
+    return this.write(true);
+  }
+
+  private write(everything: boolean): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
     this.timer = null;
-    const events = this.events;
-    const seen = this.seen;
-    this.events = [];
-    this.seen = new Map();
+    this.sweepTimer = null;
+    const inserts = this.inserts;
+    this.inserts = [];
+    const updates: Run[] = [];
+    const t = this.clock();
+    for (const [deviceId, run] of this.open) {
+      if (t - run.startMs < REPEAT_WINDOW_MS) break;
+      this.open.delete(deviceId);
+    }
+    for (const run of this.dirty) if (everything || this.open.get(run.deviceId) !== run) updates.push(run);
+    for (const run of updates) this.dirty.delete(run);
+    if (this.dirty.size > 0) this.sweepTimer = setTimeout(() => void this.write(false), SWEEP_MS);
     this.running = this.running.then(async () => {
-      if (events.length === 0) return;
+      if (inserts.length === 0 && updates.length === 0) return;
+      // Taken now, not when add() ran: repeats that came in since are written with the entry.
+      const lastAt = (r: Run) => (r.lastMs === r.startMs ? r.at : new Date(r.lastMs).toISOString());
+      const rows = inserts.map((r) => ({
+        id: r.id, device_id: r.deviceId, at: r.at, kind: r.kind, transport: r.transport, file: r.file, source: r.source,
+        user_agent: r.userAgent, result: r.result, detail: r.detail, count: r.count, last_at: lastAt(r),
+      }));
+      const counts = updates.map((r) => ({ id: r.id, values: [r.count, lastAt(r)] }));
+      const seen = new Map<string, [string, string]>();
+      for (const r of [...updates, ...inserts]) if (r.kind === 'fetch' && r.source) seen.set(r.deviceId, [lastAt(r), r.source]);
+      for (const r of [...inserts, ...updates]) r.stored = r.count;
       try {
         await this.knex.transaction(async (trx) => {
-          await trx.batchInsert('device_events', events, 100);
-          for (const [id, s] of seen) await trx('devices').where('id', id).update({ last_seen_at: s.at, last_source: s.source });
+          await trx.batchInsert('device_events', rows, 100);
+          await updateMany(trx, 'device_events', ['count', 'last_at'], counts);
+          await updateMany(trx, 'devices', ['last_seen_at', 'last_source'], [...seen].map(([id, values]) => ({ id, values })));
         });
         // The busiest devices of the batch are the ones a flood would grow: keep their timelines bounded.
-        const counts = new Map<string, number>();
-        for (const e of events) counts.set(e.device_id as string, (counts.get(e.device_id as string) ?? 0) + 1);
-        const busiest = [...counts].filter(([, n]) => n >= TRIM_FROM).sort((a, b) => b[1] - a[1]).slice(0, 3);
+        const perDevice = new Map<string, number>();
+        for (const r of inserts) perDevice.set(r.deviceId, (perDevice.get(r.deviceId) ?? 0) + 1);
+        const busiest = [...perDevice].filter(([, n]) => n >= TRIM_FROM).sort((a, b) => b[1] - a[1]).slice(0, 3);
         for (const [id] of busiest) await trimDeviceEvents(this.knex, id);
       } catch (err) {
-        this.log.error({ err, events: events.length }, 'provisioning: could not write the device timeline');
+        this.log.error({ err, events: rows.length }, 'provisioning: could not write the device timeline');
       }
     });
     return this.running;

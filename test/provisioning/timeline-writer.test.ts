@@ -1,0 +1,111 @@
+import t from 'tap';
+import { createLogger } from '../../daemon/core/log';
+import { SecretBox } from '../../daemon/crypto/secret-box';
+import { deviceEvents } from '../../daemon/provisioning/events';
+import type { Mac } from '../../daemon/provisioning/mac';
+import { REPEAT_WINDOW_MS, TimelineWriter } from '../../daemon/provisioning/serve/timeline-writer';
+import { newDeviceRow } from '../../daemon/provisioning/store/devices';
+import { migrate, openDatabase } from '../../daemon/storage/database';
+import { startTestApp } from '../helpers/app';
+import { databaseKinds, freshDatabase } from '../helpers/databases';
+import { provisionedExtension } from './fixtures';
+
+const T0 = Date.parse('2026-11-22T06:00:00.000Z');
+const fetched = (result = 'ok', more: { source?: string; userAgent?: string; file?: string } = {}) => ({
+  kind: 'fetch' as const, transport: 'http' as const, file: more.file ?? '0015654aa937.cfg', source: more.source ?? '10.0.0.7', userAgent: more.userAgent ?? 'Yealink SIP-T46S', result, detail: null,
+});
+
+for (const kind of databaseKinds()) {
+  t.test(`${kind}: repeated identical fetches are counted on one entry`, async (t) => {
+    const db = await freshDatabase(kind);
+    const database = openDatabase(db.url);
+    const { knex } = database;
+    t.teardown(async () => {
+      await database.close();
+      await db.dispose();
+    });
+    await migrate(database);
+    const row = newDeviceRow(new SecretBox(Buffer.alloc(32, 1)), { mac: '0015654aa937' as Mac, tenantId: null, vendor: 'yealink', model: 'T46S', extensionId: null });
+    await knex('devices').insert(row);
+    const id = row.id as string;
+    let clock = T0;
+    const writer = new TimelineWriter(knex, createLogger('silent'), () => clock);
+    const read = async () => {
+      await writer.flush();
+      return (await deviceEvents(knex, id, 100)).reverse();
+    };
+
+    for (let i = 0; i < 5; i++, clock += 1000) writer.add(id, fetched());
+    let events = await read();
+    t.equal(events.length, 1, 'five identical fetches make one entry');
+    t.match(events[0], { count: 5, at: '2026-11-22T06:00:00.000Z', lastAt: '2026-11-22T06:00:04.000Z', result: 'ok', source: '10.0.0.7' });
+    t.match(await knex('devices').where('id', id).first(), { last_seen_at: '2026-11-22T06:00:04.000Z', last_source: '10.0.0.7' }, 'last seen is the last of the run');
+
+    writer.add(id, fetched());
+    clock += 1000;
+    events = await read();
+    t.equal(events.length, 1, 'a repeat after the entry was written still counts on it');
+    t.equal(events[0]!.count, 6);
+
+    writer.add(id, fetched('unauthorized'));
+    writer.add(id, fetched());
+    writer.add(id, fetched('ok', { source: '10.0.0.8' }));
+    writer.add(id, fetched('ok', { source: '10.0.0.8', userAgent: 'curl/8' }));
+    writer.add(id, fetched('ok', { source: '10.0.0.8', userAgent: 'curl/8', file: 'y000000000066.cfg' }));
+    events = await read();
+    t.same(events.map((e) => e.count), [6, 1, 1, 1, 1, 1], 'any difference (result, source, User-Agent, file) is a new entry, and an interrupted run is not resumed');
+
+    clock += REPEAT_WINDOW_MS;
+    writer.add(id, fetched('ok', { source: '10.0.0.8', userAgent: 'curl/8', file: 'y000000000066.cfg' }));
+    events = await read();
+    t.equal(events.length, 7, 'a repeat a minute after the first of its run starts a new entry');
+
+    clock -= 10 * REPEAT_WINDOW_MS;
+    writer.add(id, fetched('ok', { source: '10.0.0.8', userAgent: 'curl/8', file: 'y000000000066.cfg' }));
+    events = await read();
+    t.equal(events.length, 8, 'a clock that went back is not counted on a later entry');
+  });
+}
+
+t.test('hostile values are clipped before they are compared and stored', async (t) => {
+  const db = await freshDatabase('sqlite');
+  const database = openDatabase(db.url);
+  const { knex } = database;
+  t.teardown(async () => {
+    await database.close();
+    await db.dispose();
+  });
+  await migrate(database);
+  const row = newDeviceRow(new SecretBox(Buffer.alloc(32, 1)), { mac: '0015654aa937' as Mac, tenantId: null, vendor: 'yealink', model: 'T46S', extensionId: null });
+  await knex('devices').insert(row);
+  let clock = T0;
+  // Entries of one instant are listed in no particular order: each comes a second after the one before.
+  const writer = new TimelineWriter(knex, createLogger('silent'), () => (clock += 1000));
+  const long = 'A'.repeat(255);
+  writer.add(row.id as string, fetched('ok', { userAgent: `${long}first`, file: `${'f'.repeat(300)}.cfg` }));
+  writer.add(row.id as string, fetched('ok', { userAgent: `${long}second`, file: `${'f'.repeat(300)}.cfg` }));
+  writer.add(row.id as string, { ...fetched(), result: 'x'.repeat(100), detail: "'); drop table devices; --".repeat(20) });
+  await writer.flush();
+  const events = await deviceEvents(knex, row.id as string, 10);
+  t.equal(events.length, 2);
+  t.match(events[1], { count: 2, userAgent: long, file: 'f'.repeat(255) }, 'User-Agents equal in what is kept count as one');
+  t.equal(events[0]!.result.length, 32);
+  t.equal(events[0]!.detail!.length, 255);
+  t.ok(await knex('devices').where('id', row.id as string).first(), 'nothing in a value reaches the SQL');
+});
+
+t.test('the events API shows a polling phone as one entry with its count', async (t) => {
+  const ta = await startTestApp(t, 'sqlite');
+  const f = await provisionedExtension(ta);
+  const ua = { 'user-agent': 'Yealink SIP-T46S 66.85.0.5 00:15:65:4a:a9:37' };
+  const created = await ta.call('POST', '/api/v1/devices', { token: f.token, body: { mac: '0015654aa937', model: 'T46S', extensionId: f.extension.id } });
+  t.equal((await ta.call('GET', '/prov/0015654aa937.cfg', { headers: ua })).status, 200);
+  for (let i = 0; i < 4; i++) t.equal((await ta.call('GET', '/prov/0015654aa937.cfg', { headers: ua })).status, 401);
+  const events = await ta.call('GET', `/api/v1/devices/${created.body.id}/events`, { token: f.token });
+  const fetches = events.body.items.filter((e: { kind: string }) => e.kind === 'fetch');
+  t.match(fetches, [{ result: 'unauthorized', count: 4, detail: 'no credentials' }, { result: 'ok', count: 1 }]);
+  t.ok(fetches[0].lastAt >= fetches[0].at && fetches[1].lastAt === fetches[1].at, 'lastAt is the last of the run');
+  const doc = await ta.call('GET', '/api/docs/json');
+  const schema = doc.body.paths['/api/v1/devices/{id}/events'].get.responses['200'].content['application/json'].schema;
+  t.match(schema.properties.items.items.properties, { count: { type: 'integer' }, lastAt: { type: 'string' } }, 'documented in the OpenAPI document');
+});
