@@ -33,9 +33,10 @@ if (process.env.BENCH_WORKER === '1') {
     const registrar = registrarFor(store);
     const engine = new BuiltinEngine({
       host: '127.0.0.1', port: 0, wsPort: null, transports: ['udp'], advertisedHost: '127.0.0.1', sharedUdp: udp,
-      handOver: {
-        keep: (d) => triage(d) === 'answer',
-        pass: (datagram, address, port) => triage(datagram) === 'hand-over' && process.send({ type: 'datagram', datagram, address, port }),
+      handOver: (datagram, address, port) => {
+        const verdict = triage(datagram);
+        if (verdict === 'hand-over') process.send({ type: 'datagram', datagram, address, port });
+        return verdict !== 'answer';
       },
     }, log);
     engine.onRequest((req) => registrar.handle(req));

@@ -16,9 +16,10 @@ export interface TransportOptions {
   sharedUdp?: dgram.Socket;
   /**
    * For a process that answers only some of what arrives on a shared socket:
-   * datagrams `keep` refuses go to `pass` as they came, unparsed.
+   * sees each datagram first, unparsed, and returns true when it took it
+   * (handed it on or dropped it) so that it is not answered here.
    */
-  handOver?: { keep(datagram: Buffer): boolean; pass(datagram: Buffer, address: string, port: number): void };
+  handOver?: (datagram: Buffer, address: string, port: number) => boolean;
 }
 
 export type Inbound = (parsed: Parsed, flow: Flow) => void;
@@ -124,8 +125,7 @@ export class Transports {
   private listenUdp(udp: dgram.Socket): void {
     const handOver = this.opts.handOver;
     udp.on('message', (buf, rinfo) => {
-      if (handOver && !handOver.keep(buf)) handOver.pass(buf, rinfo.address, rinfo.port);
-      else this.receiveUdp(buf, rinfo.address, rinfo.port);
+      if (!handOver?.(buf, rinfo.address, rinfo.port)) this.receiveUdp(buf, rinfo.address, rinfo.port);
     });
     udp.on('error', (err) => this.log.warn({ err }, 'SIP UDP socket error'));
     this.udp = udp;

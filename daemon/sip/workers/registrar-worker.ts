@@ -39,11 +39,10 @@ async function run(start: Extract<ToWorker, { type: 'start' }>, udp: dgram.Socke
   const engine = new BuiltinEngine({
     host: config.sipHost, port: config.sipPort, wsPort: null, transports: ['udp'], advertisedHost: start.advertisedHost,
     sharedUdp: udp,
-    handOver: {
-      keep: (datagram) => triage(datagram) === 'answer',
-      pass: (datagram, address, port) => {
-        if (triage(datagram) === 'hand-over') tell({ type: 'datagram', datagram, address, port });
-      },
+    handOver: (datagram, address, port) => {
+      const verdict = triage(datagram);
+      if (verdict === 'hand-over') tell({ type: 'datagram', datagram, address, port });
+      return verdict !== 'answer';
     },
   }, log);
   engine.onRequest((req) => registrar.handle(req));
