@@ -1,4 +1,5 @@
 import t from 'tap';
+import { flushMail } from '../helpers/mail';
 import { CODE_LENGTH, formatCode, generateCode, readCode } from '../../daemon/activation/code';
 import { redeemCode } from '../../daemon/activation/codes';
 import { databaseKinds } from '../helpers/databases';
@@ -31,7 +32,11 @@ for (const kind of databaseKinds()) {
     const ext = await ta.call('POST', '/api/v1/extensions', { token: acme.token, body: { number: '1001', userId: user.body.id } });
     const url = `/api/v1/extensions/${ext.body.id}/activation-code`;
 
-    t.equal((await ta.call('GET', url, { token: acme.token })).status, 404, 'none until issued');
+    await flushMail(ta);
+    const welcomed = await ta.call('GET', url, { token: acme.token });
+    t.equal(welcomed.status, 200, 'the welcome email issued one');
+    const blank = await ta.call('POST', '/api/v1/extensions', { token: acme.token, body: { number: '1009', place: { name: 'Spare desk' } } });
+    t.equal((await ta.call('GET', `/api/v1/extensions/${blank.body.id}/activation-code`, { token: acme.token })).status, 404, 'none for an extension nobody was welcomed to');
     const first = await ta.call('POST', url, { token: acme.token });
     t.equal(first.status, 201);
     t.match(first.body, { code: /^[0-9]{10}$/, formatted: /^\d{3}-\d{3}-\d{4}$/, expiresAt: String });

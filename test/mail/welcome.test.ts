@@ -25,7 +25,7 @@ t.test('the activation code comes from the provider the daemon is given', async 
 });
 
 t.test('without a provider the activation code line is left out', async (t) => {
-  const ta = await startTestApp(t, 'sqlite');
+  const ta = await startTestApp(t, 'sqlite', { components: [adminComponent, (rt) => accountsComponent(rt)] });
   const { token } = await makeTenant(ta, 'nocode.example');
   const user = (await ta.call('POST', '/api/v1/users', { token, body: { firstName: 'Ned', lastName: 'None', email: 'ned@nocode.example' } })).body;
   await ta.call('POST', '/api/v1/extensions', { token, body: { number: '701', userId: user.id } });
@@ -92,6 +92,20 @@ t.test('the daemon\'s own activation codes reach the welcome email', async (t) =
   await flushMail(ta);
   const welcome = readOutbox(ta.dataDir).find((m) => m.to.includes('ann@activate.example'))!;
   t.ok(welcome.text.includes(`Device activation code: ${code.body.formatted}`), 'the live code, as a person keys it in');
+});
+
+t.test('an extension without a live code gets one with its welcome', async (t) => {
+  const ta = await startTestApp(t, 'sqlite');
+  const { token } = await makeTenant(ta, 'fresh.example');
+  const user = (await ta.call('POST', '/api/v1/users', { token, body: { firstName: 'Fay', lastName: 'Fresh', email: 'fay@fresh.example' } })).body;
+  const ext = (await ta.call('POST', '/api/v1/extensions', { token, body: { number: '706', userId: user.id } })).body;
+  await flushMail(ta);
+  const welcome = readOutbox(ta.dataDir).find((m) => m.to.includes('fay@fresh.example'))!;
+  const mailed = /Device activation code: (\d{3}-\d{3}-\d{4})/.exec(welcome.text)?.[1];
+  t.ok(mailed, 'the welcome carries a code');
+  const live = await ta.call('GET', `/api/v1/extensions/${ext.id}/activation-code`, { token });
+  t.equal(live.status, 200);
+  t.equal(live.body.formatted, mailed, 'the mailed code is the extension\'s live one');
 });
 
 t.test('with DIALTONE_SMTP_URL the welcome goes over SMTP, not to the outbox', async (t) => {
