@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import knex from 'knex';
+import type { Test } from 'tap';
+import { type Database, openDatabase } from '../../daemon/storage/database';
 
 /**
  * The databases every storage test runs on: SQLite always, and MariaDB/MySQL
@@ -42,4 +44,15 @@ export async function freshDatabase(kind: 'sqlite' | 'mysql'): Promise<TestDatab
       await k.destroy();
     },
   };
+}
+
+/** A fresh database of that kind, opened, and closed and dropped when the test ends. */
+export async function openTestDatabase(t: Test, kind: 'sqlite' | 'mysql'): Promise<Database> {
+  const db = await freshDatabase(kind);
+  const database = openDatabase(db.url);
+  t.teardown(async () => {
+    await database.close();
+    await db.dispose();
+  });
+  return database;
 }

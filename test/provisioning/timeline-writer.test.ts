@@ -1,13 +1,13 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createLogger } from '../../daemon/core/log';
 import { SecretBox } from '../../daemon/crypto/secret-box';
 import { deviceEvents } from '../../daemon/provisioning/events';
 import type { Mac } from '../../daemon/provisioning/mac';
 import { REPEAT_WINDOW_MS, TimelineWriter } from '../../daemon/provisioning/serve/timeline-writer';
 import { newDeviceRow } from '../../daemon/provisioning/store/devices';
-import { migrate, openDatabase } from '../../daemon/storage/database';
+import { migrate } from '../../daemon/storage/database';
 import { startTestApp } from '../helpers/app';
-import { databaseKinds, freshDatabase } from '../helpers/databases';
+import { databaseKinds, openTestDatabase } from '../helpers/databases';
 import { provisionedExtension } from './fixtures';
 
 const T0 = Date.parse('2026-11-22T06:00:00.000Z');
@@ -15,18 +15,18 @@ const fetched = (result = 'ok', more: { source?: string; userAgent?: string; fil
   kind: 'fetch' as const, transport: 'http' as const, file: more.file ?? '0015654aa937.cfg', source: more.source ?? '10.0.0.7', userAgent: more.userAgent ?? 'Yealink SIP-T46S', result, detail: null,
 });
 
+/** A migrated database of that kind holding one pending phone, whose timeline the tests write. */
+async function oneDevice(t: Test, kind: 'sqlite' | 'mysql') {
+  const database = await openTestDatabase(t, kind);
+  await migrate(database);
+  const row = newDeviceRow(new SecretBox(Buffer.alloc(32, 1)), { mac: '0015654aa937' as Mac, tenantId: null, vendor: 'yealink', model: 'T46S', extensionId: null });
+  await database.knex('devices').insert(row);
+  return { knex: database.knex, row };
+}
+
 for (const kind of databaseKinds()) {
   t.test(`${kind}: repeated identical fetches are counted on one entry`, async (t) => {
-    const db = await freshDatabase(kind);
-    const database = openDatabase(db.url);
-    const { knex } = database;
-    t.teardown(async () => {
-      await database.close();
-      await db.dispose();
-    });
-    await migrate(database);
-    const row = newDeviceRow(new SecretBox(Buffer.alloc(32, 1)), { mac: '0015654aa937' as Mac, tenantId: null, vendor: 'yealink', model: 'T46S', extensionId: null });
-    await knex('devices').insert(row);
+    const { knex, row } = await oneDevice(t, kind);
     const id = row.id as string;
     let clock = T0;
     const writer = new TimelineWriter(knex, createLogger('silent'), () => clock);
@@ -68,16 +68,7 @@ for (const kind of databaseKinds()) {
 }
 
 t.test('hostile values are clipped before they are compared and stored', async (t) => {
-  const db = await freshDatabase('sqlite');
-  const database = openDatabase(db.url);
-  const { knex } = database;
-  t.teardown(async () => {
-    await database.close();
-    await db.dispose();
-  });
-  await migrate(database);
-  const row = newDeviceRow(new SecretBox(Buffer.alloc(32, 1)), { mac: '0015654aa937' as Mac, tenantId: null, vendor: 'yealink', model: 'T46S', extensionId: null });
-  await knex('devices').insert(row);
+  const { knex, row } = await oneDevice(t, 'sqlite');
   let clock = T0;
   // Entries of one instant are listed in no particular order: each comes a second after the one before.
   const writer = new TimelineWriter(knex, createLogger('silent'), () => (clock += 1000));

@@ -1,17 +1,10 @@
 import t from 'tap';
-import { openDatabase } from '../../daemon/storage/database';
 import { updateMany } from '../../daemon/storage/update-many';
-import { databaseKinds, freshDatabase } from '../helpers/databases';
+import { databaseKinds, openTestDatabase } from '../helpers/databases';
 
 for (const kind of databaseKinds()) {
   t.test(`${kind}: each row gets its own values, other rows none`, async (t) => {
-    const db = await freshDatabase(kind);
-    const database = openDatabase(db.url);
-    const { knex } = database;
-    t.teardown(async () => {
-      await database.close();
-      await db.dispose();
-    });
+    const { knex } = await openTestDatabase(t, kind);
     await knex.schema.createTable('things', (tb) => {
       tb.string('id', 36).primary();
       tb.string('label', 64).nullable();
