@@ -78,6 +78,19 @@ for (const [name, make] of kinds) {
       t.match(await store.register(attempt({ nonce: 'n1', nc: 2, cseq: 3 })), { kind: 'ok' });
     });
 
+    t.test('keeps a hostile Call-ID, contact and User-Agent exactly as sent', async (t) => {
+      const store = await setup();
+      const callId = 'a|1|2|3|{"x":1}\u00e9|b@[::1]';
+      const contact = 'sip:201@10.0.0.1:5060;x="|b|c"';
+      const userAgent = '\nb 1 2 3 x y {}\r\n|ua"\u00ff';
+      const first = attempt({ callId, contacts: [{ contact, expires: 60 }] });
+      const r = await store.register({ ...first, update: { ...first.update, userAgent } });
+      t.match(r, { kind: 'ok', added: [{ contact, callId, userAgent }] });
+      const [b] = await store.bindings('201@a.test', NOW);
+      t.match(b, { contact, callId, cseq: 1, expiresAt: NOW + 60_000, registeredAt: NOW, userAgent });
+      t.same(await store.register(attempt({ callId, cseq: 1, contacts: [{ contact, expires: 60 }] })), { kind: 'out-of-order' }, 'the Call-ID read back compares equal');
+    });
+
     t.test('keeps at most maxContacts, replacing the one closest to expiring', async (t) => {
       const store = await setup();
       await store.register(attempt({ contacts: [{ contact: 'sip:a@h1', expires: 100 }, { contact: 'sip:a@h2', expires: 50 }] }));
@@ -114,3 +127,39 @@ for (const [name, make] of kinds) {
     });
   });
 }
+
+t.test('redis store: a key of another type under its name does not stop the sweeper', { skip: REDIS_URL ? false : 'DIALTONE_TEST_REDIS_URL is unset' }, async (t) => {
+  const prefix = `dialtone:test:${crypto.randomBytes(6).toString('hex')}:`;
+  const store = new RedisStore(REDIS_URL!, prefix);
+  const r = new Redis(REDIS_URL!);
+  t.teardown(async () => {
+    await store.close();
+    const keys = await r.keys(`${prefix}*`);
+    if (keys.length > 0) await r.del(...keys);
+    await r.quit();
+  });
+  await store.register(attempt({ aor: 'good@a.test', contacts: [{ contact: 'sip:g@h', expires: 10 }] }));
+  await r.hset(`${prefix}reg:bad@a.test`, 'x', 'y');
+  await r.zadd(`${prefix}reg-due`, NOW, 'bad@a.test');
+  const swept = await store.sweep(NOW + 11_000, 100);
+  t.same(swept.map((e) => [e.aor, e.binding.contact]), [['good@a.test', 'sip:g@h']]);
+  t.same(await r.zrange(`${prefix}reg-due`, 0, -1), [], 'the foreign key is no longer due');
+  await t.rejects(store.register(attempt({ aor: 'x@a.test', callId: 'two words' })), /Call-ID holds white space/, 'white space the registrar should have refused is not stored');
+});
+
+t.test('redis store: a line it cannot read is dropped, not trusted', { skip: REDIS_URL ? false : 'DIALTONE_TEST_REDIS_URL is unset' }, async (t) => {
+  const prefix = `dialtone:test:${crypto.randomBytes(6).toString('hex')}:`;
+  const store = new RedisStore(REDIS_URL!, prefix);
+  const r = new Redis(REDIS_URL!);
+  t.teardown(async () => {
+    await store.close();
+    const keys = await r.keys(`${prefix}*`);
+    if (keys.length > 0) await r.del(...keys);
+    await r.quit();
+  });
+  await store.register(attempt({ contacts: [{ contact: 'sip:g@h', expires: 10 }] }));
+  await r.append(`${prefix}reg:201@a.test`, '\nw 0 0\n{"contact":"sip:evil@h"}\n\u0000junk');
+  t.same((await store.bindings('201@a.test', NOW)).map((b) => b.contact), ['sip:g@h']);
+  t.match(await store.register(attempt({ cseq: 2, contacts: [{ contact: 'sip:h@h', expires: 10 }] })), { kind: 'ok', bindings: [{ contact: 'sip:g@h' }, { contact: 'sip:h@h' }] });
+  t.equal((await r.get(`${prefix}reg:201@a.test`))!.split('\n').length, 2, 'the unreadable lines are gone');
+});

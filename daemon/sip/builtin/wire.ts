@@ -17,6 +17,7 @@ export type Parsed =
   | { kind: 'junk'; reason: string };
 
 const MANDATORY = ['to', 'from', 'call-id', 'cseq'] as const;
+const BAD_CALL_ID = /[\s\x00-\x1f\x7f]/;
 const CONTENT_LENGTH = /^(?:content-length|l)[ \t]*:[ \t]*(.*?)[ \t]*$/im;
 
 /** The raw Content-Length of a header block: undefined when absent, NaN when not a number. */
@@ -41,6 +42,9 @@ function routable(m: Message): boolean {
 
 function problem(m: Message): string | null {
   for (const h of MANDATORY) if (m.headers[h] === undefined) return `missing ${h} header`;
+  // RFC 3261 §25.1: a Call-ID is one or two words; stores use white space as their separator.
+  const callId = m.headers['call-id'];
+  if (typeof callId !== 'string' || callId === '' || BAD_CALL_ID.test(callId)) return 'bad Call-ID';
   const cseq = m.headers.cseq!;
   if (typeof cseq !== 'object' || !Number.isInteger(cseq.seq) || cseq.seq < 0 || cseq.seq > 2 ** 31 - 1) return 'bad CSeq';
   if (m.method && cseq.method !== m.method) return 'CSeq method does not match the request';

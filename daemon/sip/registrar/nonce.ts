@@ -8,8 +8,21 @@ import crypto from 'node:crypto';
  */
 export type NonceCheck = 'valid' | 'stale' | 'invalid';
 
+/**
+ * A keyed hash rather than an HMAC: an HMAC object costs five times the hash,
+ * twice per registration. Cut to 162 of its 256 bits, the signature leaves
+ * 94 bits of SHA-256's state unsent, so it cannot be length-extended, and the
+ * nonce's fixed format refuses any longer body anyway.
+ */
+const keys = new WeakMap<Buffer, string>();
+
 function sign(secret: Buffer, realm: string, body: string): string {
-  return crypto.createHmac('sha256', secret).update(`${realm}\n${body}`).digest('base64url').slice(0, 27);
+  let key = keys.get(secret);
+  if (key === undefined) {
+    key = secret.toString('hex');
+    keys.set(secret, key);
+  }
+  return crypto.hash('sha256', `${key}\n${realm}\n${body}`, 'base64url').slice(0, 27);
 }
 
 /** Random bytes drawn a block at a time: one system call per few hundred challenges, not one each. */

@@ -3,121 +3,152 @@
  * trip and atomic across dialtone processes. The merge mirrors
  * mergeBindings() in bindings.ts; the shared store test suite holds the two
  * together.
+ *
+ * An address of record is one string of lines, one per binding:
+ * `<expiresAt> <cseq> <registeredAt> <Call-ID> <normalised contact> <JSON>`,
+ * the JSON being the rest of the binding, which the script never opens.
+ * Redis runs Lua strings slowly (each one made is interned) and JSON in Lua
+ * more slowly still: at registration-storm rates the script was Redis's
+ * whole cost, so it reads and writes as few strings as it can. Call-IDs and
+ * contact URIs hold no white space (the registrar checks them) and JSON no
+ * raw line feed, so the separators cannot be forged. The last count seen of
+ * each nonce is a key of its own that expires with the nonce.
  */
-const NORMALIZE = `
-local function norm(uri)
-  uri = uri:match('^%s*(.-)%s*$')
-  local scheme, rest = uri:match('^([sS][iI][pP][sS]?):(.*)$')
-  if not scheme then return uri end
-  local user, hostpart = rest:match('^([^@]*)@(.*)$')
-  if not user then hostpart = rest end
-  local host, tail = hostpart:match('^([^;?]*)(.*)$')
-  return scheme:lower() .. ':' .. (user and (user .. '@') or '') .. host:lower() .. tail
+const PARSE = `
+local function parse(value)
+  local list = {}
+  if not value then return list end
+  for line in string.gmatch(value, '[^\\n]+') do
+    local e, s, r, cid, c = string.match(line, '^(%d+) (%d+) (%d+) (%S+) (%S+) ')
+    -- A line this format cannot read (written by something else) is dropped rather than trusted.
+    if e then table.insert(list, { line = line, expiresAt = tonumber(e), cseq = tonumber(s), registeredAt = tonumber(r), callId = cid, contact = c }) end
+  end
+  return list
+end
+
+local function earliest(live)
+  local at = nil
+  for _, b in ipairs(live) do if at == nil or b.expiresAt < at then at = b.expiresAt end end
+  return at
 end
 `;
 
-const SAVE = `
-local function save(aorKey, expKey, aor, live, now, graceMs)
-  if #live == 0 then
-    redis.call('DEL', aorKey)
-    redis.call('ZREM', expKey, aor)
-    return
-  end
-  local earliest, latest = live[1].expiresAt, live[1].expiresAt
-  for _, b in ipairs(live) do
-    if b.expiresAt < earliest then earliest = b.expiresAt end
-    if b.expiresAt > latest then latest = b.expiresAt end
-  end
-  redis.call('SET', aorKey, cjson.encode(live), 'PX', math.floor(latest - now + graceMs))
-  redis.call('ZADD', expKey, earliest, aor)
+export const REGISTER_LUA = `${PARSE}
+local key, ncKey, srcKey, userKey, dueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local aor, now, nc, nonceTtl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local maxContacts, limitSource, limitUser, graceMs = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local callId, cseq, wildcard = ARGV[9], tonumber(ARGV[10]), ARGV[11] == '*'
+local got = redis.call('MGET', srcKey, userKey, ncKey, key)
+if tonumber(got[1] or '0') >= limitSource or tonumber(got[2] or '0') >= limitUser then return { 'locked' } end
+if got[3] and tonumber(got[3]) >= nc then return { 'replay' } end
+local live, removed = {}, {}
+for _, b in ipairs(parse(got[4])) do
+  if b.expiresAt <= now then table.insert(removed, { 'expired', b.line }) else table.insert(live, b) end
 end
-`;
-
-export const REGISTER_LUA = `${NORMALIZE}${SAVE}
-local aorKey, ncKey, srcKey, userKey, expKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local a = cjson.decode(ARGV[1])
-local graceMs = tonumber(ARGV[2])
-local u = a.update
-local now = u.now
-local function count(k) local v = redis.call('GET', k); return v and tonumber(v) or 0 end
-if count(srcKey) >= a.limits.source or count(userKey) >= a.limits.user then return '{"kind":"locked"}' end
-local seen = redis.call('GET', ncKey)
-if seen and tonumber(seen) >= a.nc then return '{"kind":"replay"}' end
-local raw = redis.call('GET', aorKey)
-local current = raw and cjson.decode(raw) or {}
-local removed, live, added = {}, {}, {}
-for _, b in ipairs(current) do
-  if b.expiresAt <= now then table.insert(removed, { binding = b, reason = 'expired' }) else table.insert(live, b) end
-end
-local function ooo(b) return b.callId == u.callId and u.cseq <= b.cseq end
-if u.contacts == '*' then
-  for _, b in ipairs(live) do if ooo(b) then return '{"kind":"out-of-order"}' end end
-  for _, b in ipairs(live) do table.insert(removed, { binding = b, reason = 'unregistered' }) end
+local function ooo(b) return b.callId == callId and cseq <= b.cseq end
+local added = {}
+if wildcard then
+  for _, b in ipairs(live) do if ooo(b) then return { 'out-of-order' } end end
+  for _, b in ipairs(live) do table.insert(removed, { 'unregistered', b.line }) end
   live = {}
 else
-  local function find(c)
-    local n = norm(c)
-    for i, b in ipairs(live) do if norm(b.contact) == n then return i, b end end
+  local function find(contact)
+    for i, b in ipairs(live) do if b.contact == contact then return i, b end end
     return nil, nil
   end
-  for _, c in ipairs(u.contacts) do
-    local _, e = find(c.contact)
-    if e and ooo(e) then return '{"kind":"out-of-order"}' end
+  local fresh = {}
+  for i = 12, #ARGV, 3 do
+    local _, e = find(ARGV[i])
+    if e and ooo(e) then return { 'out-of-order' } end
+    fresh[ARGV[i]] = true
   end
-  for _, c in ipairs(u.contacts) do
-    local i, e = find(c.contact)
-    if e then table.remove(live, i) end
-    if c.expires == 0 then
-      if e then table.insert(removed, { binding = e, reason = 'unregistered' }) end
+  for i = 12, #ARGV, 3 do
+    local contact, expires = ARGV[i], tonumber(ARGV[i + 1])
+    local at, e = find(contact)
+    if e then table.remove(live, at) end
+    if expires == 0 then
+      if e then table.insert(removed, { 'unregistered', e.line }) end
     else
-      local nb = { contact = c.contact, callId = u.callId, cseq = u.cseq, expiresAt = now + c.expires * 1000,
-        registeredAt = e and e.registeredAt or now, source = u.source, userAgent = u.userAgent, path = u.path, owner = u.owner }
-      table.insert(live, nb)
-      if not e then table.insert(added, nb) end
+      local b = { contact = contact, expiresAt = now + expires * 1000, cseq = cseq, registeredAt = e and e.registeredAt or now, callId = callId }
+      b.line = string.format('%d %d %d ', b.expiresAt, cseq, b.registeredAt) .. callId .. ' ' .. contact .. ' ' .. ARGV[i + 2]
+      table.insert(live, b)
+      if not e then added[b] = true end
     end
   end
-  local fresh = {}
-  for _, c in ipairs(u.contacts) do fresh[norm(c.contact)] = true end
   local freshLive = 0
-  for _, b in ipairs(live) do if fresh[norm(b.contact)] then freshLive = freshLive + 1 end end
-  if freshLive > a.maxContacts then return '{"kind":"too-many"}' end
-  if #live > a.maxContacts then
+  for _, b in ipairs(live) do if fresh[b.contact] then freshLive = freshLive + 1 end end
+  if freshLive > maxContacts then return { 'too-many' } end
+  if #live > maxContacts then
     local evictable = {}
-    for i, b in ipairs(live) do if not fresh[norm(b.contact)] then table.insert(evictable, { i = i, b = b }) end end
+    for i, b in ipairs(live) do if not fresh[b.contact] then table.insert(evictable, { i = i, b = b }) end end
     table.sort(evictable, function(x, y)
       if x.b.expiresAt == y.b.expiresAt then return x.i < y.i end
       return x.b.expiresAt < y.b.expiresAt
     end)
     local evicted = {}
-    for k = 1, #live - a.maxContacts do
+    for k = 1, #live - maxContacts do
       evicted[evictable[k].b] = true
-      table.insert(removed, { binding = evictable[k].b, reason = 'replaced' })
+      table.insert(removed, { 'replaced', evictable[k].b.line })
     end
     local kept = {}
     for _, b in ipairs(live) do if not evicted[b] then table.insert(kept, b) end end
     live = kept
   end
 end
-save(aorKey, expKey, a.aor, live, now, graceMs)
-redis.call('SET', ncKey, a.nc, 'PX', a.nonceTtlMs)
-return cjson.encode({ kind = 'ok', bindings = live, added = added, removed = removed })
+local out, lines, latest = { 'ok', #live }, {}, 0
+for _, b in ipairs(live) do
+  table.insert(lines, b.line)
+  table.insert(out, b.line)
+  if b.expiresAt > latest then latest = b.expiresAt end
+end
+if #live > 0 then
+  -- Kept past the last binding long enough for the sweeper to report it.
+  redis.call('SET', key, table.concat(lines, '\\n'), 'PX', string.format('%d', latest + graceMs - now))
+  -- LT: a refresh leaves the sweeper's score early, and the sweeper moves it on when it comes.
+  redis.call('ZADD', dueKey, 'LT', string.format('%d', earliest(live)), aor)
+elseif got[4] then
+  redis.call('DEL', key)
+  redis.call('ZREM', dueKey, aor)
+end
+redis.call('SET', ncKey, nc, 'PX', nonceTtl)
+local addedAt = {}
+for i, b in ipairs(live) do if added[b] then table.insert(addedAt, i) end end
+table.insert(out, #addedAt)
+for _, i in ipairs(addedAt) do table.insert(out, i) end
+for _, r in ipairs(removed) do
+  table.insert(out, r[1])
+  table.insert(out, r[2])
+end
+return out
 `;
 
-export const SWEEP_LUA = `${SAVE}
-local expKey = KEYS[1]
-local prefix, now, max, graceMs = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local aors = redis.call('ZRANGEBYSCORE', expKey, '-inf', now, 'LIMIT', 0, max)
+export const SWEEP_LUA = `${PARSE}
+local dueKey = KEYS[1]
+local prefix, now, max = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local members = redis.call('ZRANGEBYSCORE', dueKey, '-inf', now, 'LIMIT', 0, max)
 local out = {}
-for _, aor in ipairs(aors) do
-  local key = prefix .. 'aor:' .. aor
-  local raw = redis.call('GET', key)
-  local keep = {}
-  if raw then
-    for _, b in ipairs(cjson.decode(raw)) do
-      if b.expiresAt <= now then table.insert(out, { aor = aor, binding = b }) else table.insert(keep, b) end
+for _, aor in ipairs(members) do
+  local key = prefix .. aor
+  -- A key of another type under our name must not stop every later expiry from being reported.
+  local value = redis.pcall('GET', key)
+  if type(value) ~= 'string' then value = nil end
+  local live, lines = {}, {}
+  for _, b in ipairs(parse(value)) do
+    if b.expiresAt <= now then
+      table.insert(out, aor)
+      table.insert(out, b.line)
+    else
+      table.insert(live, b)
+      table.insert(lines, b.line)
     end
   end
-  save(key, expKey, aor, keep, now, graceMs)
+  if #live > 0 then
+    redis.call('SET', key, table.concat(lines, '\\n'), 'KEEPTTL')
+    redis.call('ZADD', dueKey, string.format('%d', earliest(live)), aor)
+  else
+    if value then redis.call('DEL', key) end
+    redis.call('ZREM', dueKey, aor)
+  end
 end
-return cjson.encode(out)
+return out
 `;

@@ -1,29 +1,43 @@
 import Redis from 'ioredis';
-import type { Binding } from './bindings';
+import { type Binding, type RemovalReason, normalizeContact } from './bindings';
 import { REGISTER_LUA, SWEEP_LUA } from './redis-store.lua';
 import type { ExpiredBinding, LockKeys, RegisterAttempt, RegisterOutcome, RegistrarStore } from './store';
 
-/** An AOR's key outlives its last binding by this much, so the sweeper still finds what expired. */
+/** An address of record outlives its last binding by this much, so the sweeper still finds what expired. */
 const GRACE_MS = 5 * 60 * 1000;
 
 type Scripted = Redis & {
-  dialtoneRegister(k1: string, k2: string, k3: string, k4: string, k5: string, attempt: string, grace: number): Promise<string>;
-  dialtoneSweep(k1: string, prefix: string, now: number, max: number, grace: number): Promise<string>;
+  dialtoneRegister(...args: (string | number)[]): Promise<(string | number)[]>;
+  dialtoneSweep(dueKey: string, prefix: string, now: number, max: number): Promise<string[]>;
 };
 
-/** Cjson writes an empty array as {}: lists coming back are read as lists whatever their shape. */
-function list<T>(v: unknown): T[] {
-  return Array.isArray(v) ? (v as T[]) : [];
+/** What the script stores of a binding as JSON; see redis-store.lua.ts. */
+type Rest = Pick<Binding, 'contact' | 'source' | 'userAgent' | 'path' | 'owner'>;
+
+const LINE = /^(\d+) (\d+) (\d+) (\S+) \S+ /;
+const SPACE = /\s/;
+
+/** A binding line as the script stores it. */
+export function decodeBinding(line: string): Binding {
+  const m = LINE.exec(line);
+  if (!m) throw new Error('a SIP binding in Redis is not in the format this dialtone writes');
+  const rest = JSON.parse(line.slice(m[0].length)) as Rest;
+  return {
+    contact: rest.contact, callId: m[4]!, cseq: Number(m[2]), expiresAt: Number(m[1]), registeredAt: Number(m[3]),
+    source: rest.source, userAgent: rest.userAgent, path: rest.path, owner: rest.owner,
+  };
 }
 
-function binding(b: Binding): Binding {
-  return { ...b, path: list<string>(b.path) };
+/** The script's separators are white space: what the registrar lets through never holds any. */
+function word(what: string, value: string): string {
+  if (value === '' || SPACE.test(value)) throw new Error(`${what} holds white space; the registrar should have refused it`);
+  return value;
 }
 
 /**
- * Bindings in Redis, shared by every dialtone process on it: one JSON value
- * per address of record that expires with its last binding, a sorted set of
- * next expiries for the sweeper, and counters that expire on their own.
+ * Bindings in Redis, shared by every dialtone process on it: a string per
+ * address of record that expires after its last binding, a sorted
+ * set of next expiries for the sweeper, and counters that expire on their own.
  */
 export class RedisStore implements RegistrarStore {
   private readonly redis: Scripted;
@@ -35,39 +49,56 @@ export class RedisStore implements RegistrarStore {
     this.redis = redis as Scripted;
   }
 
-  private key(...parts: string[]): string {
-    return this.prefix + parts.join(':');
+  private aorKey(aor: string): string {
+    return `${this.prefix}reg:${aor}`;
+  }
+
+  private failKeys(keys: LockKeys): [string, string] {
+    return [`${this.prefix}fail:src:${keys.source}`, `${this.prefix}fail:user:${keys.user}`];
   }
 
   async register(a: RegisterAttempt): Promise<RegisterOutcome> {
-    const raw = await this.redis.dialtoneRegister(
-      this.key('aor', a.aor), this.key('nc', a.nonce), this.key('fail', 'src', a.lockKeys.source), this.key('fail', 'user', a.lockKeys.user), this.key('exp'),
-      JSON.stringify({ aor: a.aor, update: a.update, maxContacts: a.maxContacts, nc: a.nc, nonceTtlMs: a.nonceTtlMs, limits: a.limits }), GRACE_MS,
-    );
-    const r = JSON.parse(raw) as RegisterOutcome;
-    if (r.kind !== 'ok') return r;
-    return {
-      kind: 'ok',
-      bindings: list<Binding>(r.bindings).map(binding),
-      added: list<Binding>(r.added).map(binding),
-      removed: list<{ binding: Binding; reason: 'expired' }>(r.removed).map((x) => ({ ...x, binding: binding(x.binding) })),
-    };
+    const u = a.update;
+    const args: (string | number)[] = [
+      this.aorKey(a.aor), `${this.prefix}nc:${a.nonce}`, ...this.failKeys(a.lockKeys), `${this.prefix}reg-due`,
+      a.aor, u.now, a.nc, a.nonceTtlMs, a.maxContacts, a.limits.source, a.limits.user, GRACE_MS,
+      word('Call-ID', u.callId), u.cseq, u.contacts === '*' ? '*' : '',
+    ];
+    if (u.contacts !== '*') {
+      for (const c of u.contacts) {
+        const rest: Rest = { contact: c.contact, source: u.source, userAgent: u.userAgent, path: u.path, owner: u.owner };
+        args.push(word('contact', normalizeContact(c.contact)), c.expires, JSON.stringify(rest));
+      }
+    }
+    const r = await this.redis.dialtoneRegister(...args);
+    if (r[0] !== 'ok') return { kind: r[0] as 'locked' | 'replay' | 'out-of-order' | 'too-many' };
+    const liveCount = Number(r[1]);
+    const bindings: Binding[] = [];
+    for (let i = 0; i < liveCount; i++) bindings.push(decodeBinding(String(r[2 + i])));
+    const addedAt = 2 + liveCount;
+    const added: Binding[] = [];
+    for (let i = 0; i < Number(r[addedAt]); i++) added.push(bindings[Number(r[addedAt + 1 + i]) - 1]!);
+    const removed: { binding: Binding; reason: RemovalReason }[] = [];
+    for (let i = addedAt + 1 + added.length; i < r.length; i += 2) removed.push({ reason: r[i] as RemovalReason, binding: decodeBinding(String(r[i + 1])) });
+    return { kind: 'ok', bindings, added, removed };
   }
 
   async recordFailure(keys: LockKeys, coolDownMs: number): Promise<void> {
-    const src = this.key('fail', 'src', keys.source);
-    const user = this.key('fail', 'user', keys.user);
+    const [src, user] = this.failKeys(keys);
     await this.redis.multi().incr(src).pexpire(src, coolDownMs, 'NX').incr(user).pexpire(user, coolDownMs, 'NX').exec();
   }
 
   async bindings(aor: string, now: number): Promise<Binding[]> {
-    const raw = await this.redis.get(this.key('aor', aor));
-    return raw ? list<Binding>(JSON.parse(raw)).map(binding).filter((b) => b.expiresAt > now) : [];
+    const value = await this.redis.get(this.aorKey(aor));
+    if (!value) return [];
+    return value.split('\n').filter((line) => LINE.test(line)).map(decodeBinding).filter((b) => b.expiresAt > now);
   }
 
   async sweep(now: number, max: number): Promise<ExpiredBinding[]> {
-    const raw = await this.redis.dialtoneSweep(this.key('exp'), this.prefix, now, max, GRACE_MS);
-    return list<ExpiredBinding>(JSON.parse(raw)).map((e) => ({ aor: e.aor, binding: binding(e.binding) }));
+    const flat = await this.redis.dialtoneSweep(`${this.prefix}reg-due`, `${this.prefix}reg:`, now, max);
+    const out: ExpiredBinding[] = [];
+    for (let i = 0; i < flat.length; i += 2) out.push({ aor: flat[i]!, binding: decodeBinding(flat[i + 1]!) });
+    return out;
   }
 
   async close(): Promise<void> {
