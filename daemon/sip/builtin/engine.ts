@@ -1,8 +1,9 @@
 import crypto from 'node:crypto';
 import type dgram from 'node:dgram';
-import sip, { type Message } from 'sip';
+import type { Message } from 'sip';
 import type { Logger } from '../../core/log';
 import type { Flow, IncomingRequest, OutgoingRequest, ReplyOptions, RequestCallback, SipEngine, SipTransport, UasDialog } from '../engine';
+import { stringify } from './serialize';
 import { ClientTransactions, ServerTransactions, serverKey } from './transactions';
 import { type TransportOptions, Transports } from './transports';
 import type { Parsed } from './wire';
@@ -86,7 +87,7 @@ export class BuiltinEngine implements SipEngine {
     const reply = (status: number, reason: string, o: ReplyOptions = {}) => {
       if (answered) return;
       answered = status >= 200;
-      const text = sip.stringify(response(m, status, reason, o));
+      const text = stringify(response(m, status, reason, o));
       if (flow.transport !== 'udp') {
         this.transports.send(flow, text);
         return;
@@ -122,7 +123,7 @@ export class BuiltinEngine implements SipEngine {
       },
       content: req.content ?? '',
     };
-    const text = sip.stringify(message);
+    const text = stringify(message);
     let failed = false;
     const fail = () => {
       if (failed) return;
@@ -187,7 +188,19 @@ function response(rq: Message, status: number, reason: string, o: ReplyOptions):
   };
 }
 
-/** The same To tag for every answer to one request. */
+/**
+ * The same To tag for every answer to one request: two FNV-1a hashes of its
+ * Call-ID and branch. A tag only has to tell dialogs apart, and a
+ * cryptographic hash here cost a registrar a hash per answer.
+ */
 function tagFor(rq: Message): string {
-  return crypto.hash('sha1', `${rq.headers['call-id']}|${String(rq.headers.via?.[0]?.params.branch)}`, 'hex').slice(0, 12);
+  const s = `${rq.headers['call-id']}|${String(rq.headers.via?.[0]?.params.branch)}`;
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (a >>> 15);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0').slice(0, 4);
 }

@@ -1,4 +1,5 @@
 import sip, { type Message } from 'sip';
+import { quickParse } from './quick-parse';
 
 /**
  * Turning bytes from the network into SIP messages, refusing what is
@@ -28,8 +29,11 @@ export function rawContentLength(head: string): number | undefined {
 }
 
 function parseHead(head: string): Message | undefined {
+  const trimmed = head.replace(/^(\r\n)+/, '');
+  const quick = quickParse(trimmed);
+  if (quick) return quick;
   try {
-    return sip.parse(`${head.replace(/^(\r\n)+/, '')}\r\n\r\n`) ?? undefined;
+    return sip.parse(`${trimmed}\r\n\r\n`) ?? undefined;
   } catch {
     return undefined;
   }
