@@ -163,3 +163,24 @@ t.test('redis store: a line it cannot read is dropped, not trusted', { skip: RED
   t.match(await store.register(attempt({ cseq: 2, contacts: [{ contact: 'sip:h@h', expires: 10 }] })), { kind: 'ok', bindings: [{ contact: 'sip:g@h' }, { contact: 'sip:h@h' }] });
   t.equal((await r.get(`${prefix}reg:201@a.test`))!.split('\n').length, 2, 'the unreadable lines are gone');
 });
+
+t.test('redis store: REGISTERs made together go in one batch, each its own step', { skip: REDIS_URL ? false : 'DIALTONE_TEST_REDIS_URL is unset' }, async (t) => {
+  const prefix = `dialtone:test:${crypto.randomBytes(6).toString('hex')}:`;
+  const store = new RedisStore(REDIS_URL!, prefix);
+  const r = new Redis(REDIS_URL!);
+  t.teardown(async () => {
+    await store.close();
+    const keys = await r.keys(`${prefix}*`);
+    if (keys.length > 0) await r.del(...keys);
+    await r.quit();
+  });
+  await r.set(`${prefix}nc:broken`, 'not a count');
+  const many = Array.from({ length: 150 }, (_, i) => store.register(attempt({ aor: `u${i}@a.test`, contacts: [{ contact: `sip:u${i}@h`, expires: 60 }] })));
+  const same = [1, 2, 3].map((cseq) => store.register(attempt({ aor: 'same@a.test', cseq, contacts: [{ contact: `sip:s${cseq}@h`, expires: 60 }] })));
+  const broken = store.register(attempt({ aor: 'b@a.test', nonce: 'broken' }));
+  const results = await Promise.all(many);
+  t.ok(results.every((x, i) => x.kind === 'ok' && x.added[0]?.contact === `sip:u${i}@h`), 'each gets its own answer, across more than one script call');
+  t.same((await Promise.all(same)).map((x) => (x.kind === 'ok' ? x.bindings.length : x.kind)), [1, 2, 3], 'one address registered three times in one batch, in order');
+  await t.rejects(broken, /REGISTER script failed/, 'a REGISTER that fails in the script fails alone');
+  t.equal((await store.bindings('u149@a.test', NOW)).length, 1);
+});

@@ -6,8 +6,10 @@ import type { ExpiredBinding, LockKeys, RegisterAttempt, RegisterOutcome, Regist
 /** An address of record outlives its last binding by this much, so the sweeper still finds what expired. */
 const GRACE_MS = 5 * 60 * 1000;
 
+type Reply = (string | number)[];
+
 type Scripted = Redis & {
-  dialtoneRegister(...args: (string | number)[]): Promise<(string | number)[]>;
+  dialtoneRegister(numberOfKeys: number, ...args: (string | number)[]): Promise<Reply[]>;
   dialtoneSweep(dueKey: string, prefix: string, now: number, max: number): Promise<string[]>;
 };
 
@@ -15,6 +17,15 @@ type Scripted = Redis & {
 type Rest = Pick<Binding, 'contact' | 'source' | 'userAgent' | 'path' | 'owner'>;
 
 const LINE = /^(\d+) (\d+) (\d+) (\S+) \S+ /;
+/** REGISTERs per script call at most: a script holds Redis for as long as it runs. */
+const BATCH_MAX = 64;
+
+interface Pending {
+  keys: string[];
+  args: (string | number)[];
+  resolve(outcome: RegisterOutcome): void;
+  reject(err: Error): void;
+}
 const SPACE = /\s/;
 
 /** A binding line as the script stores it. */
@@ -26,6 +37,21 @@ export function decodeBinding(line: string): Binding {
     contact: rest.contact, callId: m[4]!, cseq: Number(m[2]), expiresAt: Number(m[1]), registeredAt: Number(m[3]),
     source: rest.source, userAgent: rest.userAgent, path: rest.path, owner: rest.owner,
   };
+}
+
+/** One REGISTER's answer from the script. */
+function outcome(r: Reply): RegisterOutcome {
+  if (r[0] === 'error') throw new Error(`the REGISTER script failed in Redis: ${String(r[1])}`);
+  if (r[0] !== 'ok') return { kind: r[0] as 'locked' | 'replay' | 'out-of-order' | 'too-many' };
+  const liveCount = Number(r[1]);
+  const bindings: Binding[] = [];
+  for (let i = 0; i < liveCount; i++) bindings.push(decodeBinding(String(r[2 + i])));
+  const addedAt = 2 + liveCount;
+  const added: Binding[] = [];
+  for (let i = 0; i < Number(r[addedAt]); i++) added.push(bindings[Number(r[addedAt + 1 + i]) - 1]!);
+  const removed: { binding: Binding; reason: RemovalReason }[] = [];
+  for (let i = addedAt + 1 + added.length; i < r.length; i += 2) removed.push({ reason: r[i] as RemovalReason, binding: decodeBinding(String(r[i + 1])) });
+  return { kind: 'ok', bindings, added, removed };
 }
 
 /** The script's separators are white space: what the registrar lets through never holds any. */
@@ -44,7 +70,7 @@ export class RedisStore implements RegistrarStore {
 
   constructor(url: string, private readonly prefix = 'dialtone:sip:') {
     const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true });
-    redis.defineCommand('dialtoneRegister', { numberOfKeys: 5, lua: REGISTER_LUA });
+    redis.defineCommand('dialtoneRegister', { lua: REGISTER_LUA });
     redis.defineCommand('dialtoneSweep', { numberOfKeys: 1, lua: SWEEP_LUA });
     this.redis = redis as Scripted;
   }
@@ -57,10 +83,13 @@ export class RedisStore implements RegistrarStore {
     return [`${this.prefix}fail:src:${keys.source}`, `${this.prefix}fail:user:${keys.user}`];
   }
 
+  /** REGISTERs waiting for the end of this turn of the event loop, to go to Redis in one script call. */
+  private pending: Pending[] = [];
+
   async register(a: RegisterAttempt): Promise<RegisterOutcome> {
     const u = a.update;
+    const keys = [this.aorKey(a.aor), `${this.prefix}nc:${a.nonce}`, ...this.failKeys(a.lockKeys), `${this.prefix}reg-due`];
     const args: (string | number)[] = [
-      this.aorKey(a.aor), `${this.prefix}nc:${a.nonce}`, ...this.failKeys(a.lockKeys), `${this.prefix}reg-due`,
       a.aor, u.now, a.nc, a.nonceTtlMs, a.maxContacts, a.limits.source, a.limits.user, GRACE_MS,
       word('Call-ID', u.callId), u.cseq, u.contacts === '*' ? '*' : '',
     ];
@@ -70,17 +99,32 @@ export class RedisStore implements RegistrarStore {
         args.push(word('contact', normalizeContact(c.contact)), c.expires, JSON.stringify(rest));
       }
     }
-    const r = await this.redis.dialtoneRegister(...args);
-    if (r[0] !== 'ok') return { kind: r[0] as 'locked' | 'replay' | 'out-of-order' | 'too-many' };
-    const liveCount = Number(r[1]);
-    const bindings: Binding[] = [];
-    for (let i = 0; i < liveCount; i++) bindings.push(decodeBinding(String(r[2 + i])));
-    const addedAt = 2 + liveCount;
-    const added: Binding[] = [];
-    for (let i = 0; i < Number(r[addedAt]); i++) added.push(bindings[Number(r[addedAt + 1 + i]) - 1]!);
-    const removed: { binding: Binding; reason: RemovalReason }[] = [];
-    for (let i = addedAt + 1 + added.length; i < r.length; i += 2) removed.push({ reason: r[i] as RemovalReason, binding: decodeBinding(String(r[i + 1])) });
-    return { kind: 'ok', bindings, added, removed };
+    return new Promise((resolve, reject) => {
+      if (this.pending.push({ keys, args, resolve, reject }) === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const waiting = this.pending;
+    this.pending = [];
+    for (let i = 0; i < waiting.length; i += BATCH_MAX) {
+      const batch = waiting.slice(i, i + BATCH_MAX);
+      const keys: string[] = [];
+      const argv: (string | number)[] = [];
+      for (const p of batch) {
+        keys.push(...p.keys);
+        argv.push(p.args.length, ...p.args);
+      }
+      this.redis.dialtoneRegister(keys.length, ...keys, ...argv).then((replies) => {
+        batch.forEach((p, n) => {
+          try {
+            p.resolve(outcome(replies[n]!));
+          } catch (err) {
+            p.reject(err as Error);
+          }
+        });
+      }, (err: Error) => batch.forEach((p) => p.reject(err)));
+    }
   }
 
   async recordFailure(keys: LockKeys, coolDownMs: number): Promise<void> {
