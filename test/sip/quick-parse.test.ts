@@ -43,6 +43,9 @@ const corpus: [string, string, boolean][] = [
     'REGISTER sip:a.test SIP/2.0', 'Via: SIP/2.0/WSS abcdef.invalid;branch=z9hG4bK123', 'Max-Forwards: 70', 'To: <sip:201@a.test>', 'From: "201" <sip:201@a.test>;tag=uqv',
     'Call-ID: 0mkq8v1', 'CSeq: 1 REGISTER', 'Contact: <sip:x@abcdef.invalid;transport=ws>;+sip.ice;reg-id=1;+sip.instance="<urn:uuid:0b3f>";expires=600',
     'Expires: 600', 'Allow: ACK,CANCEL,INVITE', 'Supported: path,gruu,outbound', 'User-Agent: SIP.js/0.21.2', 'Content-Length: 0'), false],
+  ['headers named like properties every object has', head(
+    'OPTIONS sip:a.test SIP/2.0', 'Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKo', 'From: <sip:x@a.test>;tag=1', 'To: <sip:a.test>', 'Call-ID: o1', 'CSeq: 1 OPTIONS',
+    'constructor: a', 'toString: b', 'hasOwnProperty: c', 'valueOf: d'), false],
   ['Route and Path', head(
     'REGISTER sip:a.test SIP/2.0', 'Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKr', 'Route: <sip:edge.test;lr>', 'Path: <sip:edge.test;lr>', 'From: <sip:x@a.test>;tag=1',
     'To: <sip:x@a.test>', 'Call-ID: r1', 'CSeq: 1 REGISTER', 'Content-Length: 0'), false],

@@ -15,34 +15,46 @@ import type { AuthHeader, Message, NameAddr, Via } from 'sip';
 // Anything the general parser treats as white space or line structure, other than the single spaces and CRLFs handled here.
 const UNUSUAL = /[^\x20-\x7e\x80-\x84\x86-\x9f\xa1-\xff\r\n]|\r(?!\n)|(?<!\r)\n|\r\n[ \t]|\r\n\r\n/;
 const REQUEST_LINE = /^([A-Za-z]+) (\S+) SIP\/2\.0$/;
-const TOKEN = /^[\w\-.!%*+`'~]+$/;
 const TOKEN_WORDS = /^[\w\-.!%*+`'~]+(?: [\w\-.!%*+`'~]+)*$/;
 const CSEQ = /^(\d+) ([A-Za-z]+)$/;
 const DIGITS = /^\d+$/;
 const VIA = /^SIP\/(2\.0)\/([^\s;:,]+) ([^\s;:,[\]"]+)(?::(\d+))?/;
-const AUTH_PARAM = /^([^\s,"=]+)=([^\s,"\\]+|"[^"\\]*")/;
 
-const COMPACT: Record<string, string> = { i: 'call-id', m: 'contact', e: 'contact-encoding', l: 'content-length', c: 'content-type', f: 'from', s: 'subject', k: 'supported', t: 'to', v: 'via' };
+const COMPACT = new Map(Object.entries({ i: 'call-id', m: 'contact', e: 'contact-encoding', l: 'content-length', c: 'content-type', f: 'from', s: 'subject', k: 'supported', t: 'to', v: 'via' }));
 
 /** Headers whose parsed form the general parser gives in a way not reproduced here. */
 const GENERAL_ONLY = new Set(['route', 'record-route', 'path', 'authentication-info', 'refer-to']);
 
-/** `;name=value` parameters to the end of `s`, or undefined when any is unusual. */
-function params(s: string): Record<string, string | null> | undefined {
+/** The characters of a token (RFC 3261 §25.1) as the package's parser reads them. */
+const TOKEN_CHAR = new Uint8Array(256);
+for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.!%*+`\'~') TOKEN_CHAR[c.charCodeAt(0)] = 1;
+
+function tokenEnd(s: string, i: number): number {
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    if (c > 255 || TOKEN_CHAR[c] === 0) break;
+    i++;
+  }
+  return i;
+}
+
+/** `;name=value` parameters from `i` to the end of `s`, or undefined when any is unusual. */
+function params(s: string, i = 0): Record<string, string | null> | undefined {
   const out: Record<string, string | null> = {};
-  if (s === '') return out;
-  if (s.charCodeAt(0) !== 59) return undefined;
-  for (const part of s.slice(1).split(';')) {
-    const eq = part.indexOf('=');
-    const name = eq < 0 ? part : part.slice(0, eq);
-    if (!TOKEN.test(name)) return undefined;
-    if (eq < 0) {
-      out[name.toLowerCase()] = null;
+  while (i < s.length) {
+    if (s.charCodeAt(i) !== 59) return undefined;
+    const nameEnd = tokenEnd(s, ++i);
+    if (nameEnd === i) return undefined;
+    const name = s.slice(i, nameEnd).toLowerCase();
+    if (s.charCodeAt(nameEnd) !== 61) {
+      out[name] = null;
+      i = nameEnd;
       continue;
     }
-    const value = part.slice(eq + 1);
-    if (!TOKEN.test(value)) return undefined;
-    out[name.toLowerCase()] = value;
+    const valueEnd = tokenEnd(s, nameEnd + 1);
+    if (valueEnd === nameEnd + 1) return undefined;
+    out[name] = s.slice(nameEnd + 1, valueEnd);
+    i = valueEnd;
   }
   return out;
 }
@@ -51,7 +63,7 @@ function via(s: string): Via | undefined {
   if (s.includes(',')) return undefined;
   const m = VIA.exec(s);
   if (!m) return undefined;
-  const p = params(s.slice(m[0].length));
+  const p = params(s, m[0].length);
   if (!p) return undefined;
   return { version: m[1]!, protocol: m[2]!, host: m[3]!, port: m[4] === undefined ? undefined : Number(m[4]), params: p } as Via;
 }
@@ -64,7 +76,7 @@ function nameAddr(s: string): NameAddr | undefined {
     const semi = s.indexOf(';');
     const uri = semi < 0 ? s : s.slice(0, semi);
     if (uri === '') return undefined;
-    const p = params(semi < 0 ? '' : s.slice(semi));
+    const p = semi < 0 ? {} : params(s, semi);
     return p ? { name: undefined, uri, params: p } as NameAddr : undefined;
   }
   const close = s.indexOf('>', open);
@@ -82,24 +94,36 @@ function nameAddr(s: string): NameAddr | undefined {
     }
     name = display;
   }
-  const p = params(s.slice(close + 1));
+  const p = params(s, close + 1);
   return p ? { name, uri, params: p } as NameAddr : undefined;
 }
 
+/** An authentication header: a scheme, then `name=value` pairs, quoted values kept quoted. */
 function auth(s: string): AuthHeader | undefined {
   const space = s.indexOf(' ');
   if (space <= 0) return undefined;
   const a: AuthHeader = { scheme: s.slice(0, space) };
-  let rest = s.slice(space + 1);
+  let i = space + 1;
   for (;;) {
-    const m = AUTH_PARAM.exec(rest);
-    if (!m) return undefined;
-    a[m[1]!] = m[2]!;
-    rest = rest.slice(m[0].length);
-    if (rest === '') return a;
-    if (rest.startsWith(', ')) rest = rest.slice(2);
-    else if (rest.startsWith(',')) rest = rest.slice(1);
-    else return undefined;
+    const eq = s.indexOf('=', i);
+    if (eq <= i || /[\s,"]/.test(s.slice(i, eq))) return undefined;
+    let end: number;
+    if (s.charCodeAt(eq + 1) === 34) {
+      end = s.indexOf('"', eq + 2) + 1;
+      if (end === 0 || s.slice(eq + 2, end - 1).includes('\\')) return undefined;
+    } else {
+      end = eq + 1;
+      while (end < s.length) {
+        const c = s.charCodeAt(end);
+        if (c === 44 || c === 32 || c === 34 || c === 92) break;
+        end++;
+      }
+      if (end === eq + 1) return undefined;
+    }
+    a[s.slice(i, eq)] = s.slice(eq + 1, end);
+    if (end === s.length) return a;
+    if (s.charCodeAt(end) !== 44) return undefined;
+    i = s.charCodeAt(end + 1) === 32 ? end + 2 : end + 1;
   }
 }
 
@@ -151,8 +175,9 @@ export function quickParse(head: string): Message | undefined {
     const raw = line.slice(0, end);
     if (raw === '' || raw.includes(' ') || raw.includes('%')) return undefined;
     const lower = raw.toLowerCase();
-    const name = COMPACT[lower] ?? lower;
-    if (GENERAL_ONLY.has(name) || name === '__proto__') return undefined;
+    const name = COMPACT.get(lower) ?? lower;
+    // Names every object has are read oddly by the general parser (its lookups find Object's own): left to it.
+    if (GENERAL_ONLY.has(name) || name in Object.prototype) return undefined;
     let start = colon + 1;
     while (start < line.length && line.charCodeAt(start) === 32) start++;
     const value = line.slice(start);
