@@ -11,11 +11,13 @@ const source = { transport: 'udp' as const, address: '127.0.0.1', port: 5070 };
 const limits = { source: 3, user: 2 };
 const NOW = 1_800_000_000_000;
 
-function attempt(o: Partial<RegisterUpdate> & { nc?: number; nonce?: string; aor?: string; maxContacts?: number; user?: string; src?: string } = {}): RegisterAttempt {
+let issued = NOW - 100_000;
+
+function attempt(o: Partial<RegisterUpdate> & { nc?: number; nonce?: string; issuedAt?: number; aor?: string; maxContacts?: number; user?: string; src?: string } = {}): RegisterAttempt {
   return {
     aor: o.aor ?? '201@a.test',
     update: { contacts: o.contacts ?? [{ contact: 'sip:201@10.0.0.1:5060', expires: 60 }], callId: o.callId ?? 'c1', cseq: o.cseq ?? 1, source, userAgent: 'ua', path: o.path ?? [], owner: { kind: 'extension', tenantId: 't1', extensionId: 'e1', deviceId: null } as const, now: o.now ?? NOW },
-    maxContacts: o.maxContacts ?? 3, nonce: o.nonce ?? crypto.randomUUID(), nc: o.nc ?? 1, nonceTtlMs: 60_000,
+    maxContacts: o.maxContacts ?? 3, nonce: o.nonce ?? crypto.randomUUID(), nonceIssuedAt: o.issuedAt ?? ++issued, nc: o.nc ?? 1, nonceTtlMs: 60_000,
     lockKeys: { source: o.src ?? '10.0.0.9', user: o.user ?? 'a.test/u201' }, limits,
   };
 }
@@ -71,11 +73,25 @@ for (const [name, make] of kinds) {
       t.match(await store.register(attempt({ cseq: 1, callId: 'other' })), { kind: 'ok' }, 'another Call-ID may start over');
     });
 
-    t.test('refuses a nonce count already seen', async (t) => {
+    t.test('refuses a nonce count already seen, and a nonce older than the last one used', async (t) => {
       const store = await setup();
-      t.match(await store.register(attempt({ nonce: 'n1', nc: 1 })), { kind: 'ok' });
-      t.same(await store.register(attempt({ nonce: 'n1', nc: 1, cseq: 2 })), { kind: 'replay' });
-      t.match(await store.register(attempt({ nonce: 'n1', nc: 2, cseq: 3 })), { kind: 'ok' });
+      t.match(await store.register(attempt({ nonce: 'n1', nc: 1, issuedAt: NOW - 5000 })), { kind: 'ok' });
+      t.same(await store.register(attempt({ nonce: 'n1', nc: 1, issuedAt: NOW - 5000, cseq: 2 })), { kind: 'replay' });
+      t.match(await store.register(attempt({ nonce: 'n1', nc: 2, issuedAt: NOW - 5000, cseq: 3 })), { kind: 'ok' });
+      t.match(await store.register(attempt({ nonce: 'n2', nc: 1, issuedAt: NOW - 4000, cseq: 4 })), { kind: 'ok' }, 'a newer nonce');
+      t.same(await store.register(attempt({ nonce: 'n1', nc: 3, issuedAt: NOW - 5000, cseq: 5 })), { kind: 'replay' }, 'the older one, even with a higher count');
+      t.same(await store.register(attempt({ nonce: 'n0', nc: 1, issuedAt: NOW - 4000, cseq: 6 })), { kind: 'replay' }, 'another issued at the same time');
+      t.match(await store.register(attempt({ aor: 'other@a.test', nonce: 'n1', nc: 3, issuedAt: NOW - 5000 })), { kind: 'ok' }, 'another address keeps its own');
+    });
+
+    t.test('remembers the nonce after the last binding goes, for as long as it is valid', async (t) => {
+      const store = await setup();
+      const registered = attempt({ nonce: 'u1', nc: 1, issuedAt: NOW - 1000 });
+      t.match(await store.register(registered), { kind: 'ok' });
+      t.match(await store.register(attempt({ nonce: 'u1', nc: 2, issuedAt: NOW - 1000, cseq: 2, contacts: '*' })), { kind: 'ok', bindings: [] });
+      t.same(await store.register(registered), { kind: 'replay' }, 'the registering request, replayed after the unregistration');
+      t.same(await store.sweep(NOW + 120_000, 100), [], 'nothing to report');
+      t.match(await store.register({ ...registered, update: { ...registered.update, now: NOW + 120_000 } }), { kind: 'ok' }, 'a nonce past its lifetime is forgotten (the registrar refuses it as stale anyway)');
     });
 
     t.test('keeps a hostile Call-ID, contact and User-Agent exactly as sent', async (t) => {
@@ -161,7 +177,7 @@ t.test('redis store: a line it cannot read is dropped, not trusted', { skip: RED
   await r.append(`${prefix}reg:201@a.test`, '\nw 0 0\n{"contact":"sip:evil@h"}\n\u0000junk');
   t.same((await store.bindings('201@a.test', NOW)).map((b) => b.contact), ['sip:g@h']);
   t.match(await store.register(attempt({ cseq: 2, contacts: [{ contact: 'sip:h@h', expires: 10 }] })), { kind: 'ok', bindings: [{ contact: 'sip:g@h' }, { contact: 'sip:h@h' }] });
-  t.equal((await r.get(`${prefix}reg:201@a.test`))!.split('\n').length, 2, 'the unreadable lines are gone');
+  t.equal((await r.get(`${prefix}reg:201@a.test`))!.split('\n').length, 3, 'the unreadable lines are gone: the nonce and the two bindings are left');
 });
 
 t.test('redis store: REGISTERs made together go in one batch, each its own step', { skip: REDIS_URL ? false : 'DIALTONE_TEST_REDIS_URL is unset' }, async (t) => {
@@ -174,10 +190,10 @@ t.test('redis store: REGISTERs made together go in one batch, each its own step'
     if (keys.length > 0) await r.del(...keys);
     await r.quit();
   });
-  await r.set(`${prefix}nc:broken`, 'not a count');
+  await r.set(`${prefix}fail:src:10.6.6.6`, 'not a count');
   const many = Array.from({ length: 150 }, (_, i) => store.register(attempt({ aor: `u${i}@a.test`, contacts: [{ contact: `sip:u${i}@h`, expires: 60 }] })));
   const same = [1, 2, 3].map((cseq) => store.register(attempt({ aor: 'same@a.test', cseq, contacts: [{ contact: `sip:s${cseq}@h`, expires: 60 }] })));
-  const broken = store.register(attempt({ aor: 'b@a.test', nonce: 'broken' }));
+  const broken = store.register(attempt({ aor: 'b@a.test', src: '10.6.6.6' }));
   const results = await Promise.all(many);
   t.ok(results.every((x, i) => x.kind === 'ok' && x.added[0]?.contact === `sip:u${i}@h`), 'each gets its own answer, across more than one script call');
   t.same((await Promise.all(same)).map((x) => (x.kind === 'ok' ? x.bindings.length : x.kind)), [1, 2, 3], 'one address registered three times in one batch, in order');

@@ -1,22 +1,28 @@
 import { type Binding, mergeBindings } from './bindings';
+import { type LastNonce, isReplay } from './nonce-count';
 import type { ExpiredBinding, LockKeys, LockLimits, RegisterAttempt, RegisterOutcome, RegistrarStore } from './store';
+
+interface Aor {
+  bindings: Binding[];
+  nonce: LastNonce;
+  /** When the nonce is no longer valid: until then the entry stays, even with no binding left. */
+  nonceUntil: number;
+}
 
 /** The registrar's store when no Redis is configured: one process, nothing survives a restart. */
 export class MemoryStore implements RegistrarStore {
-  private readonly aors = new Map<string, Binding[]>();
+  private readonly aors = new Map<string, Aor>();
   private readonly counters = new Map<string, { count: number; until: number }>();
-  private readonly nonceCounts = new Map<string, { nc: number; until: number }>();
 
   async register(a: RegisterAttempt): Promise<RegisterOutcome> {
     const now = a.update.now;
     if (this.lockedAt(a.lockKeys, a.limits, now)) return { kind: 'locked' };
-    const seen = this.nonceCounts.get(a.nonce);
-    if (seen && seen.until > now && seen.nc >= a.nc) return { kind: 'replay' };
-    const result = mergeBindings(this.aors.get(a.aor) ?? [], a.update, a.maxContacts);
+    const current = this.aors.get(a.aor);
+    const last = current && current.nonceUntil > now ? current.nonce : null;
+    if (isReplay(last, a.nonce, a.nc, a.nonceIssuedAt)) return { kind: 'replay' };
+    const result = mergeBindings(current?.bindings ?? [], a.update, a.maxContacts);
     if (result.kind !== 'ok') return result;
-    this.nonceCounts.set(a.nonce, { nc: a.nc, until: now + a.nonceTtlMs });
-    if (result.bindings.length > 0) this.aors.set(a.aor, result.bindings);
-    else this.aors.delete(a.aor);
+    this.aors.set(a.aor, { bindings: result.bindings, nonce: { nonce: a.nonce, nc: a.nc, issuedAt: a.nonceIssuedAt }, nonceUntil: a.nonceIssuedAt + a.nonceTtlMs });
     return result;
   }
 
@@ -38,21 +44,19 @@ export class MemoryStore implements RegistrarStore {
   }
 
   async bindings(aor: string, now: number): Promise<Binding[]> {
-    return (this.aors.get(aor) ?? []).filter((b) => b.expiresAt > now);
+    return (this.aors.get(aor)?.bindings ?? []).filter((b) => b.expiresAt > now);
   }
 
   async sweep(now: number, max: number): Promise<ExpiredBinding[]> {
     const out: ExpiredBinding[] = [];
-    for (const [aor, list] of this.aors) {
-      const keep = list.filter((b) => {
+    for (const [aor, entry] of this.aors) {
+      entry.bindings = entry.bindings.filter((b) => {
         if (b.expiresAt > now || out.length >= max) return true;
         out.push({ aor, binding: b });
         return false;
       });
-      if (keep.length === 0) this.aors.delete(aor);
-      else this.aors.set(aor, keep);
+      if (entry.bindings.length === 0 && entry.nonceUntil <= now) this.aors.delete(aor);
     }
-    for (const [k, v] of this.nonceCounts) if (v.until <= now) this.nonceCounts.delete(k);
     for (const [k, v] of this.counters) if (v.until <= now) this.counters.delete(k);
     return out;
   }

@@ -43,6 +43,11 @@ export function issueNonce(secret: Buffer, realm: string, now: number): string {
   return `${body}.${sign(secret, realm, body)}`;
 }
 
+/** When a nonce that checkNonce() found valid was issued, in epoch milliseconds. */
+export function nonceIssuedAt(nonce: string): number {
+  return parseInt(nonce.slice(0, nonce.length - 46), 16);
+}
+
 export function checkNonce(secret: Buffer, nonce: string, realm: string, now: number, ttlMs: number): NonceCheck {
   const m = /^([0-9a-f]{1,13})([0-9a-f]{18})\.([A-Za-z0-9_-]{27})$/.exec(nonce);
   if (!m) return 'invalid';

@@ -1,29 +1,40 @@
 /**
  * The Redis side of RegistrarStore, as Lua so each REGISTER is one round
  * trip and atomic across dialtone processes. The merge mirrors
- * mergeBindings() in bindings.ts; the shared store test suite holds the two
- * together.
+ * mergeBindings() in bindings.ts and the nonce rule isReplay() in
+ * nonce-count.ts; the shared store test suite holds them together.
  *
- * An address of record is one string of lines, one per binding:
+ * An address of record is one string of lines: first
+ * `n <nonce> <nc> <issuedAt>`, the last nonce it was authenticated with, then
+ * one line per binding:
  * `<expiresAt> <cseq> <registeredAt> <Call-ID> <normalised contact> <JSON>`,
  * the JSON being the rest of the binding, which the script never opens.
- * Redis runs Lua strings slowly (each one made is interned) and JSON in Lua
- * more slowly still: at registration-storm rates the script was Redis's
- * whole cost, so it reads and writes as few strings as it can. Call-IDs and
- * contact URIs hold no white space (the registrar checks them) and JSON no
- * raw line feed, so the separators cannot be forged. The last count seen of
- * each nonce is a key of its own that expires with the nonce.
+ * Redis runs Lua strings slowly (each one made is interned), JSON in Lua more
+ * slowly still, and every key written costs it more again: at
+ * registration-storm rates the script was Redis's whole cost, so it writes
+ * one key per REGISTER and makes as few strings as it can. Nonces, Call-IDs
+ * and contact URIs hold no white space (the registrar checks them) and JSON
+ * no raw line feed, so the separators cannot be forged.
  */
 const PARSE = `
 local function parse(value)
-  local list = {}
-  if not value then return list end
+  local list, last = {}, nil
+  if not value then return list, last end
   for line in string.gmatch(value, '[^\\n]+') do
-    local e, s, r, cid, c = string.match(line, '^(%d+) (%d+) (%d+) (%S+) (%S+) ')
-    -- A line this format cannot read (written by something else) is dropped rather than trusted.
-    if e then table.insert(list, { line = line, expiresAt = tonumber(e), cseq = tonumber(s), registeredAt = tonumber(r), callId = cid, contact = c }) end
+    if string.sub(line, 1, 2) == 'n ' then
+      local n, c, at = string.match(line, '^n (%S+) (%d+) (%d+)$')
+      if n then last = { nonce = n, nc = tonumber(c), issuedAt = tonumber(at) } end
+    else
+      local e, s, r, cid, c = string.match(line, '^(%d+) (%d+) (%d+) (%S+) (%S+) ')
+      -- A line this format cannot read (written by something else) is dropped rather than trusted.
+      if e then table.insert(list, { line = line, expiresAt = tonumber(e), cseq = tonumber(s), registeredAt = tonumber(r), callId = cid, contact = c }) end
+    end
   end
-  return list
+  return list, last
+end
+
+local function nonceLine(n)
+  return string.format('n %s %d %d', n.nonce, n.nc, n.issuedAt)
 end
 
 local function earliest(live)
@@ -36,21 +47,28 @@ end
 /**
  * REGISTERs in a batch, each as one step of its own: every REGISTER read in
  * one turn of the daemon's event loop goes to Redis in one call, which spares
- * Redis and the client their cost per call. KEYS holds five keys per
+ * Redis and the client their cost per call. KEYS holds four keys per
  * REGISTER; ARGV holds, per REGISTER, its number of arguments and then them.
  * A REGISTER that fails answers an error without stopping the others.
  */
 export const REGISTER_LUA = `${PARSE}
 local function register(k, a, last)
-  local key, ncKey, srcKey, userKey, dueKey = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5]
-  local aor, now, nc, nonceTtl = ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), ARGV[a + 4]
-  local maxContacts, limitSource, limitUser, graceMs = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7]), tonumber(ARGV[a + 8])
-  local callId, cseq, wildcard = ARGV[a + 9], tonumber(ARGV[a + 10]), ARGV[a + 11] == '*'
-  local got = redis.call('MGET', srcKey, userKey, ncKey, key)
+  local key, srcKey, userKey, dueKey = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
+  local aor, now, nonce, nc, issued, nonceTtl = ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[a + 3], tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
+  local maxContacts, limitSource, limitUser, graceMs = tonumber(ARGV[a + 7]), tonumber(ARGV[a + 8]), tonumber(ARGV[a + 9]), tonumber(ARGV[a + 10])
+  local callId, cseq, wildcard = ARGV[a + 11], tonumber(ARGV[a + 12]), ARGV[a + 13] == '*'
+  local got = redis.call('MGET', srcKey, userKey, key)
   if tonumber(got[1] or '0') >= limitSource or tonumber(got[2] or '0') >= limitUser then return { 'locked' } end
-  if got[3] and tonumber(got[3]) >= nc then return { 'replay' } end
+  local stored, seen = parse(got[3])
+  if seen and seen.issuedAt + nonceTtl > now then
+    if seen.nonce == nonce then
+      if nc <= seen.nc then return { 'replay' } end
+    elseif issued <= seen.issuedAt then
+      return { 'replay' }
+    end
+  end
   local live, removed = {}, {}
-  for _, b in ipairs(parse(got[4])) do
+  for _, b in ipairs(stored) do
     if b.expiresAt <= now then table.insert(removed, { 'expired', b.line }) else table.insert(live, b) end
   end
   local function ooo(b) return b.callId == callId and cseq <= b.cseq end
@@ -65,12 +83,12 @@ local function register(k, a, last)
       return nil, nil
     end
     local fresh = {}
-    for i = a + 12, last, 3 do
+    for i = a + 14, last, 3 do
       local _, e = find(ARGV[i])
       if e and ooo(e) then return { 'out-of-order' } end
       fresh[ARGV[i]] = true
     end
-    for i = a + 12, last, 3 do
+    for i = a + 14, last, 3 do
       local contact, expires = ARGV[i], tonumber(ARGV[i + 1])
       local at, e = find(contact)
       if e then table.remove(live, at) end
@@ -94,31 +112,29 @@ local function register(k, a, last)
         return x.b.expiresAt < y.b.expiresAt
       end)
       local evicted = {}
-      for k = 1, #live - maxContacts do
-        evicted[evictable[k].b] = true
-        table.insert(removed, { 'replaced', evictable[k].b.line })
+      for n = 1, #live - maxContacts do
+        evicted[evictable[n].b] = true
+        table.insert(removed, { 'replaced', evictable[n].b.line })
       end
       local kept = {}
       for _, b in ipairs(live) do if not evicted[b] then table.insert(kept, b) end end
       live = kept
     end
   end
-  local out, lines, latest = { 'ok', #live }, {}, 0
+  -- Kept while the nonce is valid, and past the last binding long enough for the sweeper to report it.
+  local out, lines, untilMs = { 'ok', #live }, { nonceLine({ nonce = nonce, nc = nc, issuedAt = issued }) }, issued + nonceTtl
   for _, b in ipairs(live) do
     table.insert(lines, b.line)
     table.insert(out, b.line)
-    if b.expiresAt > latest then latest = b.expiresAt end
+    if b.expiresAt + graceMs > untilMs then untilMs = b.expiresAt + graceMs end
   end
+  redis.call('SET', key, table.concat(lines, '\\n'), 'PX', string.format('%d', math.max(1, untilMs - now)))
   if #live > 0 then
-    -- Kept past the last binding long enough for the sweeper to report it.
-    redis.call('SET', key, table.concat(lines, '\\n'), 'PX', string.format('%d', latest + graceMs - now))
     -- LT: a refresh leaves the sweeper's score early, and the sweeper moves it on when it comes.
     redis.call('ZADD', dueKey, 'LT', string.format('%d', earliest(live)), aor)
-  elseif got[4] then
-    redis.call('DEL', key)
+  else
     redis.call('ZREM', dueKey, aor)
   end
-  redis.call('SET', ncKey, nc, 'PX', nonceTtl)
   local addedAt = {}
   for i, b in ipairs(live) do if added[b] then table.insert(addedAt, i) end end
   table.insert(out, #addedAt)
@@ -131,9 +147,9 @@ local function register(k, a, last)
 end
 
 local out, a = {}, 1
-for r = 0, #KEYS / 5 - 1 do
+for r = 0, #KEYS / 4 - 1 do
   local argc = tonumber(ARGV[a])
-  local ok, result = pcall(register, r * 5, a, a + argc)
+  local ok, result = pcall(register, r * 4, a, a + argc)
   if ok then out[r + 1] = result else out[r + 1] = { 'error', type(result) == 'table' and result.err or tostring(result) } end
   a = a + argc + 1
 end
@@ -150,8 +166,10 @@ for _, aor in ipairs(members) do
   -- A key of another type under our name must not stop every later expiry from being reported.
   local value = redis.pcall('GET', key)
   if type(value) ~= 'string' then value = nil end
+  local stored, seen = parse(value)
   local live, lines = {}, {}
-  for _, b in ipairs(parse(value)) do
+  if seen then table.insert(lines, nonceLine(seen)) end
+  for _, b in ipairs(stored) do
     if b.expiresAt <= now then
       table.insert(out, aor)
       table.insert(out, b.line)
@@ -160,13 +178,12 @@ for _, aor in ipairs(members) do
       table.insert(lines, b.line)
     end
   end
-  if #live > 0 then
+  if #lines > 0 then
     redis.call('SET', key, table.concat(lines, '\\n'), 'KEEPTTL')
-    redis.call('ZADD', dueKey, string.format('%d', earliest(live)), aor)
-  else
-    if value then redis.call('DEL', key) end
-    redis.call('ZREM', dueKey, aor)
+  elseif value then
+    redis.call('DEL', key)
   end
+  if #live > 0 then redis.call('ZADD', dueKey, string.format('%d', earliest(live)), aor) else redis.call('ZREM', dueKey, aor) end
 end
 return out
 `;

@@ -62,7 +62,8 @@ function word(what: string, value: string): string {
 
 /**
  * Bindings in Redis, shared by every dialtone process on it: a string per
- * address of record that expires after its last binding, a sorted
+ * address of record (its last nonce and its bindings) that expires after
+ * both, a sorted
  * set of next expiries for the sweeper, and counters that expire on their own.
  */
 export class RedisStore implements RegistrarStore {
@@ -88,9 +89,9 @@ export class RedisStore implements RegistrarStore {
 
   async register(a: RegisterAttempt): Promise<RegisterOutcome> {
     const u = a.update;
-    const keys = [this.aorKey(a.aor), `${this.prefix}nc:${a.nonce}`, ...this.failKeys(a.lockKeys), `${this.prefix}reg-due`];
+    const keys = [this.aorKey(a.aor), ...this.failKeys(a.lockKeys), `${this.prefix}reg-due`];
     const args: (string | number)[] = [
-      a.aor, u.now, a.nc, a.nonceTtlMs, a.maxContacts, a.limits.source, a.limits.user, GRACE_MS,
+      a.aor, u.now, word('nonce', a.nonce), a.nc, a.nonceIssuedAt, a.nonceTtlMs, a.maxContacts, a.limits.source, a.limits.user, GRACE_MS,
       word('Call-ID', u.callId), u.cseq, u.contacts === '*' ? '*' : '',
     ];
     if (u.contacts !== '*') {

@@ -5,7 +5,7 @@ import type { Flow, IncomingRequest } from '../engine';
 import type { SipIdentity, SipIdentityLookup } from '../identity';
 import { type Binding, type BindingOwner, type ContactChange, type ExpiryLimits, type RemovalReason, contactExpiry } from './bindings';
 import { type DigestAlgorithm, type DigestCredentials, challengeOrder, challenges, parseCredentials, responseMatches, unquote } from './digest';
-import { checkNonce, issueNonce } from './nonce';
+import { checkNonce, issueNonce, nonceIssuedAt } from './nonce';
 import type { LockLimits, RegistrarStore } from './store';
 
 export interface RegistrarOptions {
@@ -159,7 +159,7 @@ export class Registrar {
         owner: { kind: identity.kind, tenantId: identity.tenantId, extensionId: identity.extensionId, deviceId: identity.deviceId },
         path: (m.headers.path ?? []).map((p) => `<${sip.stringifyUri(p.uri)}>`), now,
       },
-      maxContacts: this.opts.maxContacts, nonce: creds.nonce, nc: creds.nc, nonceTtlMs: this.opts.nonceTtlMs,
+      maxContacts: this.opts.maxContacts, nonce: creds.nonce, nonceIssuedAt: nonceIssuedAt(creds.nonce), nc: creds.nc, nonceTtlMs: this.opts.nonceTtlMs,
       lockKeys, limits: this.opts.lockout,
     });
     switch (outcome.kind) {

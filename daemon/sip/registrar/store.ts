@@ -9,8 +9,9 @@ export interface RegisterAttempt {
   aor: string;
   update: RegisterUpdate;
   maxContacts: number;
-  /** The nonce the credentials used, its count, and how long to remember it. */
+  /** The nonce the credentials used, when it was issued, its count, and how long to remember it (see nonce-count.ts). */
   nonce: string;
+  nonceIssuedAt: number;
   nc: number;
   nonceTtlMs: number;
   /** Failure counters that refuse the attempt when at or past the limit. */
