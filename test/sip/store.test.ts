@@ -65,6 +65,17 @@ for (const [name, make] of kinds) {
       t.same(await store.bindings('201@a.test', NOW + 3000), []);
     });
 
+    t.test('keeps the connection a stream binding came over, and whose binding it is', async (t) => {
+      const store = await setup();
+      const a = attempt({ contacts: [{ contact: 'sip:201@10.0.0.7:5060;transport=tcp', expires: 60 }] });
+      const tcp = { transport: 'tcp' as const, address: '10.0.0.7', port: 40000, connectionId: 'tcp-ab-7' };
+      const owner = { kind: 'activation' as const, tenantId: null, extensionId: null, deviceId: 'd9' };
+      await store.register({ ...a, update: { ...a.update, source: tcp, owner } });
+      const [b] = await store.bindings('201@a.test', NOW);
+      t.same(b!.source, tcp);
+      t.same(b!.owner, owner);
+    });
+
     t.test('refuses an old CSeq for the same Call-ID', async (t) => {
       const store = await setup();
       await store.register(attempt({ cseq: 5 }));

@@ -1,5 +1,6 @@
 import Redis from 'ioredis';
-import { type Binding, type RemovalReason, normalizeContact } from './bindings';
+import type { Flow } from '../engine';
+import { type Binding, type BindingOwner, type RegisterUpdate, type RemovalReason, normalizeContact } from './bindings';
 import { REGISTER_LUA, SWEEP_LUA } from './redis-store.lua';
 import type { ExpiredBinding, LockKeys, RegisterAttempt, RegisterOutcome, RegistrarStore } from './store';
 
@@ -13,8 +14,19 @@ type Scripted = Redis & {
   dialtoneSweep(dueKey: string, prefix: string, now: number, max: number): Promise<string[]>;
 };
 
-/** What the script stores of a binding as JSON; see redis-store.lua.ts. */
-type Rest = Pick<Binding, 'contact' | 'source' | 'userAgent' | 'path' | 'owner'>;
+/**
+ * What the script stores of a binding as JSON (see redis-store.lua.ts), as an
+ * array: field names would double what every REGISTER sends Redis and back.
+ */
+type Rest = [
+  contact: string, transport: Flow['transport'], address: string, port: number, connectionId: string | null, userAgent: string, path: string[],
+  kind: BindingOwner['kind'], tenantId: string | null, extensionId: string | null, deviceId: string | null,
+];
+
+function rest(contact: string, u: RegisterUpdate): string {
+  const { source: s, owner: o } = u;
+  return JSON.stringify([contact, s.transport, s.address, s.port, s.connectionId ?? null, u.userAgent, u.path, o.kind, o.tenantId, o.extensionId, o.deviceId] satisfies Rest);
+}
 
 const LINE = /^(\d+) (\d+) (\d+) (\S+) \S+ /;
 /** REGISTERs per script call at most: a script holds Redis for as long as it runs. */
@@ -32,10 +44,11 @@ const SPACE = /\s/;
 export function decodeBinding(line: string): Binding {
   const m = LINE.exec(line);
   if (!m) throw new Error('a SIP binding in Redis is not in the format this dialtone writes');
-  const rest = JSON.parse(line.slice(m[0].length)) as Rest;
+  const [contact, transport, address, port, connectionId, userAgent, path, kind, tenantId, extensionId, deviceId] = JSON.parse(line.slice(m[0].length)) as Rest;
+  const source: Flow = connectionId === null ? { transport, address, port } : { transport, address, port, connectionId };
   return {
-    contact: rest.contact, callId: m[4]!, cseq: Number(m[2]), expiresAt: Number(m[1]), registeredAt: Number(m[3]),
-    source: rest.source, userAgent: rest.userAgent, path: rest.path, owner: rest.owner,
+    contact, callId: m[4]!, cseq: Number(m[2]), expiresAt: Number(m[1]), registeredAt: Number(m[3]),
+    source, userAgent, path, owner: { kind, tenantId, extensionId, deviceId },
   };
 }
 
@@ -96,8 +109,7 @@ export class RedisStore implements RegistrarStore {
     ];
     if (u.contacts !== '*') {
       for (const c of u.contacts) {
-        const rest: Rest = { contact: c.contact, source: u.source, userAgent: u.userAgent, path: u.path, owner: u.owner };
-        args.push(word('contact', normalizeContact(c.contact)), c.expires, JSON.stringify(rest));
+        args.push(word('contact', normalizeContact(c.contact)), c.expires, rest(c.contact, u));
       }
     }
     return new Promise((resolve, reject) => {
