@@ -32,13 +32,14 @@ const LINE = /^(\d+) (\d+) (\d+) (\S+) \S+ /;
 /** REGISTERs per script call at most: a script holds Redis for as long as it runs. */
 const BATCH_MAX = 64;
 
+const SPACE = /\s/;
+
 interface Pending {
   keys: string[];
   args: (string | number)[];
   resolve(outcome: RegisterOutcome): void;
   reject(err: Error): void;
 }
-const SPACE = /\s/;
 
 /** A binding line as the script stores it. */
 export function decodeBinding(line: string): Binding {
@@ -76,11 +77,13 @@ function word(what: string, value: string): string {
 /**
  * Bindings in Redis, shared by every dialtone process on it: a string per
  * address of record (its last nonce and its bindings) that expires after
- * both, a sorted
- * set of next expiries for the sweeper, and counters that expire on their own.
+ * both, a sorted set of next expiries for the sweeper, and counters that
+ * expire on their own.
  */
 export class RedisStore implements RegistrarStore {
   private readonly redis: Scripted;
+  /** REGISTERs waiting for the end of this turn of the event loop, to go to Redis in one script call. */
+  private pending: Pending[] = [];
 
   constructor(url: string, private readonly prefix = 'dialtone:sip:') {
     const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true });
@@ -96,9 +99,6 @@ export class RedisStore implements RegistrarStore {
   private failKeys(keys: LockKeys): [string, string] {
     return [`${this.prefix}fail:src:${keys.source}`, `${this.prefix}fail:user:${keys.user}`];
   }
-
-  /** REGISTERs waiting for the end of this turn of the event loop, to go to Redis in one script call. */
-  private pending: Pending[] = [];
 
   async register(a: RegisterAttempt): Promise<RegisterOutcome> {
     const u = a.update;
