@@ -1,5 +1,4 @@
 import sip, { type Message } from 'sip';
-import { quickParse } from './quick-parse';
 
 /**
  * Turning bytes from the network into SIP messages, refusing what is
@@ -29,11 +28,8 @@ export function rawContentLength(head: string): number | undefined {
 }
 
 function parseHead(head: string): Message | undefined {
-  const trimmed = head.replace(/^(\r\n)+/, '');
-  const quick = quickParse(trimmed);
-  if (quick) return quick;
   try {
-    return sip.parse(`${trimmed}\r\n\r\n`) ?? undefined;
+    return sip.parse(`${head.replace(/^(\r\n)+/, '')}\r\n\r\n`) ?? undefined;
   } catch {
     return undefined;
   }
