@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { NODE_FLAGS } from '../../daemon/cli/node-flags';
+import { NODE_FLAGS, workerExecArgv } from '../../daemon/cli/node-flags';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -23,4 +23,9 @@ t.test('this Node accepts the flags and sizes its young generation by them', asy
   t.equal(r.status, 0, r.stderr);
   const semi = Number(/--max-semi-space-size=(\d+)/.exec(NODE_FLAGS.join(' '))![1]);
   t.ok(Number(r.stdout) <= 2 * semi * 1024 * 1024, `new space ${r.stdout.trim()} bytes stays within two ${semi} MB semi-spaces`);
+});
+
+t.test('registrar workers keep the daemon\'s other Node flags but not its heap tuning', async (t) => {
+  t.same(workerExecArgv(['--max-old-space-size=512', ...NODE_FLAGS, '--import=loader.mjs']), ['--max-old-space-size=512', '--import=loader.mjs']);
+  t.same(workerExecArgv([]), []);
 });

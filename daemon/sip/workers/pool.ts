@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import type dgram from 'node:dgram';
+import { workerExecArgv } from '../../cli/node-flags';
 import type { Logger } from '../../core/log';
 import type { BindingEvent } from '../registrar/registrar';
 import type { FromWorker, ToWorker } from './messages';
@@ -44,8 +45,8 @@ export class RegistrarWorkers {
 
   private spawn(udp: dgram.Socket): Promise<void> {
     return new Promise((resolve, reject) => {
-      // Node's own flags (heap size, and under tests the TypeScript loader) apply to the workers too.
-      const child = fork(this.script, [], { serialization: 'advanced', execArgv: process.execArgv });
+      // Node's own flags (a heap limit, and under tests the TypeScript loader) apply to the workers too.
+      const child = fork(this.script, [], { serialization: 'advanced', execArgv: workerExecArgv(process.execArgv) });
       this.children.add(child);
       const timer = setTimeout(() => {
         reject(new Error('a SIP registrar worker did not start in time'));
