@@ -40,6 +40,7 @@ t.test('malformed SIP never crashes the daemon and gets 400 where SIP says so', 
     ['a broken Authorization', request({ port, headers: ['Authorization: Digest ,,,=,="', 'Contact: <sip:a@b>'] }), 401],
     ['an Authorization with no scheme', request({ port, headers: ['Authorization: '] }), 401],
     ['a bad Request-URI', request({ port }).replace('sip:a.test', 'http://a.test'), 400],
+    ['a REGISTER to a tel: URI', request({ port }).replace('REGISTER sip:a.test', 'REGISTER tel:+15550100'), 416],
     ['an unsupported method', request({ port, cseq: '1 SUBSCRIBE' }).replace(/^REGISTER/, 'SUBSCRIBE'), 405],
     ['an INVITE to a number other than the registration service', request({ port, cseq: '1 INVITE' }).replace(/^REGISTER/, 'INVITE'), 404],
   ];

@@ -41,6 +41,7 @@ export interface RegistrarEvents {
 }
 
 const ALLOW = 'REGISTER, OPTIONS';
+const SIP_SCHEME = /^sips?:/i;
 const USER_AGENT_MAX = 200;
 
 type Refusal = { status: number; reason: string; headers?: Record<string, unknown> };
@@ -99,8 +100,8 @@ export class Registrar {
 
   private async register(req: IncomingRequest): Promise<void> {
     const m = req.message;
-    const target = sip.parseUri(m.uri ?? '');
-    if (!target || !/^sips?$/i.test(target.schema)) {
+    // The engine refused Request-URIs that do not parse; only the scheme is left to check.
+    if (!SIP_SCHEME.test(m.uri ?? '')) {
       req.reply(416, 'Unsupported URI Scheme');
       return;
     }
