@@ -86,7 +86,8 @@ export class RedisStore implements RegistrarStore {
   private pending: Pending[] = [];
 
   constructor(url: string, private readonly prefix = 'dialtone:sip:') {
-    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true });
+    // The REGISTERs are batched here already: ioredis's own pipelining would only wrap each batch again.
+    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: false });
     redis.defineCommand('dialtoneRegister', { lua: REGISTER_LUA });
     redis.defineCommand('dialtoneSweep', { numberOfKeys: 1, lua: SWEEP_LUA });
     this.redis = redis as Scripted;
