@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import Redis from 'ioredis';
 import type { RegisterUpdate } from '../../daemon/sip/registrar/bindings';
 import { MemoryStore } from '../../daemon/sip/registrar/memory-store';
@@ -155,7 +155,8 @@ for (const [name, make] of kinds) {
   });
 }
 
-t.test('redis store: a key of another type under its name does not stop the sweeper', { skip: REDIS_URL ? false : 'DIALTONE_TEST_REDIS_URL is unset' }, async (t) => {
+/** A Redis store under a prefix of its own, with a plain client to look at and tamper with its keys. */
+function redisStore(t: Test) {
   const prefix = `dialtone:test:${crypto.randomBytes(6).toString('hex')}:`;
   const store = new RedisStore(REDIS_URL!, prefix);
   const r = new Redis(REDIS_URL!);
@@ -165,6 +166,11 @@ t.test('redis store: a key of another type under its name does not stop the swee
     if (keys.length > 0) await r.del(...keys);
     await r.quit();
   });
+  return { prefix, store, r };
+}
+
+t.test('redis store: a key of another type under its name does not stop the sweeper', { skip: REDIS_URL ? false : 'DIALTONE_TEST_REDIS_URL is unset' }, async (t) => {
+  const { prefix, store, r } = redisStore(t);
   await store.register(attempt({ aor: 'good@a.test', contacts: [{ contact: 'sip:g@h', expires: 10 }] }));
   await r.hset(`${prefix}reg:bad@a.test`, 'x', 'y');
   await r.zadd(`${prefix}reg-due`, NOW, 'bad@a.test');
@@ -175,15 +181,7 @@ t.test('redis store: a key of another type under its name does not stop the swee
 });
 
 t.test('redis store: a line it cannot read is dropped, not trusted', { skip: REDIS_URL ? false : 'DIALTONE_TEST_REDIS_URL is unset' }, async (t) => {
-  const prefix = `dialtone:test:${crypto.randomBytes(6).toString('hex')}:`;
-  const store = new RedisStore(REDIS_URL!, prefix);
-  const r = new Redis(REDIS_URL!);
-  t.teardown(async () => {
-    await store.close();
-    const keys = await r.keys(`${prefix}*`);
-    if (keys.length > 0) await r.del(...keys);
-    await r.quit();
-  });
+  const { prefix, store, r } = redisStore(t);
   await store.register(attempt({ contacts: [{ contact: 'sip:g@h', expires: 10 }] }));
   await r.append(`${prefix}reg:201@a.test`, '\nw 0 0\n{"contact":"sip:evil@h"}\n\u0000junk');
   t.same((await store.bindings('201@a.test', NOW)).map((b) => b.contact), ['sip:g@h']);
@@ -192,15 +190,7 @@ t.test('redis store: a line it cannot read is dropped, not trusted', { skip: RED
 });
 
 t.test('redis store: REGISTERs made together go in one batch, each its own step', { skip: REDIS_URL ? false : 'DIALTONE_TEST_REDIS_URL is unset' }, async (t) => {
-  const prefix = `dialtone:test:${crypto.randomBytes(6).toString('hex')}:`;
-  const store = new RedisStore(REDIS_URL!, prefix);
-  const r = new Redis(REDIS_URL!);
-  t.teardown(async () => {
-    await store.close();
-    const keys = await r.keys(`${prefix}*`);
-    if (keys.length > 0) await r.del(...keys);
-    await r.quit();
-  });
+  const { prefix, store, r } = redisStore(t);
   await r.set(`${prefix}fail:src:10.6.6.6`, 'not a count');
   const many = Array.from({ length: 150 }, (_, i) => store.register(attempt({ aor: `u${i}@a.test`, contacts: [{ contact: `sip:u${i}@h`, expires: 60 }] })));
   const same = [1, 2, 3].map((cseq) => store.register(attempt({ aor: 'same@a.test', cseq, contacts: [{ contact: `sip:s${cseq}@h`, expires: 60 }] })));
