@@ -52,6 +52,20 @@ for (const [storeName, storeEnv] of stores) {
       t.equal(again.status, 401, 'the same nonce count again is challenged anew');
     });
 
+    t.test('a retransmission over UDP gets the answer already given; the same bytes again over TCP are a new request', async (t) => {
+      const challenge = await peer.request(registerText(peer, { ...base, callId: 'rtx', cseq: 1 }));
+      const text = registerText(peer, { ...base, callId: 'rtx', cseq: 2, authorization: auth(challenge) });
+      const first = await peer.request(text);
+      t.equal(first.status, 200);
+      t.equal((await peer.request(text)).status, 200, 'answered from memory, not refused as a replay');
+      const tcp = await RawPeer.tcp(f.ports.tcp!);
+      t.teardown(() => tcp.close());
+      const tcpChallenge = await tcp.request(registerText(tcp, { ...base, callId: 'rtx-tcp', cseq: 1 }));
+      const tcpText = registerText(tcp, { ...base, callId: 'rtx-tcp', cseq: 2, authorization: auth(tcpChallenge) });
+      t.equal((await tcp.request(tcpText)).status, 200);
+      t.equal((await tcp.request(tcpText)).status, 401, 'a stream does not retransmit: the registrar sees a replay');
+    });
+
     t.test('a forged or foreign nonce is challenged, an expired one is stale', async (t) => {
       const challenge = await peer.request(registerText(peer, base));
       const forged = auth(challenge).replace(/nonce="[^"]+"/, 'nonce="1234"');

@@ -77,11 +77,14 @@ export class BuiltinEngine implements SipEngine {
     }
     stampVia(m, flow);
     if (m.method === 'ACK') return;
-    const key = serverKey(m);
-    const tx = this.server.receive(key, flow, Date.now());
-    if (tx.state === 'retransmission') {
-      if (tx.answer) this.transports.send(flow, tx.answer);
-      return;
+    // Only UDP retransmits a request (RFC 3261 §17.2.2): over a stream each one is new.
+    const key = flow.transport === 'udp' ? serverKey(m) : '';
+    if (key !== '') {
+      const tx = this.server.receive(key, Date.now());
+      if (tx.state === 'retransmission') {
+        if (tx.answer) this.transports.send(flow, tx.answer);
+        return;
+      }
     }
     let answered = false;
     const reply = (status: number, reason: string, o: ReplyOptions = {}) => {

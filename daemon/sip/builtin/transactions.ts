@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
 import type { Message } from 'sip';
-import type { Flow } from '../engine';
 
 /** RFC 3261 timers for non-INVITE transactions. */
 export const T1 = 500;
@@ -47,15 +46,13 @@ export class ServerTransactions {
 
   constructor(private readonly limit = MAX_REMEMBERED) {}
 
-  /** 'new' for a first request; otherwise the stored answer to resend, if any. */
-  receive(key: string, flow: Flow, now: number): { state: 'new' } | { state: 'retransmission'; answer: Buffer | null } {
+  /** 'new' for a first request (a UDP one: streams do not retransmit); otherwise the stored answer to resend, if any. */
+  receive(key: string, now: number): { state: 'new' } | { state: 'retransmission'; answer: Buffer | null } {
     this.age(now);
     const answer = this.answers.get(key);
     if (answer !== undefined) return { state: 'retransmission', answer };
-    if (flow.transport === 'udp') {
-      this.answers.set(key, null);
-      this.second(now).push(key);
-    }
+    this.answers.set(key, null);
+    this.second(now).push(key);
     return { state: 'new' };
   }
 
