@@ -29,7 +29,8 @@ const { triage } = require('../../dist/daemon/sip/workers/triage.js');
 
 if (process.env.BENCH_WORKER === '1') {
   process.once('message', async (start, udp) => {
-    const store = new RedisStore(start.config.redisUrl, `dialtone:bench:${process.pid}:`);
+    // The daemon's key prefix: the worker shares its bindings, as in the daemon.
+    const store = new RedisStore(start.config.redisUrl, `dialtone:bench:${process.ppid}:`);
     const registrar = registrarFor(store);
     const engine = new BuiltinEngine({
       host: '127.0.0.1', port: 0, wsPort: null, transports: ['udp'], advertisedHost: '127.0.0.1', sharedUdp: udp,
