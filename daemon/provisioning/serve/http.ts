@@ -27,28 +27,22 @@ function nameOf(target: string): string | null {
   }
 }
 
-/** Everything a fetch depends on, taken from either way in. */
-interface Asked extends Conditions {
-  target: string;
-  encrypted: boolean;
-  source: string;
-  userAgent: string | undefined;
-  authorization: string | undefined;
+function failure(log: Logger, err: unknown): Answer {
+  log.error({ err }, 'provisioning: request failed');
+  return INTERNAL_ERROR();
 }
 
-/** The fetch behind one request; a broken name and a failure inside come back as their answers. */
-function fetchFor(files: FileService, log: Logger, q: Asked): FetchResult | Answer | Promise<FetchResult | Answer> {
-  const name = nameOf(q.target);
+/** The fetch behind one request, from either way in; a broken name and a failure inside come back as their answers. */
+function fetchFor(
+  files: FileService, log: Logger, target: string, encrypted: boolean, source: string, userAgent: string | undefined, authorization: string | undefined,
+): FetchResult | Answer | Promise<FetchResult | Answer> {
+  const name = nameOf(target);
   if (name === null) return BAD_REQUEST();
-  const failed = (err: unknown): Answer => {
-    log.error({ err }, 'provisioning: request failed');
-    return INTERNAL_ERROR();
-  };
   try {
-    const result = files.fetch({ name, transport: q.encrypted ? 'https' : 'http', source: q.source, method: 'GET', userAgent: q.userAgent, authorization: q.authorization });
-    return result instanceof Promise ? result.catch(failed) : result;
+    const result = files.fetch({ name, transport: encrypted ? 'https' : 'http', source, method: 'GET', userAgent, authorization });
+    return result instanceof Promise ? result.catch((err: unknown) => failure(log, err)) : result;
   } catch (err) {
-    return failed(err);
+    return failure(log, err);
   }
 }
 
@@ -107,9 +101,7 @@ export function provisioningHandler(files: FileService, log: Logger): RawHandler
     }
     const h = req.headers;
     const c: Conditions = { ifNoneMatch: h['if-none-match'], ifModifiedSince: h['if-modified-since'] };
-    const r = fetchFor(files, log, {
-      ...c, target: req.url!, encrypted: (req.socket as TLSSocket).encrypted === true, source: req.socket.remoteAddress ?? '', userAgent: h['user-agent'], authorization: h.authorization,
-    });
+    const r = fetchFor(files, log, req.url!, (req.socket as TLSSocket).encrypted === true, req.socket.remoteAddress ?? '', h['user-agent'], h.authorization);
     const done = (x: FetchResult | Answer) => write(req, res, isAnswer(x) ? x : answerOf(x, c));
     if (r instanceof Promise) void r.then(done);
     else done(r);
@@ -118,12 +110,12 @@ export function provisioningHandler(files: FileService, log: Logger): RawHandler
 
 /**
  * The same answers on the raw lane (daemon/http/raw-lane.ts) for the GET and
- * HEAD requests it parses itself. A rendered file's 200 head is built once
- * per file, as most requests are for a cached file that has not changed.
+ * HEAD requests it parses itself. A rendered file's 200 is built once per
+ * file, as most requests are for a cached file that has not changed.
  */
 export function provisioningLane(files: FileService, log: Logger): LaneHandler {
   const debugging = log.isLevelEnabled('debug');
-  const heads = new WeakMap<RenderedFile, Buffer>();
+  const unchanged = new WeakMap<RenderedFile, LaneAnswer>();
   const onLane = (a: Answer): LaneAnswer => {
     const { file } = a;
     return { head: laneHead(a.status, a.headers), body: a.body, ...(file ? { stream: () => fs.createReadStream(file.path) } : {}) };
@@ -131,22 +123,22 @@ export function provisioningLane(files: FileService, log: Logger): LaneHandler {
   const toLane = (x: FetchResult | Answer, req: RequestHead): LaneAnswer => {
     if (isAnswer(x)) return onLane(x);
     if (x.status !== 'ok' || notModified(req, x.file.etag, x.file.lastModified)) return onLane(answerOf(x, req));
-    let head = heads.get(x.file);
-    if (head === undefined) {
-      head = onLane(answerOf(x, req)).head;
-      heads.set(x.file, head);
+    let answer = unchanged.get(x.file);
+    if (answer === undefined) {
+      answer = onLane(answerOf(x, req));
+      unchanged.set(x.file, answer);
     }
-    return { head, body: x.file.body };
+    return answer;
+  };
+  const logged = (req: RequestHead, started: bigint, a: LaneAnswer): LaneAnswer => {
+    log.debug({ method: req.method, url: req.target.split('?')[0], status: Number(a.head.toString('latin1', 9, 12)), ms: Math.round(Number(process.hrtime.bigint() - started) / 1e6) }, 'request');
+    return a;
   };
   return (req, socket: Socket) => {
     const started = debugging ? process.hrtime.bigint() : 0n;
-    const answered = (a: LaneAnswer): LaneAnswer => {
-      if (debugging) log.debug({ method: req.method, url: req.target.split('?')[0], status: Number(a.head.toString('latin1', 9, 12)), ms: Math.round(Number(process.hrtime.bigint() - started) / 1e6) }, 'request');
-      return a;
-    };
-    const r = fetchFor(files, log, { ...req, encrypted: (socket as TLSSocket).encrypted === true, source: socket.remoteAddress ?? '' });
-    if (r instanceof Promise) return r.then((x) => answered(toLane(x, req)));
-    return debugging ? answered(toLane(r, req)) : toLane(r, req);
+    const r = fetchFor(files, log, req.target, (socket as TLSSocket).encrypted === true, socket.remoteAddress ?? '', req.userAgent, req.authorization);
+    if (r instanceof Promise) return r.then((x) => (debugging ? logged(req, started, toLane(x, req)) : toLane(x, req)));
+    return debugging ? logged(req, started, toLane(r, req)) : toLane(r, req);
   };
 }
 

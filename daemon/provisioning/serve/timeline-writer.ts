@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import { newId } from '../../core/ids';
 import type { Logger } from '../../core/log';
-import { updateMany } from '../../storage/update-many';
 import { type DeviceEvent, trimDeviceEvents } from '../events';
+import { storeTimeline } from './timeline-store';
 
 // A commit waits for the disk on the event loop (better-sqlite3 is synchronous): at most one a second.
 const FLUSH_MS = 1000;
@@ -118,11 +118,7 @@ export class TimelineWriter {
       for (const r of [...updates, ...inserts]) if (r.kind === 'fetch' && r.source) seen.set(r.deviceId, [lastAt(r), r.source]);
       for (const r of [...inserts, ...updates]) r.stored = r.count;
       try {
-        await this.knex.transaction(async (trx) => {
-          await trx.batchInsert('device_events', rows, 100);
-          await updateMany(trx, 'device_events', ['count', 'last_at'], counts);
-          await updateMany(trx, 'devices', ['last_seen_at', 'last_source'], [...seen].map(([id, values]) => ({ id, values })));
-        });
+        await storeTimeline(this.knex, { inserts: rows, counts, seen: [...seen].map(([id, values]) => ({ id, values })) });
         // The busiest devices of the batch are the ones a flood would grow: keep their timelines bounded.
         const perDevice = new Map<string, number>();
         for (const r of inserts) perDevice.set(r.deviceId, (perDevice.get(r.deviceId) ?? 0) + 1);
