@@ -145,3 +145,14 @@ t.test('the Authorization header is read the same whatever its spelling, and odd
   ];
   for (const [header, expected] of cases) t.same(parseDigest(header), expected, JSON.stringify(header.slice(0, 60)));
 });
+
+t.test('verification reads the header as parseDigest does, the usual spelling or not', async (t) => {
+  const { verify, nonce } = setup();
+  const n = nonce();
+  const good = answer(n);
+  t.equal(verify(good.replace(/(\w+)=/g, (_m, k: string) => `${k.toUpperCase()}\t=\t`).replace(/^Digest/, 'DIGEST')), USER, 'keys in capitals, tabs around =');
+  t.equal(verify(good.replace(`username="${USER}"`, `username="${USER.slice(0, 4)}\\${USER.slice(4)}"`)), USER, 'a needless escape in a quoted value');
+  t.equal(verify(good.replace(/cnonce="c0ffee"/, 'cnonce=c0ffee')), USER, 'an unquoted value');
+  t.equal(verify(good.replace('qop=auth', 'qop=auth; junk')), null, 'a qop spoiled by junk is read as written, and the response no longer matches');
+  t.equal(verify(`${good}, username="someone-else"`), null, 'a repeated parameter: the last one counts');
+});
