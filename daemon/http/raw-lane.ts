@@ -83,7 +83,9 @@ export class RawLane {
   }
 
   handlerFor(target: string): LaneHandler {
-    return this.routes.find((r) => target.startsWith(r.prefix))!.handle;
+    for (const r of this.routes) if (target.startsWith(r.prefix)) return r.handle;
+    // parseRequestHead accepts only targets under one of the prefixes.
+    throw new Error(`no lane route for ${target.slice(0, 80)}`);
   }
 
   handOver(socket: Socket): void {

@@ -31,7 +31,20 @@ const MAX_FIELDS = 100;
 const UNUSUAL = /[^\t\x20-\x7e\r\n]|\r(?!\n)|(?<!\r)\n/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-const trimOws = (s: string) => s.replace(/^[ \t]+|[ \t]+$/g, '');
+const isOws = (c: number) => c === 32 || c === 9;
+
+function trimOws(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && isOws(s.charCodeAt(start))) start++;
+  while (end > start && isOws(s.charCodeAt(end - 1))) end--;
+  return start === 0 && end === s.length ? s : s.slice(start, end);
+}
+
+function startsWithAny(target: string, prefixes: readonly string[]): boolean {
+  for (const p of prefixes) if (target.startsWith(p)) return true;
+  return false;
+}
 
 /**
  * Parses the head that starts at `from` in `text` (a buffer read as latin1,
@@ -51,7 +64,7 @@ export function parseRequestHead(text: string, from: number, prefixes: readonly 
   const method = line.slice(0, sp1);
   if (method !== 'GET' && method !== 'HEAD') return HAND_OVER;
   const target = line.slice(sp1 + 1, sp2);
-  if (!prefixes.some((p) => target.startsWith(p))) return HAND_OVER;
+  if (!startsWithAny(target, prefixes)) return HAND_OVER;
   const req: RequestHead = { method, target, authorization: undefined, userAgent: undefined, ifNoneMatch: undefined, ifModifiedSince: undefined, close: false, length: end + 4 - from };
   let host = false;
   let contentLength = false;
