@@ -48,6 +48,13 @@ export class RawLane {
   readonly prefixes: string[] = [];
   readonly open = new Set<LaneConnection>();
   private sweeper: NodeJS.Timeout | null = null;
+  // Sockets answered in this turn of the event loop; their answers go out once every ready socket has been read.
+  private corked: Socket[] = [];
+  private readonly uncorkAll = () => {
+    const sockets = this.corked;
+    this.corked = [];
+    for (const s of sockets) s.uncork();
+  };
   private readonly handOverTo: ((socket: Socket) => void)[];
 
   /**
@@ -86,6 +93,19 @@ export class RawLane {
     for (const r of this.routes) if (target.startsWith(r.prefix)) return r.handle;
     // parseRequestHead accepts only targets under one of the prefixes.
     throw new Error(`no lane route for ${target.slice(0, 80)}`);
+  }
+
+  /**
+   * Holds a socket's writes until the turn of the event loop ends. Each
+   * write to a waiting client wakes it, and on two cores the woken client
+   * takes the CPU from the daemon in the middle of the turn: answered all
+   * at once, the clients wake together (bench/README.md: 0.53 and 0.63 of
+   * nginx against 0.47 and 0.52 answering each at once, in the same minutes).
+   */
+  cork(socket: Socket): void {
+    if (this.corked.length === 0) setImmediate(this.uncorkAll);
+    socket.cork();
+    this.corked.push(socket);
   }
 
   handOver(socket: Socket): void {
@@ -216,13 +236,12 @@ class LaneConnection {
     const close = req.close || !this.lane.server.listening;
     const tail = connectionFields(close, this.lane.server.keepAliveTimeout);
     const body = req.method === 'HEAD' ? null : a.body;
-    // Three buffers that already exist, in one writev: a buffer made per answer would be memory outside the
+    // Buffers that already exist, in one writev: a buffer made per answer would be memory outside the
     // heap, and V8 answers a steady stream of it with full collections.
-    this.socket.cork();
+    this.lane.cork(this.socket);
     this.socket.write(a.head);
     this.socket.write(tail);
     if (body && body.length > 0) this.socket.write(body);
-    this.socket.uncork();
     this.idleSince = Date.now();
     if (a.stream && req.method !== 'HEAD') {
       this.streamBody(a.stream(), close);
@@ -299,8 +318,9 @@ class LaneConnection {
     this.lane.open.delete(this);
   }
 
+  /** Ended rather than destroyed: answers of this turn may still be held for the writev. */
   closeIfIdle(): void {
-    if (!this.busy && this.pending === null) this.socket.destroy();
+    if (!this.busy && this.pending === null && !this.done) this.finish(null);
   }
 
   /** The header timeout (from a head's first byte to its end) and the keep-alive timeout between requests, as node:http has them. */
