@@ -37,11 +37,12 @@ const BAD_REQUEST = Buffer.from('HTTP/1.1 400 Bad Request\r\nConnection: close\r
 /**
  * A raw HTTP/1.1 lane in front of a node:http (or https) server: the GET and
  * HEAD requests it fully understands under its prefixes are parsed and
- * answered on the socket itself, one write per answer, in order; at the
- * first request it does not fully understand, the connection is handed to
- * the server's own connection listener at that request's first byte, and
- * node:http has it from then on. node:http's per-request objects cost more
- * than the provisioning answer itself; this is why the lane exists.
+ * answered on the socket itself, in order, the answers of one turn of the
+ * event loop in one writev per socket; at the first request it does not
+ * fully understand, the connection is handed to the server's own connection
+ * listener at that request's first byte, and node:http has it from then on.
+ * node:http's per-request objects cost more than the provisioning answer
+ * itself; this is why the lane exists.
  */
 export class RawLane {
   private readonly routes: { prefix: string; handle: LaneHandler }[] = [];
