@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freeTcpPort, freeUdpPort } from '../test/helpers/ports';
-import { rssMb, startDaemon } from './daemon';
+import { cpuMs, rssMb, startDaemon } from './daemon';
 import { seed, type SeededDevice } from './seed';
 import { tftpGet } from './tftp-client';
 
@@ -66,13 +66,14 @@ async function storm(port: number, names: string[]): Promise<{ perSecond: number
   return { perSecond: Math.round(latencies.length / seconds), p99: Math.round(latencies[Math.floor(latencies.length * 0.99)] ?? 0), failed, why };
 }
 
-function wrk(url: string, script: string): { rps: number; p99: string } {
+function wrk(url: string, script: string): { rps: number; requests: number; p99: string } {
   const r = spawnSync('wrk', ['-t2', `-c${CONCURRENCY}`, `-d${SECONDS}s`, '--latency', '-s', script, url], { encoding: 'utf8' });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1] ?? 0);
+  const requests = Number(/(\d+) requests in/.exec(r.stdout)?.[1] ?? 0);
   const p99 = /99%\s+(\S+)/.exec(r.stdout)?.[1] ?? '?';
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1];
   if (non2xx) console.log(`  (${url}: ${non2xx} non-2xx answers)`);
-  return { rps: Math.round(rps), p99 };
+  return { rps: Math.round(rps), requests, p99 };
 }
 
 function wrkScript(file: string, devices: SeededDevice[], nonce: string): void {
@@ -130,7 +131,10 @@ async function main(): Promise<void> {
     const script = path.join(dir, 'requests.lua');
     wrkScript(script, devices, nonce);
     console.log(`HTTP: random per-MAC files, keep-alive, ${CONCURRENCY} connections, ${SECONDS}s each (dialtone with digest authentication)…`);
+    const cpuBefore = cpuMs(daemon.child.pid!);
     const httpOurs = wrk(`http://127.0.0.1:${httpPort}`, script);
+    // CPU per request barely depends on what else the machine runs, unlike requests per second.
+    const cpuPerRequest = ((cpuMs(daemon.child.pid!) - cpuBefore) * 1000) / Math.max(1, httpOurs.requests);
     const httpTheirs = wrk(`http://127.0.0.1:${nginxPort}`, script);
     const memoryAfter = rssMb(daemon.child.pid!);
 
@@ -142,6 +146,7 @@ async function main(): Promise<void> {
     console.log(`| TFTP failed transfers | ${ours.failed} ${ours.why} | ${theirs.failed} ${theirs.why} | |`);
     console.log(`| HTTP requests/s (vs nginx) | ${httpOurs.rps} | ${httpTheirs.rps} | ${(httpOurs.rps / Math.max(1, httpTheirs.rps)).toFixed(2)} |`);
     console.log(`| HTTP p99 latency | ${httpOurs.p99} | ${httpTheirs.p99} | |`);
+    console.log(`| dialtone CPU per HTTP request (µs, user + system) | ${cpuPerRequest.toFixed(1)} | | |`);
     console.log(`| dialtone RSS, ${DEVICES} devices cached (MB) | ${memory} (after load: ${memoryAfter}) | | target < 200 |`);
   } finally {
     for (const p of peers) p.stop();

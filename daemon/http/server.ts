@@ -28,13 +28,14 @@ export async function createHttpServer(log: Logger, version: string): Promise<Fa
   const debugging = log.isLevelEnabled('debug');
   const frontDoor = new FrontDoor();
   const app = Fastify({
-    // The same server fastify would make (its timeouts included), with the front door ahead of fastify's own handler.
+    // The same server fastify would make (its timeouts included), with the front door and its raw lane ahead of fastify's own handler.
     serverFactory: (handler, opts) => {
       const timeouts = opts as { keepAliveTimeout: number; requestTimeout: number; connectionTimeout: number };
       const server = http.createServer(frontDoor.listener(handler));
       server.keepAliveTimeout = timeouts.keepAliveTimeout;
       server.requestTimeout = timeouts.requestTimeout;
       server.setTimeout(timeouts.connectionTimeout);
+      frontDoor.laneFor(server, 'connection');
       return server;
     },
     loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,

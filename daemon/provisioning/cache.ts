@@ -22,11 +22,17 @@ export function renderedFile(text: string, contentType: string, lastModified: st
 export class RenderCache {
   private readonly entries = new Map<string, { file: RenderedFile; deps: string[] }>();
   private readonly byDep = new Map<string, Set<string>>();
+  private changes = 0;
 
   constructor(private readonly max = 50_000) {}
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Changes with every entry set or dropped: whoever remembers what get() returned can tell it is still current. */
+  get version(): number {
+    return this.changes;
   }
 
   get(key: string): RenderedFile | null {
@@ -37,6 +43,7 @@ export class RenderCache {
     this.delete(key);
     if (this.entries.size >= this.max) this.delete(this.entries.keys().next().value!);
     this.entries.set(key, { file, deps });
+    this.changes++;
     for (const d of deps) {
       let keys = this.byDep.get(d);
       if (!keys) this.byDep.set(d, (keys = new Set()));
@@ -53,6 +60,7 @@ export class RenderCache {
     const e = this.entries.get(key);
     if (!e) return;
     this.entries.delete(key);
+    this.changes++;
     for (const d of e.deps) {
       const keys = this.byDep.get(d);
       keys?.delete(key);

@@ -5,7 +5,7 @@ import { deviceRoutes } from './api/routes';
 import { RenderCache } from './cache';
 import { DigestAuth } from './serve/digest';
 import { FileService } from './serve/fetch';
-import { PROV_PATH, provisioningHandler, provisioningRoute } from './serve/http';
+import { PROV_PATH, provisioningHandler, provisioningLane, provisioningRoute } from './serve/http';
 import { FailureLimiter } from './serve/limiter';
 import { TftpFrontEnd } from './serve/tftp';
 import { TimelineWriter } from './serve/timeline-writer';
@@ -37,7 +37,9 @@ export function provisioningComponent(rt: Runtime): ProvisioningComponent {
     knex: rt.db.knex, secrets: rt.secrets, log, server, firmwareDir: rt.config.firmwareDir,
     renderer, cache, limiter: new FailureLimiter(rt.config.provRateLimit), newDevices: new FailureLimiter(rt.config.provRateLimit * NEW_DEVICES_GLOBAL_FACTOR), digest: new DigestAuth(), timeline,
   });
-  const handler = provisioningHandler(files, rt.log.child({ component: 'http' }));
+  const httpLog = rt.log.child({ component: 'http' });
+  const handler = provisioningHandler(files, httpLog);
+  const lane = provisioningLane(files, httpLog);
   const tftp = new TftpFrontEnd(files, { host: rt.config.tftpHost, port: rt.config.tftpPort, allow: rt.config.tftpAllow, root: rt.config.firmwareDir }, rt.log.child({ component: 'tftp' }));
   // Subscribed from the start, not from start(): records change through the API whether or not phones are being served.
   let unsubscribe: (() => void) | null = rt.changes.subscribe((change) => {
@@ -57,7 +59,7 @@ export function provisioningComponent(rt: Runtime): ProvisioningComponent {
     },
     async http(fastify) {
       app = fastify;
-      fastify.frontDoor.add(PROV_PATH, handler);
+      fastify.frontDoor.add(PROV_PATH, handler, lane);
       await fastify.register(provisioningRoute(handler));
       await fastify.register(deviceRoutes(rt, server, renderer, () => timeline.flush()), { prefix: '/api/v1' });
     },
@@ -66,6 +68,7 @@ export function provisioningComponent(rt: Runtime): ProvisioningComponent {
       const { httpsPort, tlsCert, tlsKey } = rt.config;
       if (httpsPort !== null && tlsCert && tlsKey && app) {
         tls = https.createServer({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(tlsKey) }, app.frontDoor.listener(app.routing.bind(app)));
+        app.frontDoor.laneFor(tls, 'secureConnection');
         await new Promise<void>((resolve, reject) => {
           tls!.once('error', reject);
           tls!.listen(httpsPort, rt.config.httpHost, () => resolve());

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import t from 'tap';
-import { DigestAuth, REALM, digestSecret } from '../../daemon/provisioning/serve/digest';
+import { DigestAuth, REALM, digestSecret, parseDigest } from '../../daemon/provisioning/serve/digest';
 
 const md5 = (s: string) => crypto.createHash('md5').update(s).digest('hex');
 const USER = 'prov0015654aa937';
@@ -120,4 +120,39 @@ t.test('quoted values are unescaped as RFC 7616 says', async (t) => {
   const escaped = answer(n).replace(`username="${USER}"`, `username="${USER.replace('prov', 'p\\r\\ov')}"`);
   t.equal(verify(escaped), USER, 'a backslash quotes the next character');
   t.equal(verify(answer(n).replace(`username="${USER}"`, `username="${USER}\\\\"`)), null, 'an escaped backslash stays one');
+});
+
+t.test('the Authorization header is read the same whatever its spelling, and odd ones are not misread', async (t) => {
+  const cases: [string, Record<string, string> | null][] = [
+    ['Digest username="a", realm="r", uri="/prov/x.cfg", qop=auth, nc=00000001', { username: 'a', realm: 'r', uri: '/prov/x.cfg', qop: 'auth', nc: '00000001' }],
+    ['digest USERNAME = "a",\tNC=1,,,  cnonce=""', { username: 'a', nc: '1', cnonce: '' }],
+    ['DIGEST\tusername="a"', { username: 'a' }],
+    ['Digest username="a\\"b\\\\c", uri="x"', { username: 'a"b\\c', uri: 'x' }],
+    ['Digest username="a, uri=b"', { username: 'a, uri=b' }],
+    ['Digest username="unterminated, uri=x', { username: '"unterminated', uri: 'x' }],
+    ['Digest a=b=c, d="e"f=g', { a: 'b=c', d: 'e', f: 'g' }],
+    ['Digest junk; username="a"; x_y=1', { username: 'a', y: '1' }],
+    ['Digest a=, b=1', { b: '1' }],
+    ['Digest username="a"\r\n, uri="b"', { username: 'a', uri: 'b' }],
+    ['Digest username=caf\u00e9, uri=b', { username: 'caf\u00e9', uri: 'b' }],
+    ['Digest username=a\u00a0b, uri=c', { username: 'a', uri: 'c' }],
+    ['Digest \t', {}],
+    ['Digest ', null],
+    ['Digest', null],
+    ['Digestusername="a"', null],
+    ['Basic YTpi', null],
+    [`Digest username="${'a'.repeat(2100)}"`, null],
+  ];
+  for (const [header, expected] of cases) t.same(parseDigest(header), expected, JSON.stringify(header.slice(0, 60)));
+});
+
+t.test('verification reads the header as parseDigest does, the usual spelling or not', async (t) => {
+  const { verify, nonce } = setup();
+  const n = nonce();
+  const good = answer(n);
+  t.equal(verify(good.replace(/(\w+)=/g, (_m, k: string) => `${k.toUpperCase()}\t=\t`).replace(/^Digest/, 'DIGEST')), USER, 'keys in capitals, tabs around =');
+  t.equal(verify(good.replace(`username="${USER}"`, `username="${USER.slice(0, 4)}\\${USER.slice(4)}"`)), USER, 'a needless escape in a quoted value');
+  t.equal(verify(good.replace(/cnonce="c0ffee"/, 'cnonce=c0ffee')), USER, 'an unquoted value');
+  t.equal(verify(good.replace('qop=auth', 'qop=auth; junk')), null, 'a qop spoiled by junk is read as written, and the response no longer matches');
+  t.equal(verify(`${good}, username="someone-else"`), null, 'a repeated parameter: the last one counts');
 });

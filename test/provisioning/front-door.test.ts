@@ -1,8 +1,13 @@
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { startTestApp } from '../helpers/app';
+import { deviceByMac } from '../../daemon/provisioning';
+import type { Mac } from '../../daemon/provisioning/mac';
+import { digestAnswer } from './clients';
+import { fleet } from './fleet';
 
 interface Answer {
   status: number;
@@ -118,4 +123,62 @@ t.test('a failure inside answers 500 and the daemon goes on serving', async (t) 
   t.equal(failed.status, 500, 'a new MAC needs the database, which is gone');
   t.equal(failed.body, 'internal error; see the daemon log\n');
   t.equal((await request(port, 'GET', '/prov/y000000000066.cfg')).status, 200, 'a cached file is still served');
+});
+
+/** One request on its own connection, everything the server sent back as latin1. */
+function rawExchange(port: number, head: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => s.write(Buffer.from(head, 'latin1')));
+    let raw = '';
+    s.setEncoding('latin1');
+    s.on('data', (d: string) => (raw += d));
+    s.on('error', reject);
+    s.on('close', () => resolve(raw));
+  });
+}
+
+t.test('the raw lane and node:http answer every kind of provisioning request with the same bytes', async (t) => {
+  const ta = await startTestApp(t, 'sqlite');
+  await ta.app.listen();
+  const port = ta.app.httpAddress().port;
+  let viaNode = 0;
+  ta.app.http.server.on('request', () => viaNode++);
+  const dir = ta.app.runtime.config.firmwareDir;
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'fw.rom'), Buffer.alloc(70_000, 7));
+  const f = await fleet(ta);
+  const d = f.devices.find((x) => x.vendor === 'yealink')!;
+  const uri = `/prov/${d.mac}.cfg`;
+  t.equal((await request(port, 'GET', uri, { headers: { 'user-agent': d.ua } })).status, 200, 'the first full configuration');
+  const device = (await deviceByMac(ta.app.runtime.db.knex, d.mac as Mac))!;
+  const challenge = (await request(port, 'GET', uri)).headers['www-authenticate'];
+  const authorization = digestAnswer(challenge, device.provUsername, ta.app.runtime.secrets.open(device.provPasswordSealed), uri);
+  const common = await request(port, 'GET', '/prov/y000000000066.cfg');
+
+  const requests: [string, string, number][] = [
+    ['a common file', 'GET /prov/y000000000066.cfg HTTP/1.1\r\n', 200],
+    ['HEAD', 'HEAD /prov/y000000000066.cfg HTTP/1.1\r\n', 200],
+    ['If-None-Match', `GET /prov/y000000000066.cfg HTTP/1.1\r\nIf-None-Match: ${common.headers.etag}\r\n`, 304],
+    ['If-Modified-Since', `GET /prov/y000000000066.cfg HTTP/1.1\r\nIf-Modified-Since: ${common.headers['last-modified']}\r\n`, 304],
+    ['a device file without credentials', `GET ${uri} HTTP/1.1\r\nUser-Agent: ${d.ua}\r\n`, 401],
+    ['a device file with them', `GET ${uri} HTTP/1.1\r\nUser-Agent: ${d.ua}\r\nAuthorization: ${authorization}\r\n`, 200],
+    ['a wrong password', `GET ${uri} HTTP/1.1\r\nAuthorization: ${authorization.replace(/response="[0-9a-f]/, 'response="x')}\r\n`, 401],
+    ['bad percent-encoding', 'GET /prov/%E0%A4%A.cfg HTTP/1.1\r\n', 400],
+    ['an unknown name', 'GET /prov/nothing-like-a-phone-file.txt HTTP/1.1\r\n', 404],
+    ['a forbidden name', 'GET /prov/firmware/%2e%2e/x HTTP/1.1\r\n', 403],
+    ['firmware', 'GET /prov/firmware/fw.rom HTTP/1.1\r\n', 200],
+    ['firmware, HEAD', 'HEAD /prov/firmware/fw.rom HTTP/1.1\r\n', 200],
+  ];
+  // The date, and the time a fresh nonce carries, are the only things that may differ.
+  const normal = (raw: string) => raw.replace(/\r\nDate: [^\r]+/, '').replace(/nonce="[^"]+"/g, 'nonce="N"');
+  for (const [what, line, status] of requests) {
+    const before = viaNode;
+    const lane = await rawExchange(port, `${line}Host: x\r\nConnection: close\r\n\r\n`);
+    t.equal(viaNode, before, `${what}: answered on the lane`);
+    t.ok(lane.startsWith(`HTTP/1.1 ${status} `), `${what}: ${status}`);
+    // A field node:http accepts and the lane does not (obs-text) sends the same request through node:http.
+    const node = await rawExchange(port, `${line}Host: x\r\nX-Note: caf\xe9\r\nConnection: close\r\n\r\n`);
+    t.equal(viaNode, before + 1, `${what}: handed to node:http`);
+    t.equal(normal(lane), normal(node), `${what}: the same answer`);
+  }
 });

@@ -6,6 +6,7 @@ import { isUniqueViolation } from '../../storage/errors';
 import { type RenderCache, type RenderedFile, renderedFile } from '../cache';
 import { recordDeviceEvent } from '../events';
 import type { Mac } from '../mac';
+import type { VendorFamily } from '../vendors/types';
 import type { ServerDefaults } from '../model/build';
 import { loadDeviceSettings } from '../settings-source';
 import { type Device, deviceByMac, deviceFromRow, newDeviceRow } from '../store/devices';
@@ -51,6 +52,48 @@ export interface FetchDeps {
 }
 
 const MAX_CACHED_DEVICES = 200_000;
+// Distinct names remembered with what they are; a scan of made-up names evicts the oldest, never grows it further.
+const MAX_KNOWN_NAMES = 32_768;
+
+/** What a requested name is, whoever asks: refused, or the vendor rules it could be, with the MAC it names. */
+interface NameFacts {
+  refused: string | null;
+  candidates: PathMatch[];
+  mac: Mac | null;
+  /** The name as the render cache keys it. */
+  key: string;
+  // The render cache key of the last device that asked (a per-MAC name has one device), kept so it is not built and hashed per request.
+  deviceId: string;
+  deviceKey: string;
+  // What the last request for the name found, reused while what it came from is unchanged: the cached device
+  // record (while FileService's devices are as they were), the rendered file (while the render cache is), and
+  // the rule chosen for that User-Agent family and device vendor. At 10,000 devices a lookup is a cache miss.
+  device: Device | undefined;
+  devicesSeen: number;
+  file: RenderedFile | null;
+  fileKey: string;
+  filesSeen: number;
+  choiceFor: [VendorFamily | null, string | null] | null;
+  choice: PathMatch | null;
+}
+
+/** `<device id>:<name>`, the render cache key of a device's file. */
+function cacheKey(facts: NameFacts, device: Device): string {
+  if (facts.deviceId !== device.id) {
+    facts.deviceId = device.id;
+    facts.deviceKey = `${device.id}:${facts.key}`;
+  }
+  return facts.deviceKey;
+}
+
+function nameFacts(name: string): NameFacts {
+  const refused = refuseName(name);
+  const candidates = refused ? [] : matchPath(name);
+  return {
+    refused, candidates, mac: candidates.find((c) => c.mac)?.mac ?? null, key: name.toLowerCase(), deviceId: '', deviceKey: '',
+    device: undefined, devicesSeen: -1, file: null, fileKey: '', filesSeen: -1, choiceFor: null, choice: null,
+  };
+}
 
 /**
  * Answers one request for a file, whatever the transport: the TFTP and HTTP
@@ -62,6 +105,10 @@ export class FileService {
   private readonly devices = new Map<Mac, Device>();
   // Opened (and hashed for digest) once per cached device record rather than per request; a changed record is a new object and is opened again.
   private readonly secrets = new WeakMap<Device, DigestSecret>();
+  // Phones ask for the same few names again and again: each is checked and matched to vendor rules once.
+  private readonly names = new Map<string, NameFacts>();
+  // Counts changes to `devices`, so a name's remembered device is known to be current.
+  private devicesChanged = 0;
 
   constructor(private readonly d: FetchDeps) {}
 
@@ -69,6 +116,7 @@ export class FileService {
     for (const [mac, dev] of this.devices) {
       if (dev.id === deviceId) {
         this.devices.delete(mac);
+        this.devicesChanged++;
         return;
       }
     }
@@ -94,6 +142,7 @@ export class FileService {
   private remember(device: Device): void {
     if (this.devices.size >= MAX_CACHED_DEVICES) this.devices.delete(this.devices.keys().next().value!);
     this.devices.set(device.mac, device);
+    this.devicesChanged++;
   }
 
   /**
@@ -104,17 +153,45 @@ export class FileService {
   fetch(req: FetchRequest): FetchResult | Promise<FetchResult> {
     const name = stripOneSlash(req.name);
     if (this.d.limiter.blocked(req.source)) return { status: 'rate_limited', reason: 'too many failed requests from this source' };
-    const refused = refuseName(name);
-    if (refused) return this.fail(req, 'forbidden', refused);
-    const candidates = matchPath(name);
+    const facts = this.factsOf(name);
+    if (facts.refused) return this.fail(req, 'forbidden', facts.refused);
+    const { candidates, mac } = facts;
     if (candidates.length === 0) return this.unmatched(req, name);
     const ua = parseUserAgent(req.userAgent);
-    const mac = candidates.find((c) => c.mac)?.mac ?? null;
     if (mac && ua?.mac && ua.mac !== mac) return this.fail(req, 'forbidden', 'the User-Agent names another MAC');
-    if (mac === null) return this.matched(req, name, candidates, ua, null);
-    const known = this.devices.get(mac);
-    if (known) return this.matched(req, name, candidates, ua, known);
-    return this.device(mac).then((device) => this.matched(req, name, candidates, ua, device));
+    if (mac === null) return this.matched(req, name, facts, ua, null);
+    const known = this.knownDevice(facts, mac);
+    if (known) return this.matched(req, name, facts, ua, known);
+    return this.device(mac).then((device) => this.matched(req, name, facts, ua, device));
+  }
+
+  /** devices.get(mac), without the lookup while no device record came or went since the name's last request. */
+  private knownDevice(facts: NameFacts, mac: Mac): Device | undefined {
+    if (facts.devicesSeen !== this.devicesChanged) {
+      facts.device = this.devices.get(mac);
+      facts.devicesSeen = this.devicesChanged;
+    }
+    return facts.device;
+  }
+
+  /** The render cache's file for the key, without the lookup while the cache is unchanged since the name's last request. */
+  private cachedFile(facts: NameFacts, key: string): RenderedFile | null {
+    if (facts.filesSeen !== this.d.cache.version || facts.fileKey !== key) {
+      facts.file = this.d.cache.get(key);
+      facts.fileKey = key;
+      facts.filesSeen = this.d.cache.version;
+    }
+    return facts.file;
+  }
+
+  private factsOf(name: string): NameFacts {
+    let facts = this.names.get(name);
+    if (facts === undefined) {
+      facts = nameFacts(name);
+      if (this.names.size >= MAX_KNOWN_NAMES) this.names.delete(this.names.keys().next().value!);
+      this.names.set(name, facts);
+    }
+    return facts;
   }
 
   private async unmatched(req: FetchRequest, name: string): Promise<FetchResult> {
@@ -124,15 +201,22 @@ export class FileService {
     return this.fail(req, 'not_found', 'unknown name');
   }
 
-  private matched(req: FetchRequest, name: string, candidates: PathMatch[], ua: UserAgentFacts | null, device: Device | null): FetchResult | Promise<FetchResult> {
-    const match = chooseMatch(candidates, { userAgent: ua, deviceVendor: device?.vendor ?? null });
+  private matched(req: FetchRequest, name: string, facts: NameFacts, ua: UserAgentFacts | null, device: Device | null): FetchResult | Promise<FetchResult> {
+    const uaFamily = ua?.family ?? null;
+    const vendor = device?.vendor ?? null;
+    // chooseMatch depends on nothing else than these two.
+    if (facts.choiceFor === null || facts.choiceFor[0] !== uaFamily || facts.choiceFor[1] !== vendor) {
+      facts.choice = chooseMatch(facts.candidates, { userAgent: ua, deviceVendor: vendor });
+      facts.choiceFor = [uaFamily, vendor];
+    }
+    const match = facts.choice;
     if (!match) {
       if (device) this.event(device, req, name, 'not_found', 'the name fits several vendors; set the device model');
       return this.fail(req, 'not_found', 'ambiguous name');
     }
     const { family, rule } = match;
     if (!rule.perDevice) {
-      const key = `common:${family.id}:${name.toLowerCase()}`;
+      const key = `common:${family.id}:${facts.key}`;
       let file = this.d.cache.get(key);
       if (!file) {
         const text = this.d.renderer.render(family, rule, templateData(family, { name, mac: match.mac, model: match.model, tag: match.tag }, null, this.d.server.provisioningUrl));
@@ -141,12 +225,12 @@ export class FileService {
       }
       return { status: 'ok', file };
     }
-    if (device) return this.forDevice(req, name, match, device);
+    if (device) return this.forDevice(req, name, facts, match, device);
     return this.createPending(req, match.mac!, family.id, ua?.family === family ? (ua.model?.model.name ?? null) : null)
-      .then((created) => (created ? this.forDevice(req, name, match, created) : { status: 'rate_limited', reason: 'too many new devices from this source' }));
+      .then((created) => (created ? this.forDevice(req, name, facts, match, created) : { status: 'rate_limited', reason: 'too many new devices from this source' }));
   }
 
-  private forDevice(req: FetchRequest, name: string, match: PathMatch, device: Device): FetchResult | Promise<FetchResult> {
+  private forDevice(req: FetchRequest, name: string, facts: NameFacts, match: PathMatch, device: Device): FetchResult | Promise<FetchResult> {
     // Only a phone on an extension is protected: an activation file holds nothing of an extension, and
     // demanding credentials there would let whoever fetched a MAC first lock the real phone out of activation.
     if (req.transport !== 'tftp' && device.credentialsSentAt && device.extensionId) {
@@ -161,23 +245,24 @@ export class FileService {
         return { status: 'unauthorized', challenge: this.d.digest.challenge({ basic: req.transport === 'https' }) };
       }
     }
-    const file = this.d.cache.get(`${device.id}:${name.toLowerCase()}`);
+    const key = cacheKey(facts, device);
+    const file = this.cachedFile(facts, key);
     if (file && (device.credentialsSentAt || file.mode !== 'full')) {
       this.event(device, req, name, file.mode === 'activation' ? 'activation' : 'ok', null);
       return { status: 'ok', file };
     }
-    return this.deliver(req, name, match, device, file);
+    return this.deliver(req, name, key, match, device, file);
   }
 
   /** A file not yet rendered, or the first full configuration, whose delivery is recorded before it is sent. */
-  private async deliver(req: FetchRequest, name: string, match: PathMatch, device: Device, cached: RenderedFile | null): Promise<FetchResult> {
+  private async deliver(req: FetchRequest, name: string, key: string, match: PathMatch, device: Device, cached: RenderedFile | null): Promise<FetchResult> {
     const { family, rule } = match;
     let file = cached;
     if (!file) {
       const loaded = await loadDeviceSettings(this.d.knex, this.d.secrets, this.d.server, device);
       const text = this.d.renderer.render(family, rule, templateData(family, { name, mac: match.mac, model: match.model, tag: match.tag }, loaded.settings, this.d.server.provisioningUrl));
       file = renderedFile(text, rule.contentType, loaded.lastModified, loaded.settings.mode);
-      this.d.cache.set(`${device.id}:${name.toLowerCase()}`, file, loaded.dependsOn);
+      this.d.cache.set(key, file, loaded.dependsOn);
     }
     if (!device.credentialsSentAt && file.mode === 'full') {
       // This file carries the device's provisioning credentials: from now on, HTTP fetches must present them.

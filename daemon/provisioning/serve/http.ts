@@ -1,73 +1,59 @@
 import type { FastifyInstance } from 'fastify';
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { pipeline } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../../core/log';
 import type { RawHandler } from '../../http/front-door';
+import { type LaneAnswer, type LaneHandler, laneHead } from '../../http/raw-lane';
+import type { RequestHead } from '../../http/request-head';
 import { BODY_LIMIT } from '../../http/server';
+import type { RenderedFile } from '../cache';
 import { PROV_PREFIX } from '../settings-source';
+import { type Answer, BAD_REQUEST, type Conditions, INTERNAL_ERROR, answerOf, notModified, plainAnswer } from './answers';
 import type { FetchResult, FileService } from './fetch';
 
 /** What every provisioning request target starts with. */
 export const PROV_PATH = `${PROV_PREFIX}/`;
 
-function notModified(req: IncomingMessage, etag: string, lastModified: string): boolean {
-  const inm = req.headers['if-none-match'];
-  if (inm !== undefined) return inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
-  const ims = req.headers['if-modified-since'];
-  if (ims === undefined) return false;
-  const since = Date.parse(ims);
-  return !Number.isNaN(since) && Date.parse(lastModified) <= since;
-}
-
-function plain(req: IncomingMessage, res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
-  const body = Buffer.from(`${text}\n`);
-  res.writeHead(status, { 'cache-control': 'no-cache', ...headers, 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length });
-  res.end(req.method === 'HEAD' ? undefined : body);
-}
-
-function answer(req: IncomingMessage, res: ServerResponse, result: FetchResult): void {
-  switch (result.status) {
-    case 'ok': {
-      const f = result.file;
-      if (notModified(req, f.etag, f.lastModified)) {
-        res.writeHead(304, { 'cache-control': 'no-cache', etag: f.etag, 'last-modified': f.lastModified });
-        res.end();
-        return;
-      }
-      res.writeHead(200, { 'cache-control': 'no-cache', etag: f.etag, 'last-modified': f.lastModified, 'content-type': f.contentType, 'content-length': f.body.length });
-      res.end(req.method === 'HEAD' ? undefined : f.body);
-      return;
-    }
-    case 'static': {
-      const { file } = result;
-      const lastModified = file.mtime.toUTCString();
-      const etag = `"${file.size.toString(16)}-${file.mtime.getTime().toString(16)}"`;
-      if (notModified(req, etag, lastModified)) {
-        res.writeHead(304, { 'cache-control': 'no-cache', etag, 'last-modified': lastModified });
-        res.end();
-        return;
-      }
-      res.writeHead(200, { 'cache-control': 'no-cache', etag, 'last-modified': lastModified, 'content-type': 'application/octet-stream', 'content-length': file.size });
-      if (req.method === 'HEAD') res.end();
-      // A file that vanished or broke mid-way cannot be answered with an error any more: the connection is cut instead.
-      else pipeline(fs.createReadStream(file.path), res, () => undefined);
-      return;
-    }
-    case 'unauthorized':
-      res.setHeader('www-authenticate', result.challenge);
-      plain(req, res, 401, 'this device needs its provisioning credentials');
-      return;
-    case 'rate_limited':
-      plain(req, res, 429, 'too many failed requests; try again in a minute', { 'retry-after': '60' });
-      return;
-    case 'forbidden':
-      plain(req, res, 403, 'forbidden');
-      return;
-    case 'not_found':
-      plain(req, res, 404, 'not found');
+/** The requested name, relative to the provisioning root; null when its percent-encoding is broken. The query string is ignored. */
+function nameOf(target: string): string | null {
+  const q = target.indexOf('?');
+  try {
+    return decodeURIComponent(target.slice(PROV_PATH.length, q < 0 ? undefined : q));
+  } catch {
+    return null;
   }
+}
+
+function failure(log: Logger, err: unknown): Answer {
+  log.error({ err }, 'provisioning: request failed');
+  return INTERNAL_ERROR();
+}
+
+/** The fetch behind one request, from either way in; a broken name and a failure inside come back as their answers. */
+function fetchFor(
+  files: FileService, log: Logger, target: string, encrypted: boolean, source: string, userAgent: string | undefined, authorization: string | undefined,
+): FetchResult | Answer | Promise<FetchResult | Answer> {
+  const name = nameOf(target);
+  if (name === null) return BAD_REQUEST();
+  try {
+    const result = files.fetch({ name, transport: encrypted ? 'https' : 'http', source, method: 'GET', userAgent, authorization });
+    return result instanceof Promise ? result.catch((err: unknown) => failure(log, err)) : result;
+  } catch (err) {
+    return failure(log, err);
+  }
+}
+
+const isAnswer = (r: FetchResult | Answer): r is Answer => typeof r.status === 'number';
+
+function write(req: IncomingMessage, res: ServerResponse, a: Answer): void {
+  res.writeHead(a.status, a.headers);
+  if (req.method === 'HEAD') res.end();
+  // A file that vanished or broke mid-way cannot be answered with an error any more: the connection is cut instead.
+  else if (a.file) pipeline(fs.createReadStream(a.file.path), res, () => undefined);
+  else res.end(a.body ?? undefined);
 }
 
 /**
@@ -76,7 +62,7 @@ function answer(req: IncomingMessage, res: ServerResponse, result: FetchResult):
  * step for the next request; past the API's body limit the connection is closed.
  */
 function refuseWrite(req: IncomingMessage, res: ServerResponse): void {
-  const refuse = () => plain(req, res, 405, 'provisioning is read-only', { allow: 'GET, HEAD' });
+  const refuse = () => write(req, res, plainAnswer(405, 'provisioning is read-only', { allow: 'GET, HEAD' }));
   // Through fastify's route the body may have been read already: nothing more will come.
   if (req.readableEnded) {
     refuse();
@@ -99,8 +85,8 @@ function refuseWrite(req: IncomingMessage, res: ServerResponse): void {
 /**
  * Provisioning files over HTTP and HTTPS under /prov/, with the vendor folders
  * phones ask under (/prov/Grandstream/…), as a plain node:http handler: the
- * servers' front doors call it directly, and fastify's route hands it the
- * request too, so both paths give the same answers.
+ * servers' front doors call it for what the raw lane hands over, and fastify's
+ * route hands it the request too, so every way in gives the same answers.
  */
 export function provisioningHandler(files: FileService, log: Logger): RawHandler {
   const debugging = log.isLevelEnabled('debug');
@@ -113,32 +99,46 @@ export function provisioningHandler(files: FileService, log: Logger): RawHandler
       refuseWrite(req, res);
       return;
     }
-    const url = req.url!;
-    const q = url.indexOf('?');
-    let name: string;
-    try {
-      name = decodeURIComponent(url.slice(PROV_PATH.length, q < 0 ? undefined : q));
-    } catch {
-      plain(req, res, 400, 'bad request');
-      return;
+    const h = req.headers;
+    const c: Conditions = { ifNoneMatch: h['if-none-match'], ifModifiedSince: h['if-modified-since'] };
+    const r = fetchFor(files, log, req.url!, (req.socket as TLSSocket).encrypted === true, req.socket.remoteAddress ?? '', h['user-agent'], h.authorization);
+    const done = (x: FetchResult | Answer) => write(req, res, isAnswer(x) ? x : answerOf(x, c));
+    if (r instanceof Promise) void r.then(done);
+    else done(r);
+  };
+}
+
+/**
+ * The same answers on the raw lane (daemon/http/raw-lane.ts) for the GET and
+ * HEAD requests it parses itself. A rendered file's 200 is built once per
+ * file, as most requests are for a cached file that has not changed.
+ */
+export function provisioningLane(files: FileService, log: Logger): LaneHandler {
+  const debugging = log.isLevelEnabled('debug');
+  const unchanged = new WeakMap<RenderedFile, LaneAnswer>();
+  const onLane = (a: Answer): LaneAnswer => {
+    const { file } = a;
+    return { head: laneHead(a.status, a.headers), body: a.body, ...(file ? { stream: () => fs.createReadStream(file.path) } : {}) };
+  };
+  const toLane = (x: FetchResult | Answer, req: RequestHead): LaneAnswer => {
+    if (isAnswer(x)) return onLane(x);
+    if (x.status !== 'ok' || notModified(req, x.file.etag, x.file.lastModified)) return onLane(answerOf(x, req));
+    let answer = unchanged.get(x.file);
+    if (answer === undefined) {
+      answer = onLane(answerOf(x, req));
+      unchanged.set(x.file, answer);
     }
-    const failed = (err: unknown) => {
-      log.error({ err }, 'provisioning: request failed');
-      plain(req, res, 500, 'internal error; see the daemon log');
-    };
-    const encrypted = (req.socket as TLSSocket).encrypted === true;
-    let result: ReturnType<FileService['fetch']>;
-    try {
-      result = files.fetch({
-        name, transport: encrypted ? 'https' : 'http', source: req.socket.remoteAddress ?? '', method: 'GET',
-        userAgent: req.headers['user-agent'], authorization: req.headers.authorization,
-      });
-    } catch (err) {
-      failed(err);
-      return;
-    }
-    if (result instanceof Promise) result.then((r) => answer(req, res, r), failed);
-    else answer(req, res, result);
+    return answer;
+  };
+  const logged = (req: RequestHead, started: bigint, a: LaneAnswer): LaneAnswer => {
+    log.debug({ method: req.method, url: req.target.split('?')[0], status: Number(a.head.toString('latin1', 9, 12)), ms: Math.round(Number(process.hrtime.bigint() - started) / 1e6) }, 'request');
+    return a;
+  };
+  return (req, socket: Socket) => {
+    const started = debugging ? process.hrtime.bigint() : 0n;
+    const r = fetchFor(files, log, req.target, (socket as TLSSocket).encrypted === true, socket.remoteAddress ?? '', req.userAgent, req.authorization);
+    if (r instanceof Promise) return r.then((x) => (debugging ? logged(req, started, toLane(x, req)) : toLane(x, req)));
+    return debugging ? logged(req, started, toLane(r, req)) : toLane(r, req);
   };
 }
 

@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import { newId } from '../../core/ids';
 import type { Logger } from '../../core/log';
-import { updateMany } from '../../storage/update-many';
 import { type DeviceEvent, trimDeviceEvents } from '../events';
+import { storeTimeline } from './timeline-store';
 
 // A commit waits for the disk on the event loop (better-sqlite3 is synchronous): at most one a second.
 const FLUSH_MS = 1000;
@@ -32,6 +32,8 @@ interface Run {
   lastMs: number;
   /** How many of `count` the database holds: 0 until the entry is inserted. */
   stored: number;
+  /** In `dirty` already: a repeat need not look the set up again. */
+  dirty: boolean;
 }
 
 const sameEvent = (r: Run, kind: string, transport: string | null, file: string | null, source: string | null, userAgent: string | null, result: string, detail: string | null) =>
@@ -71,13 +73,16 @@ export class TimelineWriter {
       run.count++;
       run.lastMs = ms;
       if (run.stored > 0) {
-        this.dirty.add(run);
+        if (!run.dirty) {
+          run.dirty = true;
+          this.dirty.add(run);
+        }
         this.sweepTimer ??= setTimeout(() => void this.write(false), SWEEP_MS);
       }
       return;
     }
     if (run) this.open.delete(deviceId);
-    const next: Run = { deviceId, id: newId(), at: e.at ?? new Date(ms).toISOString(), startMs: ms, kind: e.kind, transport, file, source, userAgent, result, detail, count: 1, lastMs: ms, stored: 0 };
+    const next: Run = { deviceId, id: newId(), at: e.at ?? new Date(ms).toISOString(), startMs: ms, kind: e.kind, transport, file, source, userAgent, result, detail, count: 1, lastMs: ms, stored: 0, dirty: false };
     this.open.set(deviceId, next);
     this.inserts.push(next);
     if (this.inserts.length >= FLUSH_AT) void this.write(false);
@@ -103,7 +108,10 @@ export class TimelineWriter {
       this.open.delete(deviceId);
     }
     for (const run of this.dirty) if (everything || this.open.get(run.deviceId) !== run) updates.push(run);
-    for (const run of updates) this.dirty.delete(run);
+    for (const run of updates) {
+      this.dirty.delete(run);
+      run.dirty = false;
+    }
     if (this.dirty.size > 0) this.sweepTimer = setTimeout(() => void this.write(false), SWEEP_MS);
     this.running = this.running.then(async () => {
       if (inserts.length === 0 && updates.length === 0) return;
@@ -118,11 +126,7 @@ export class TimelineWriter {
       for (const r of [...updates, ...inserts]) if (r.kind === 'fetch' && r.source) seen.set(r.deviceId, [lastAt(r), r.source]);
       for (const r of [...inserts, ...updates]) r.stored = r.count;
       try {
-        await this.knex.transaction(async (trx) => {
-          await trx.batchInsert('device_events', rows, 100);
-          await updateMany(trx, 'device_events', ['count', 'last_at'], counts);
-          await updateMany(trx, 'devices', ['last_seen_at', 'last_source'], [...seen].map(([id, values]) => ({ id, values })));
-        });
+        await storeTimeline(this.knex, { inserts: rows, counts, seen: [...seen].map(([id, values]) => ({ id, values })) });
         // The busiest devices of the batch are the ones a flood would grow: keep their timelines bounded.
         const perDevice = new Map<string, number>();
         for (const r of inserts) perDevice.set(r.deviceId, (perDevice.get(r.deviceId) ?? 0) + 1);
