@@ -151,7 +151,7 @@ function networks(raw: string): string[] {
 }
 
 function positive(raw: string): number {
-  if (!/^\d{1,6}$/.test(raw) || Number(raw) < 1) throw new OptionError(`must be a whole number from 1, got ${JSON.stringify(raw)}`);
+  if (!/^\d{1,6}$/.test(raw) || Number(raw) < 1) throw new OptionError(`must be a whole number from 1 to 999999, got ${JSON.stringify(raw)}`);
   return Number(raw);
 }
 

@@ -24,7 +24,10 @@ t.test('no secret reaches the log, whatever phones send', async (t) => {
     DIALTONE_DATA_DIR: dataDir, DIALTONE_DB_URL: db.url, DIALTONE_HTTP_HOST: '127.0.0.1', DIALTONE_HTTP_PORT: '1', DIALTONE_TFTP_HOST: '127.0.0.1',
     DIALTONE_TFTP_PORT: String(await freeUdpPort()), DIALTONE_SECRET_KEY: '0'.repeat(63) + '1', DIALTONE_PROV_RATE_LIMIT: '3',
   });
+  // Free ports everywhere, as the other tests' apps have: a SIP port taken by something else must not fail this test.
   config.httpPort = 0;
+  config.sipPort = 0;
+  config.sipWsPort = 0;
   const app = await buildApp(config, { log: createLogger('trace', sink) });
   t.teardown(async () => {
     await app.close();

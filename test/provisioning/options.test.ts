@@ -25,7 +25,8 @@ t.test('defaults and refusals', async (t) => {
   t.throws(() => loadConfig({ DIALTONE_TFTP_ALLOW: '10.0.0.0/33' }), { message: /^DIALTONE_TFTP_ALLOW: / });
   t.throws(() => loadConfig({ DIALTONE_TFTP_ALLOW: 'everyone' }), { message: /^DIALTONE_TFTP_ALLOW: / });
   t.throws(() => loadConfig({ DIALTONE_REGISTRATION_SERVICE: '*80; reboot' }), { message: /^DIALTONE_REGISTRATION_SERVICE: / });
-  t.throws(() => loadConfig({ DIALTONE_PROV_RATE_LIMIT: '0' }), { message: /^DIALTONE_PROV_RATE_LIMIT: / });
+  t.throws(() => loadConfig({ DIALTONE_PROV_RATE_LIMIT: '0' }), { message: /^DIALTONE_PROV_RATE_LIMIT: must be a whole number from 1 to 999999, got "0"/ });
+  t.throws(() => loadConfig({ DIALTONE_PROV_RATE_LIMIT: '1000000' }), { message: /^DIALTONE_PROV_RATE_LIMIT: must be a whole number from 1 to 999999/ }, 'the error names the highest value accepted');
 });
 
 t.test('the TFTP allowlist matches addresses and networks of both families', async (t) => {
