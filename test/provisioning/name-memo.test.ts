@@ -22,13 +22,14 @@ t.test('what a name was found to be follows every change to the device, its file
   t.equal((await ta.call('PATCH', `/api/v1/devices/${dev.body.id}`, { token: f.token, body: { model: 'X5U' } })).status, 200);
   const fanvil = await fetch();
   t.match(fanvil, /^<<VOIP CONFIG FILE>>/, 'the phone became a Fanvil: the name now gives a Fanvil file');
-  await rotate();
-  // The rendered file is keyed by device and name: which vendor's rule renders it shows when it is rendered anew.
-  t.match(await fetch(SAMPLE_DEVICES.yealink.ua), /^#!version/, 'rendered again for a Yealink User-Agent, a Yealink file');
+  // A name two vendors share is rendered by the rule the User-Agent chose, each vendor's file cached apart.
+  t.match(await fetch(SAMPLE_DEVICES.yealink.ua), /^#!version/, 'asked by a Yealink User-Agent, a Yealink file');
+  t.equal(await fetch(), fanvil, 'asked with no User-Agent again, the Fanvil file it had');
   await rotate();
   const again = await fetch();
   t.match(again, /^<<VOIP CONFIG FILE>>/, 'rendered again with no User-Agent, a Fanvil file');
   t.not(again, fanvil, 'with the new SIP credentials');
+  t.match(await fetch(SAMPLE_DEVICES.yealink.ua), /^#!version/, 'and the Yealink one too');
 });
 
 t.test('a flood of made-up names neither grows the memory of names without bound nor mixes them up', async (t) => {

@@ -64,6 +64,7 @@ interface NameFacts {
   key: string;
   // The render cache key of the last device that asked (a per-MAC name has one device), kept so it is not built and hashed per request.
   deviceId: string;
+  familyId: string;
   deviceKey: string;
   // What the last request for the name found, reused while what it came from is unchanged: the cached device
   // record (while FileService's devices are as they were), the rendered file (while the render cache is), and
@@ -77,11 +78,16 @@ interface NameFacts {
   choice: PathMatch | null;
 }
 
-/** `<device id>:<name>`, the render cache key of a device's file. */
-function cacheKey(facts: NameFacts, device: Device): string {
-  if (facts.deviceId !== device.id) {
+/**
+ * `<device id>:<vendor family>:<name>`, the render cache key of a device's
+ * file: a name two vendors share (`<mac>.cfg`) is rendered by the rule the
+ * request's User-Agent chose, and each vendor's file is kept apart.
+ */
+function cacheKey(facts: NameFacts, device: Device, family: VendorFamily): string {
+  if (facts.deviceId !== device.id || facts.familyId !== family.id) {
     facts.deviceId = device.id;
-    facts.deviceKey = `${device.id}:${facts.key}`;
+    facts.familyId = family.id;
+    facts.deviceKey = `${device.id}:${family.id}:${facts.key}`;
   }
   return facts.deviceKey;
 }
@@ -90,7 +96,7 @@ function nameFacts(name: string): NameFacts {
   const refused = refuseName(name);
   const candidates = refused ? [] : matchPath(name);
   return {
-    refused, candidates, mac: candidates.find((c) => c.mac)?.mac ?? null, key: name.toLowerCase(), deviceId: '', deviceKey: '',
+    refused, candidates, mac: candidates.find((c) => c.mac)?.mac ?? null, key: name.toLowerCase(), deviceId: '', familyId: '', deviceKey: '',
     device: undefined, devicesSeen: -1, file: null, fileKey: '', filesSeen: -1, choiceFor: null, choice: null,
   };
 }
@@ -245,7 +251,7 @@ export class FileService {
         return { status: 'unauthorized', challenge: this.d.digest.challenge({ basic: req.transport === 'https' }) };
       }
     }
-    const key = cacheKey(facts, device);
+    const key = cacheKey(facts, device, match.family);
     const file = this.cachedFile(facts, key);
     if (file && (device.credentialsSentAt || file.mode !== 'full')) {
       this.event(device, req, name, file.mode === 'activation' ? 'activation' : 'ok', null);
