@@ -49,6 +49,7 @@ export interface Config {
   voicemailNumber: string;
   ntpServers: string[];
   provRateLimit: number;
+  pendingDeviceDays: number;
 }
 
 export type SipTransportName = 'udp' | 'tcp' | 'ws';
@@ -389,5 +390,10 @@ export const OPTIONS = [
     key: 'provRateLimit', env: 'DIALTONE_PROV_RATE_LIMIT', defaultText: '30',
     description: 'Failed provisioning requests (unknown names, new MACs, wrong credentials) one source may make per minute before it is refused for the rest of that minute; all sources together may add 20 times as many new MACs.',
     fallback: () => 30, parse: positive,
+  }),
+  opt({
+    key: 'pendingDeviceDays', env: 'DIALTONE_PENDING_DEVICE_DAYS', defaultText: '30',
+    description: 'Days after which a pending device (an unknown MAC that asked for its files and was never given to a tenant or an extension) that has not asked again is removed, with its timeline; 0 keeps them for ever.',
+    fallback: () => 30, parse: integer(0, 3650),
   }),
 ] as const;

@@ -5,6 +5,7 @@ import { deviceRoutes } from './api/routes';
 import { RenderCache } from './cache';
 import { DigestAuth } from './serve/digest';
 import { FileService } from './serve/fetch';
+import { expirePendingDevices } from './store/expire-pending';
 import { PROV_PATH, provisioningHandler, provisioningLane, provisioningRoute } from './serve/http';
 import { FailureLimiter } from './serve/limiter';
 import { TftpFrontEnd } from './serve/tftp';
@@ -12,6 +13,7 @@ import { TimelineWriter } from './serve/timeline-writer';
 import { serverDefaults } from './settings-source';
 import { TemplateRenderer } from './templates/render';
 
+const PENDING_EXPIRY_EVERY_MS = 60 * 60 * 1000;
 // A site powering up hundreds of new phones behind a few addresses is normal; thousands a minute from everywhere is a scan.
 const NEW_DEVICES_GLOBAL_FACTOR = 20;
 
@@ -48,6 +50,19 @@ export function provisioningComponent(rt: Runtime): ProvisioningComponent {
   });
   let tls: https.Server | null = null;
   let app: Parameters<NonNullable<Component['http']>>[0] | null = null;
+  let expiry: NodeJS.Timeout | null = null;
+  const expirePending = async () => {
+    try {
+      const removed = await expirePendingDevices(rt.db.knex, rt.config.pendingDeviceDays);
+      for (const id of removed) {
+        files.forget(id);
+        cache.invalidate(id);
+      }
+      if (removed.length > 0) log.info({ removed: removed.length, days: rt.config.pendingDeviceDays }, 'provisioning: removed pending devices that stopped asking');
+    } catch (err) {
+      log.warn({ err }, 'provisioning: removing stale pending devices failed');
+    }
+  };
   return {
     name: 'provisioning',
     files,
@@ -65,6 +80,10 @@ export function provisioningComponent(rt: Runtime): ProvisioningComponent {
     },
     async start() {
       await tftp.start();
+      if (rt.config.pendingDeviceDays > 0) {
+        void expirePending();
+        expiry = setInterval(() => void expirePending(), PENDING_EXPIRY_EVERY_MS).unref();
+      }
       const { httpsPort, tlsCert, tlsKey } = rt.config;
       if (httpsPort !== null && tlsCert && tlsKey && app) {
         tls = https.createServer({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(tlsKey) }, app.frontDoor.listener(app.routing.bind(app)));
@@ -81,6 +100,8 @@ export function provisioningComponent(rt: Runtime): ProvisioningComponent {
     async stop() {
       unsubscribe?.();
       unsubscribe = null;
+      if (expiry) clearInterval(expiry);
+      expiry = null;
       await tftp.stop();
       await timeline.flush();
       if (tls) {
