@@ -31,6 +31,11 @@ const MAX_FIELDS = 100;
 const UNUSUAL = /[^\t\x20-\x7e\r\n]|\r(?!\n)|(?<!\r)\n/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+/** The fields the answer depends on: each read once, and a request repeating one is node:http's. */
+const READ_ONCE = new Map<string, 'authorization' | 'userAgent' | 'ifNoneMatch' | 'ifModifiedSince'>([
+  ['authorization', 'authorization'], ['user-agent', 'userAgent'], ['if-none-match', 'ifNoneMatch'], ['if-modified-since', 'ifModifiedSince'],
+]);
+
 const isOws = (c: number) => c === 32 || c === 9;
 
 function trimOws(s: string): string {
@@ -81,7 +86,8 @@ export function parseRequestHead(text: string, from: number, prefixes: readonly 
     const name = field.slice(0, colon);
     if (!TOKEN.test(name)) return HAND_OVER;
     const value = trimOws(field.slice(colon + 1));
-    switch (name.toLowerCase()) {
+    const lower = name.toLowerCase();
+    switch (lower) {
       case 'host':
         if (host) return HAND_OVER;
         host = true;
@@ -103,23 +109,12 @@ export function parseRequestHead(text: string, from: number, prefixes: readonly 
       case 'expect':
       case 'upgrade':
         return HAND_OVER;
-      case 'authorization':
-        if (req.authorization !== undefined) return HAND_OVER;
-        req.authorization = value;
-        break;
-      case 'user-agent':
-        if (req.userAgent !== undefined) return HAND_OVER;
-        req.userAgent = value;
-        break;
-      case 'if-none-match':
-        if (req.ifNoneMatch !== undefined) return HAND_OVER;
-        req.ifNoneMatch = value;
-        break;
-      case 'if-modified-since':
-        if (req.ifModifiedSince !== undefined) return HAND_OVER;
-        req.ifModifiedSince = value;
-        break;
-      default:
+      default: {
+        const read = READ_ONCE.get(lower);
+        if (read === undefined) break;
+        if (req[read] !== undefined) return HAND_OVER;
+        req[read] = value;
+      }
     }
   }
   // HTTP/1.1 requires Host; node:http answers its absence with 400.

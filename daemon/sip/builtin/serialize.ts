@@ -33,7 +33,7 @@ function params(p: Record<string, unknown> | undefined): string {
   return s;
 }
 
-export function stringifyUri(uri: Uri | string): string {
+function stringifyUri(uri: Uri | string): string {
   if (typeof uri === 'string') return uri;
   let s = `${uri.schema || 'sip'}:`;
   if (uri.user) s += uri.password ? `${uri.user}:${uri.password}@` : `${uri.user}@`;

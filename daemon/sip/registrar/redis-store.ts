@@ -42,7 +42,7 @@ interface Pending {
 }
 
 /** A binding line as the script stores it. */
-export function decodeBinding(line: string): Binding {
+function decodeBinding(line: string): Binding {
   const m = LINE.exec(line);
   if (!m) throw new Error('a SIP binding in Redis is not in the format this dialtone writes');
   const [contact, transport, address, port, connectionId, userAgent, path, kind, tenantId, extensionId, deviceId] = JSON.parse(line.slice(m[0].length)) as Rest;
