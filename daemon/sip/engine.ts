@@ -45,17 +45,26 @@ export interface UasDialog {
   localTag: string;
   remoteTag: string;
   remoteTarget: string;
+  /** The From of the request that made the dialog (the remote party) and its To (us). */
+  remoteUri: string;
+  localUri: string;
   flow: Flow;
 }
 
 export interface SipEngine {
   readonly name: string;
-  /** One handler; each request gets one final answer through `reply`. */
+  /**
+   * One handler; each request gets one final answer through `reply`. ACKs are
+   * handed over too (a dialog's ACK can carry the SDP answer); replying to
+   * one does nothing.
+   */
   onRequest(handler: (req: IncomingRequest) => void): void;
   /** Sends a request outside any dialog; the callback sees the final response or a timeout. */
   request(req: OutgoingRequest, callback: RequestCallback): void;
   /** Answers `req` with 2xx and a To tag, and returns the dialog state that later in-dialog requests use. */
   createUasDialog(req: IncomingRequest, status: number, reason: string, opts?: ReplyOptions): UasDialog;
+  /** Ends a dialog of ours with a BYE inside it; the callback sees the answer or a timeout. */
+  endDialog(dialog: UasDialog, callback?: RequestCallback): void;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** The bound ports, for tests on port 0 and for the registrar address in credentials. */

@@ -76,7 +76,10 @@ export class BuiltinEngine implements SipEngine {
       return;
     }
     stampVia(m, flow);
-    if (m.method === 'ACK') return;
+    if (m.method === 'ACK') {
+      this.handler({ message: m, source: flow, reply: () => undefined });
+      return;
+    }
     // Only UDP retransmits a request (RFC 3261 §17.2.2): over a stream each one is new.
     const key = flow.transport === 'udp' ? serverKey(m) : '';
     if (key !== '') {
@@ -154,15 +157,36 @@ export class BuiltinEngine implements SipEngine {
         contact: [{ uri: `sip:${this.opts.advertisedHost}:${port};transport=${req.source.transport}`, params: {} }],
       },
     });
-    const contact = req.message.headers.contact;
-    return {
-      callId: req.message.headers['call-id']!,
-      localTag,
-      remoteTag: req.message.headers.from?.params.tag ?? '',
-      remoteTarget: Array.isArray(contact) && contact[0] ? contact[0].uri : req.message.uri ?? '',
-      flow: req.source,
-    };
+    return dialogOf(req, localTag);
   }
+
+  endDialog(dialog: UasDialog, callback: RequestCallback = () => undefined): void {
+    this.request({
+      method: 'BYE', uri: dialog.remoteTarget, flow: dialog.flow,
+      headers: {
+        to: { uri: dialog.remoteUri, params: { tag: dialog.remoteTag } },
+        from: { uri: dialog.localUri, params: { tag: dialog.localTag } },
+        'call-id': dialog.callId,
+        // Our side has sent nothing in this dialog yet, so any first CSeq will do (RFC 3261 §12.1.1).
+        cseq: { seq: 1, method: 'BYE' },
+      },
+    }, callback);
+  }
+}
+
+/** The dialog state a 2xx with `localTag` creates for the request, from our side (RFC 3261 §12.1.1). */
+export function dialogOf(req: IncomingRequest, localTag: string): UasDialog {
+  const m = req.message;
+  const contact = m.headers.contact;
+  return {
+    callId: m.headers['call-id']!,
+    localTag,
+    remoteTag: m.headers.from?.params.tag ?? '',
+    remoteTarget: Array.isArray(contact) && contact[0] ? contact[0].uri : m.uri ?? '',
+    remoteUri: m.headers.from!.uri,
+    localUri: m.headers.to!.uri,
+    flow: req.source,
+  };
 }
 
 /** RFC 3261 §18.2.1 and RFC 3581: the address the request really came from goes into its top Via. */

@@ -2,7 +2,7 @@ import Srf from 'drachtio-srf';
 import sip, { type Message } from 'sip';
 import type { Logger } from '../../core/log';
 import type { Flow, IncomingRequest, OutgoingRequest, ReplyOptions, RequestCallback, SipEngine, SipTransport, UasDialog } from '../engine';
-import { randomToken } from '../builtin/engine';
+import { dialogOf, randomToken } from '../builtin/engine';
 import { parseMessage } from '../builtin/wire';
 import type { SrfClient, SrfRequest, SrfResponse } from './srf-types';
 
@@ -138,10 +138,17 @@ export class DrachtioEngine implements SipEngine {
     const localTag = randomToken();
     const to = req.message.headers.to!;
     req.reply(status, reason, { ...opts, headers: { ...opts.headers, to: { ...to, params: { ...to.params, tag: localTag } } } });
-    const contact = req.message.headers.contact;
-    return {
-      callId: req.message.headers['call-id']!, localTag, remoteTag: req.message.headers.from?.params.tag ?? '',
-      remoteTarget: Array.isArray(contact) && contact[0] ? contact[0].uri : req.message.uri ?? '', flow: req.source,
-    };
+    return dialogOf(req, localTag);
+  }
+
+  endDialog(dialog: UasDialog, callback: RequestCallback = () => undefined): void {
+    this.request({
+      method: 'BYE', uri: dialog.remoteTarget, flow: dialog.flow,
+      headers: {
+        to: { uri: dialog.remoteUri, params: { tag: dialog.remoteTag } },
+        from: { uri: dialog.localUri, params: { tag: dialog.localTag } },
+        'call-id': dialog.callId, cseq: { seq: 1, method: 'BYE' },
+      },
+    }, callback);
   }
 }

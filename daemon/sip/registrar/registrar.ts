@@ -84,6 +84,8 @@ export class Registrar {
   /** Answers every request the engine hands over; never throws. */
   handle(req: IncomingRequest): void {
     const method = req.message.method;
+    // An ACK belongs to a dialog or to a non-2xx answer already given: it is never answered.
+    if (method === 'ACK') return;
     if (method === 'OPTIONS') {
       req.reply(200, 'OK', { headers: { allow: ALLOW, accept: 'application/sdp', supported: 'path' } });
       return;
