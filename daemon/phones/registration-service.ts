@@ -155,6 +155,12 @@ export function registrationService(d: RegistrationServiceDeps) {
   }
 
   return {
+    /** Calls to the service number, and every request inside a call of ours. */
+    owns(req: IncomingRequest): boolean {
+      const m = req.message;
+      if (calls.has(m.headers['call-id'] ?? '')) return true;
+      return m.method === 'INVITE' && !m.headers.to?.params.tag && sip.parseUri(m.uri ?? '')?.user === d.serviceNumber;
+    },
     handle(req: IncomingRequest): void {
       const method = req.message.method;
       if (method === 'INVITE') {
@@ -164,7 +170,7 @@ export function registrationService(d: RegistrationServiceDeps) {
         });
       } else if (method === 'CANCEL') {
         req.reply(481, 'Call/Transaction Does Not Exist');
-      } else {
+      } else if (method !== 'ACK') {
         inDialog(req);
       }
     },

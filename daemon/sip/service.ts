@@ -24,8 +24,19 @@ export interface SipService {
   websocketUrl(): string | null;
   /** Sends the resync NOTIFY to every contact registered for `aor`; resolves with each answer. */
   resync(aor: string, event: string): Promise<ResyncResult[]>;
-  /** Hands requests of these methods to `handler` instead of the registrar (the registration service takes INVITE, INFO, BYE). */
-  route(methods: string[], handler: (req: IncomingRequest) => void): void;
+  /**
+   * Hands the requests a service claims to it instead of the default routing
+   * (the registrar today): the registration service claims its calls.
+   * Services are asked in the order they were added.
+   */
+  serve(service: SipApplication): void;
+}
+
+/** A part of dialtone that answers some SIP requests itself, such as the registration service. */
+export interface SipApplication {
+  /** True for requests this service answers: cheap, no I/O (it runs for every request). */
+  owns(req: IncomingRequest): boolean;
+  handle(req: IncomingRequest): void;
 }
 
 /** The host in our Via and Contact headers, when none is configured. */
@@ -66,8 +77,17 @@ export function createSipService(rt: Runtime, lookups: SipIdentityLookup[] = [])
   const engine = makeEngine(rt, host);
   const store: RegistrarStore = c.redisUrl ? new RedisStore(c.redisUrl) : new MemoryStore();
   const registrar = new Registrar(store, [extensionIdentityLookup({ knex: rt.db.knex, secrets: rt.secrets }), ...lookups], registrarOptions(c, rt.secrets), rt.log);
-  const routes = new Map<string, (req: IncomingRequest) => void>();
-  engine.onRequest((req) => (routes.get(req.message.method ?? '') ?? ((r: IncomingRequest) => registrar.handle(r)))(req));
+  const applications: SipApplication[] = [];
+  engine.onRequest((req) => {
+    for (const app of applications) {
+      if (app.owns(req)) {
+        app.handle(req);
+        return;
+      }
+    }
+    if (req.message.method === 'INVITE') req.reply(404, 'Not Found');
+    else registrar.handle(req);
+  });
   const service: SipService = {
     engine,
     registrar,
@@ -76,8 +96,8 @@ export function createSipService(rt: Runtime, lookups: SipIdentityLookup[] = [])
     async resync(aor, event) {
       return resyncContacts(engine, aor, await registrar.bindings(aor), event);
     },
-    route(methods, handler) {
-      for (const m of methods) routes.set(m, handler);
+    serve(app) {
+      applications.push(app);
     },
   };
   return { service, store, advertisedHost: host };
