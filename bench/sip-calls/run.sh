@@ -17,6 +17,8 @@ phones="${BENCH_PHONES:-1000}"
 rates=(${BENCH_RATES:-50 100 200 300 400 500 600 800 1000 1200 1500 2000 2500 3000})
 targets=(${BENCH_TARGETS:-kamailio dialtone})
 work="$(mktemp -d)"
+# shellcheck source=../sip-helpers.sh
+. "$here/../sip-helpers.sh"
 pids=()
 stop() { for p in "$@"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; }
 # The seeded phones' bindings would otherwise stay in Redis until they expire.
@@ -28,21 +30,8 @@ for bin in sipp kamailio node; do command -v "$bin" >/dev/null || { echo "bench:
 # dialtone runs as deployed, from dist/: built now, so the run measures this checkout.
 (cd "$root" && npm run build >/dev/null)
 
-free_ports() {
-  node -e "const net=require('net');const n=+process.argv[1];const ss=[];let k=0;for(let i=0;i<n;i++){const s=net.createServer().listen(0,'127.0.0.1',()=>{if(++k===n){console.log(ss.map(x=>x.address().port).join(' '));ss.forEach(x=>x.close())}});ss.push(s)}" "$1"
-}
-
 # The seeded extensions' credentials (bench/seed.ts): username <number>xbench, password pw<number>.
 { echo SEQUENTIAL; for n in $(seq 10000 $((9999 + phones))); do echo "${n}xbench;[authentication username=${n}xbench password=pw${n}]"; done; } > "$work/users.csv"
-
-# A column of a sipp statistics file's last line.
-stat() {
-  local header last
-  header="$(head -1 "$1" 2>/dev/null || true)"
-  last="$(tail -1 "$1" 2>/dev/null || true)"
-  [ -n "$last" ] || { echo "-"; return; }
-  echo "$last" | cut -d';' -f"$(echo "$header" | tr ';' '\n' | grep -n -x "$2" | cut -d: -f1)"
-}
 
 # One step of calls from a sipp UAC at a rate; prints "pass <p99 ms>" or "fail <why>".
 # Usage: step <proxy port> <rate> <scenario> <dir name> [local port]
@@ -56,10 +45,10 @@ step() {
       -timeout $((seconds * 4 + hold / 1000 + 20))s -timeout_error -nostdin \
       -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 50 >/dev/null 2>&1) || true
   local ok failed retrans p99
-  ok="$(stat "$dir/stat.csv" 'SuccessfulCall(C)')"
-  failed="$(stat "$dir/stat.csv" 'FailedCall(C)')"
-  retrans="$(stat "$dir/stat.csv" 'Retransmissions(C)')"
-  p99="$(cat "$dir"/*_rtt.csv 2>/dev/null | grep -v '^Date' | cut -d';' -f3 | sort -n | awk '{a[NR]=$1} END {if (NR==0) {print "n/a"} else {i=int(NR*0.99); if (i<1) i=1; print a[i]}}')"
+  ok="$(sipp_stat "$dir/stat.csv" 'SuccessfulCall(C)')"
+  failed="$(sipp_stat "$dir/stat.csv" 'FailedCall(C)')"
+  retrans="$(sipp_stat "$dir/stat.csv" 'Retransmissions(C)')"
+  p99="$(sipp_p99 "$dir")"
   if [ "$ok" = "$calls" ] && [ "$failed" = "0" ] && [ "$retrans" = "0" ]; then echo "pass $p99"; else echo "fail ok=$ok/$calls failed=$failed retransmissions=$retrans p99=$p99"; fi
 }
 
@@ -72,20 +61,6 @@ climb() {
     case "$r" in pass*) best=$rate ;; *) break ;; esac
   done
   echo "$best"
-}
-
-wait_sip() {
-  node -e "
-const s = require('dgram').createSocket('udp4');
-let n = 0;
-const probe = () => {
-  if (++n > 300) process.exit(1);
-  const m = ['OPTIONS sip:probe@127.0.0.1 SIP/2.0', 'Via: SIP/2.0/UDP 127.0.0.1:' + s.address().port + ';branch=z9hG4bKprobe' + n,
-    'From: <sip:probe@127.0.0.1>;tag=1', 'To: <sip:probe@127.0.0.1>', 'Call-ID: probe' + n, 'CSeq: 1 OPTIONS', 'Max-Forwards: 70', 'Content-Length: 0', '', ''].join('\r\n');
-  s.send(m, +process.argv[1], '127.0.0.1');
-};
-s.on('message', () => process.exit(0));
-s.bind(0, '127.0.0.1', () => { probe(); setInterval(probe, 200); });" "$1"
 }
 
 # Both directions against the proxy on <port>; writes "<out best> <in best>" to $work/<name>.result.
@@ -106,7 +81,7 @@ directions() {
   local phones_pid=$!
   pids+=("$phones_pid")
   sleep $((phones / 500 + 3))
-  echo "$name: $(stat "$work/$name-phones/stat.csv" 'CurrentCall') of $phones phones registered and waiting for calls" >&2
+  echo "$name: $(sipp_stat "$work/$name-phones/stat.csv" 'CurrentCall') of $phones phones registered and waiting for calls" >&2
   in="$(climb "$name in" "$port" pbx-uac.xml "$pbx_port")"
   stop "$phones_pid"
   echo "$out $in" > "$work/$name.result"
