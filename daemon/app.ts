@@ -19,15 +19,18 @@ import { activationIdentities } from './provisioning';
 import { phonesComponent } from './phones/component';
 import { version } from './version';
 
-/** SIP, with pending phones as registrar identities, and the phone lifecycle that needs the SIP service. */
+/**
+ * SIP, with pending phones as registrar identities; the phones' files, which name the registrar SIP bound;
+ * and the phone lifecycle that needs the SIP service.
+ */
 function telephony(rt: Runtime): Component[] {
   const sip = sipComponentWith((r) => [activationIdentities(r.db.knex, r.secrets, r.config.activationDomain)])(rt);
-  return [sip, phonesComponent(rt, sip.sip)];
+  return [sip, provisioningComponent(rt, sip.sip), phonesComponent(rt, sip.sip)];
 }
 
 /** The parts of the daemon, in start order. Each is a plugin on the small core below. */
 export const COMPONENTS: ComponentFactory[] = [
-  adminComponent, activationComponent, pbxComponent, provisioningComponent,
+  adminComponent, activationComponent, pbxComponent,
   (rt) => accountsComponent(rt, { activationCode: activationCodeOf(rt) }), scimComponent, telephony,
 ];
 
