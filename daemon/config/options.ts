@@ -353,10 +353,10 @@ export const OPTIONS = [
   }),
   opt({
     key: 'freeswitchAuth', env: 'DIALTONE_FREESWITCH_AUTH', defaultText: 'unset (no FreeSWITCH directory)',
-    description: '`user:password` that FreeSWITCH mod_xml_curl sends (gateway-credentials) to `POST /pbx/freeswitch/directory`; setting it turns the directory on.',
+    description: '`user:password` that FreeSWITCH mod_xml_curl sends (gateway-credentials) to `POST /pbx/freeswitch/directory`; setting it turns the directory on. The password has 12 to 128 characters without spaces.',
     fallback: () => null,
     parse: (raw) => {
-      if (!/^[^:\s]{1,64}:\S{12,128}$/.test(raw)) throw new OptionError('must be user:password with a password of 12 characters or more');
+      if (!/^[^:\s]{1,64}:\S{12,128}$/.test(raw)) throw new OptionError('must be user:password with a password of 12 to 128 characters and no spaces');
       return raw;
     },
   }),
