@@ -10,7 +10,7 @@ import { COMMANDS, type Command, UsageError } from './commands';
 import { InputFileError } from './input-file';
 
 // Exit codes, as sysexits(3) names them where one fits.
-const EXIT = { ok: 0, refused: 1, config: 2, usage: 64, noInput: 66, internal: 70 } as const;
+const EXIT = { refused: 1, config: 2, usage: 64, noInput: 66, internal: 70 } as const;
 
 const SERVE: Command = {
   name: 'serve', synopsis: '', summary: 'run the daemon (what npm start runs); settings from DIALTONE_* variables', options: {},
