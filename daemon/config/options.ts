@@ -1,4 +1,5 @@
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { parsePbxUri } from '../sip/proxy/pbx-uri';
 
@@ -20,7 +21,7 @@ export interface Config {
   drachtioHost: string;
   drachtioPort: number;
   drachtioSecret: string | null;
-  sipPublicHost: string | null;
+  sipPublicHost: string;
   sipTransports: SipTransportName[];
   sipWsPort: number;
   sipDigestAlgorithms: DigestAlgorithmName[];
@@ -33,6 +34,7 @@ export interface Config {
   sipLockoutSeconds: number;
   sipWorkers: number;
   sipTimerC: number;
+  publicHost: string;
   publicUrl: string;
   smtpUrl: string | null;
   mailFrom: string | null;
@@ -170,6 +172,17 @@ function positive(raw: string): number {
   return Number(raw);
 }
 
+/** Where phones on the LAN reach this machine when nobody said: its first IPv4 address that is not loopback. */
+export function machineAddress(): string {
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+const urlHost = (h: string) => (net.isIPv6(h) ? `[${h}]` : h);
+const isWildcard = (h: string) => h === '0.0.0.0' || h === '::';
+
 function opt<K extends keyof Config>(spec: OptionSpec<K>): OptionSpec<K> {
   return spec;
 }
@@ -239,11 +252,6 @@ export const OPTIONS = [
     description: 'Shared secret of the drachtio-server admin connection.', fallback: () => null, parse: nonEmpty,
   }),
   opt({
-    key: 'sipPublicHost', env: 'DIALTONE_SIP_PUBLIC_HOST', defaultText: 'the SIP host, or this machine\'s first IPv4 address when that is 0.0.0.0',
-    description: 'Host dialtone puts in its Via and Contact headers and gives softphones as the registrar.',
-    fallback: () => null, parse: host,
-  }),
-  opt({
     key: 'sipTransports', env: 'DIALTONE_SIP_TRANSPORTS', defaultText: 'udp,tcp,ws',
     description: 'SIP transports of the built-in engine: any of `udp`, `tcp` (both on the SIP port) and `ws` (RFC 7118, on the WebSocket port).',
     fallback: () => ['udp', 'tcp', 'ws'] as SipTransportName[], parse: listOf<SipTransportName>(['udp', 'tcp', 'ws'], true),
@@ -304,10 +312,20 @@ export const OPTIONS = [
     fallback: () => 181, parse: integer(1, 3600),
   }),
   opt({
-    key: 'publicUrl', env: 'DIALTONE_PUBLIC_URL', defaultText: 'http://127.0.0.1:<http port>',
-    description: 'The address people and phones reach dialtone at: used in emailed links and in provisioning server URLs.',
-    fallback: (r) => `http://127.0.0.1:${r.httpPort ?? 8080}`,
+    key: 'publicHost', env: 'DIALTONE_PUBLIC_HOST', defaultText: 'this machine\'s first IPv4 address that is not loopback',
+    description: 'The host name or address phones and people reach dialtone at. Every address phones are told (provisioning URL, SIP registrar, activation domain) and emailed links are derived from it unless set on its own; the start-up log prints them.',
+    fallback: () => machineAddress(), parse: host,
+  }),
+  opt({
+    key: 'publicUrl', env: 'DIALTONE_PUBLIC_URL', defaultText: 'http://<public host>:<http port>',
+    description: 'Base URL of dialtone\'s web side as phones and people reach it: provisioning server URLs, emailed links, the SCIM base URL.',
+    fallback: (r) => `http://${urlHost(r.publicHost ?? '127.0.0.1')}:${r.httpPort ?? 8080}`,
     parse: (raw) => url(['http', 'https'])(raw).replace(/\/+$/, ''),
+  }),
+  opt({
+    key: 'sipPublicHost', env: 'DIALTONE_SIP_PUBLIC_HOST', defaultText: 'the SIP host, or the public host when that is 0.0.0.0',
+    description: 'Host of the SIP registrar phones are given (in their files and by `sip-credentials`), and that dialtone puts in its Via and Contact headers.',
+    fallback: (r) => (r.sipHost && !isWildcard(r.sipHost) ? r.sipHost : r.publicHost ?? '127.0.0.1'), parse: host,
   }),
   opt({
     key: 'smtpUrl', env: 'DIALTONE_SMTP_URL', defaultText: 'unset (mail is written to <data dir>/outbox as .eml files)',
@@ -315,8 +333,8 @@ export const OPTIONS = [
     fallback: () => null, parse: url(['smtp', 'smtps']),
   }),
   opt({
-    key: 'mailFrom', env: 'DIALTONE_MAIL_FROM', defaultText: 'dialtone@<host of the public URL>',
-    description: 'Sender address of the welcome and password emails, such as `Phones <phones@example.com>`.',
+    key: 'mailFrom', env: 'DIALTONE_MAIL_FROM', defaultText: 'dialtone@<host of the public URL> when that is a domain name, else dialtone@localhost',
+    description: 'Sender address of the welcome and password emails, such as `Phones <phones@example.com>`. Set it when mail goes out over SMTP: many servers refuse a sender at localhost.',
     fallback: () => null, parse: (raw) => {
       if (!/@/.test(raw) || /[\r\n]/.test(raw)) throw new OptionError(`must be an email address, got ${JSON.stringify(raw)}`);
       return raw;
@@ -354,10 +372,10 @@ export const OPTIONS = [
   }),
   opt({
     key: 'freeswitchAuth', env: 'DIALTONE_FREESWITCH_AUTH', defaultText: 'unset (no FreeSWITCH directory)',
-    description: '`user:password` that FreeSWITCH mod_xml_curl sends (gateway-credentials) to `POST /pbx/freeswitch/directory`; setting it turns the directory on.',
+    description: '`user:password` that FreeSWITCH mod_xml_curl sends (gateway-credentials) to `POST /pbx/freeswitch/directory`; setting it turns the directory on. The password has 12 to 128 characters without spaces.',
     fallback: () => null,
     parse: (raw) => {
-      if (!/^[^:\s]{1,64}:\S{12,128}$/.test(raw)) throw new OptionError('must be user:password with a password of 12 characters or more');
+      if (!/^[^:\s]{1,64}:\S{12,128}$/.test(raw)) throw new OptionError('must be user:password with a password of 12 to 128 characters and no spaces');
       return raw;
     },
   }),

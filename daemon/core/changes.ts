@@ -10,7 +10,8 @@ export interface Change {
   kind: 'tenant' | 'site' | 'user' | 'extension' | 'device' | 'pbx';
   id: string;
   tenantId: string;
-  action: 'created' | 'updated' | 'disabled' | 'enabled' | 'reassigned' | 'credentials';
+  /** `replaced`: a device that lost its extension to another phone. */
+  action: 'created' | 'updated' | 'disabled' | 'enabled' | 'reassigned' | 'credentials' | 'replaced';
   /** Who made the change: `operator`, `token:<id>`, `user:<id>`, or a subsystem such as `scim`. */
   actor: string;
 }
