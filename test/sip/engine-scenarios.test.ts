@@ -98,6 +98,43 @@ for (const { kind, name, skip } of ENGINE_KINDS) {
       });
     }
 
+    t.test('two contacts with the same user and host, on UDP and on TCP: each request leaves on its own flow or not at all', { skip: kind === 'standin' ? 'the stand-in carries UDP only' : false }, async (t) => {
+      const f = await sipFixture(t, await engineEnv(t, kind));
+      const udp = await RawPeer.udp(f.ports.udp!);
+      const tcp = await RawPeer.tcp(f.ports.tcp!);
+      t.teardown(() => {
+        udp.close();
+        tcp.close();
+      });
+      for (const [peer, transport] of [[udp, 'udp'], [tcp, 'tcp']] as const) {
+        const base = { domain: f.domain, user: f.extension.number, callId: `both-${transport}`, contacts: [`<sip:${f.extension.number}@127.0.0.1:${peer.localPort};transport=${transport}>`] };
+        const challenge = await peer.request(registerText(peer, base));
+        t.equal((await peer.request(registerText(peer, { ...base, cseq: 2, authorization: answer(challenge, { username: f.creds.username, password: f.creds.password, uri: `sip:${f.domain}` }) }))).status, 200);
+      }
+      const got = { udp: 0, tcp: 0 };
+      const answerAll = async (peer: RawPeer, transport: 'udp' | 'tcp') => {
+        for (;;) {
+          const m = await peer.next();
+          if (m.method !== 'NOTIFY') continue;
+          got[transport]++;
+          peer.send(sip.stringify(sip.makeResponse(m, 200, 'OK')));
+        }
+      };
+      void answerAll(udp, 'udp');
+      void answerAll(tcp, 'tcp');
+      const res = await f.ta.call('POST', `/api/v1/extensions/${f.extension.id}/resync`, { token: f.token, body: {} });
+      const byTransport = Object.fromEntries((res.body.results as { source: { transport: string }; status: number | null; reason: string }[]).map((r) => [r.source.transport, r]));
+      t.equal(byTransport.tcp?.status, 200, 'the TCP contact is reached on its connection');
+      t.equal(got.tcp, 1, 'and that connection carries its NOTIFY only');
+      if (kind === 'builtin') {
+        t.equal(byTransport.udp?.status, 200);
+        t.equal(got.udp, 1);
+      } else {
+        t.equal(byTransport.udp?.status, null, 'drachtio-server would put the UDP contact\'s NOTIFY on the TCP connection, so it is not sent');
+        t.match(byTransport.udp?.reason, /not sent: drachtio-server would send it on tcp:127\.0\.0\.1:/);
+      }
+    });
+
     t.test('activation: wrong codes by INFO, a hang-up by the phone, the right code by RFC 4733; BYE from both sides', async (t) => {
       const f = await sipFixture(t, { ...await engineEnv(t, kind), DIALTONE_ACTIVATION_DOMAIN: ACTIVATION_DOMAIN });
       const file = await f.ta.call('GET', `/prov/${MAC}.cfg`, { headers: UA });

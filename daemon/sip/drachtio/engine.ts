@@ -5,6 +5,7 @@ import type { Logger } from '../../core/log';
 import type { Flow, IncomingRequest, OutgoingRequest, ReplyOptions, RequestCallback, SipEngine, SipTransport, UasDialog } from '../engine';
 import { dialogOf, randomToken } from '../builtin/engine';
 import { parseMessage } from '../builtin/wire';
+import { ConnectionMemory } from './connection-memory';
 import type { SrfClient, SrfRequest, SrfResponse } from './srf-types';
 
 export interface DrachtioOptions {
@@ -66,6 +67,7 @@ export class DrachtioEngine implements SipEngine {
   private readonly srfOf = new WeakMap<IncomingRequest, { req: SrfRequest; res: SrfResponse }>();
   private readonly dialogs = new Map<UasDialog, DialogEntry>();
   private readonly byStackId = new Map<string, UasDialog>();
+  private readonly connections = new ConnectionMemory();
 
   constructor(private readonly opts: DrachtioOptions, private readonly log: Logger) {}
 
@@ -117,6 +119,7 @@ export class DrachtioEngine implements SipEngine {
           return;
         }
         down = false;
+        this.connections.clear();
         this.log.info({ hostport }, 'reconnected to drachtio-server');
       });
       this.srf.connect({ host: this.opts.host, port: this.opts.port, secret: this.opts.secret, reconnect: { retryMaxDelay: RECONNECT_MAX_DELAY_MS } });
@@ -170,6 +173,7 @@ export class DrachtioEngine implements SipEngine {
       if (isAck || answered) return;
       answered = status >= 200;
       res.send(status, reason, { headers: srfHeaders(o.headers ?? {}), ...(o.content ? { body: o.content } : {}) });
+      if (parsed.kind === 'message') this.connections.answered(parsed.message, source, status, o.headers ?? {}, Date.now());
     };
     const parsed = parseMessage(req.msg.raw ?? req.msg.toString());
     if (parsed.kind !== 'message') {
@@ -187,7 +191,17 @@ export class DrachtioEngine implements SipEngine {
     }
   }
 
+  /**
+   * Sends to the binding's own flow, or not at all: where drachtio-server
+   * would put the request on another connection, the callback says so.
+   */
   request(req: OutgoingRequest, callback: RequestCallback): void {
+    const other = this.connections.divert(req.method, req.uri, req.flow, Date.now());
+    if (other) {
+      const flow = (f: Flow) => `${f.transport}:${f.address}:${f.port}`;
+      setImmediate(() => callback(new Error(`not sent: drachtio-server would send it on ${flow(other)}, the connection another contact with the same user and host registered on, not on ${flow(req.flow)}`)));
+      return;
+    }
     this.send(req.uri, {
       method: req.method, headers: srfHeaders(req.headers), ...(req.content ? { body: req.content } : {}),
       proxy: `sip:${req.flow.address}:${req.flow.port};transport=${req.flow.transport}`,
