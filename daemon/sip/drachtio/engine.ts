@@ -2,7 +2,7 @@ import Srf from 'drachtio-srf';
 import sip, { type Message } from 'sip';
 import { ConfigError } from '../../config/load';
 import type { Logger } from '../../core/log';
-import type { Flow, IncomingRequest, OutgoingRequest, ReplyOptions, RequestCallback, SipEngine, SipTransport, UasDialog } from '../engine';
+import type { Flow, IncomingRequest, OutgoingRequest, ProxyPlan, ReplyOptions, RequestCallback, SipEngine, SipTransport, UasDialog } from '../engine';
 import { dialogOf, randomToken } from '../builtin/engine';
 import { parseMessage } from '../builtin/wire';
 import { ConnectionMemory } from './connection-memory';
@@ -263,6 +263,14 @@ export class DrachtioEngine implements SipEngine {
       if (waiting) this.bye(dialog, made.id, waiting);
     });
     return dialog;
+  }
+
+  proxy(req: IncomingRequest, _plan: ProxyPlan): void {
+    req.reply(501, 'Not Implemented', { headers: { warning: '399 dialtone "calls are relayed by the built-in SIP engine only, so far"' } });
+  }
+
+  isLoop(): boolean {
+    return false;
   }
 
   endDialog(dialog: UasDialog, callback: RequestCallback = () => undefined): void {
