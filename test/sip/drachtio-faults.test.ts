@@ -1,9 +1,12 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import sip, { type Message } from 'sip';
 import t, { type Test } from 'tap';
+import { createLogger } from '../../daemon/core/log';
+import { DrachtioEngine } from '../../daemon/sip/drachtio/engine';
 import type { Registrar } from '../../daemon/sip/registrar/registrar';
 import { DRACHTIO_SECRET, SKIP_REAL, startDrachtioServer } from '../helpers/drachtio-server';
 import { startStandin } from '../helpers/drachtio-standin';
@@ -92,6 +95,19 @@ t.test('the adapter leaves nothing running after a failed start, or a stop once 
   await closing;
   t.equal(after.code, 0, 'the process ends by itself after stop() with drachtio-server gone');
   t.match(after.out, /up\ndone/);
+});
+
+t.test('a drachtio-server that accepts the connection and never answers fails the start in time', async (t) => {
+  // It reads what it is sent and answers nothing.
+  const silent = net.createServer((socket) => socket.resume());
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => silent.close(() => r())));
+  const port = (silent.address() as net.AddressInfo).port;
+  const engine = new DrachtioEngine({ host: '127.0.0.1', port, secret: 's', startTimeoutMs: 300 }, createLogger('silent'));
+  await t.rejects(engine.start(), new RegExp(`drachtio-server at 127\\.0\\.0\\.1:${port} \\(DIALTONE_DRACHTIO_HOST, DIALTONE_DRACHTIO_PORT\\) did not answer within 0\\.3 s`));
+  await engine.stop();
+  await new Promise((r) => setTimeout(r, 800));
+  t.equal(await new Promise<number>((r) => silent.getConnections((_err, n) => r(n))), 0, 'and its connection is closed');
 });
 
 t.test('drachtio-server killed and restarted while a phone is registered', { skip: SKIP_REAL || (REDIS_URL ? false : 'DIALTONE_TEST_REDIS_URL is unset') }, async (t) => {

@@ -21,6 +21,7 @@ const TRANSPORTS: Record<string, SipTransport> = { udp: 'udp', tcp: 'tcp', ws: '
 const ROUTED = ['register', 'options', 'subscribe', 'notify', 'invite', 'message'] as const;
 /** drachtio-srf's own back-off grows without bound; a restarted drachtio-server is found again within this. */
 const RECONNECT_MAX_DELAY_MS = 2000;
+const CLOSE_GRACE_MS = 500;
 
 /**
  * Our header objects as the `name: value` text drachtio-srf takes: the
@@ -152,7 +153,11 @@ export class DrachtioEngine implements SipEngine {
       if (wire.reconnectVars) wire.reconnectVars.retryTimer = null;
       wire.socket?.destroy();
     }
-    for (const socket of client?.mapServer?.keys() ?? []) socket.end(() => socket.destroy());
+    for (const socket of client?.mapServer?.keys() ?? []) {
+      // What was written goes out first; a drachtio-server that never closes its side is not waited for.
+      socket.end();
+      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+    }
   }
 
   addresses(): Partial<Record<SipTransport, number>> {

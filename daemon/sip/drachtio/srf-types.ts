@@ -57,7 +57,7 @@ export interface SrfWire {
 }
 
 export interface SrfSocket {
-  end(callback?: () => void): void;
+  end(): void;
   destroy(): void;
 }
 
