@@ -82,7 +82,7 @@ for (const { kind, name, skip } of ENGINE_KINDS) {
     });
 
     for (const transport of ['udp', 'tcp'] as const) {
-      t.test(`resync reaches a phone registered over ${transport.toUpperCase()}`, { skip: kind === 'standin' && transport === 'tcp' ? 'the stand-in carries UDP only' : false }, async (t) => {
+      t.test(`resync reaches a phone registered over ${transport.toUpperCase()}`, async (t) => {
         const f = await sipFixture(t, await engineEnv(t, kind));
         const peer = transport === 'udp' ? await RawPeer.udp(f.ports.udp!) : await RawPeer.tcp(f.ports.tcp!);
         t.teardown(() => peer.close());
@@ -98,7 +98,7 @@ for (const { kind, name, skip } of ENGINE_KINDS) {
       });
     }
 
-    t.test('two contacts with the same user and host, on UDP and on TCP: each request leaves on its own flow or not at all', { skip: kind === 'standin' ? 'the stand-in carries UDP only' : false }, async (t) => {
+    t.test('two contacts with the same user and host, on UDP and on TCP: each request leaves on its own flow or not at all', async (t) => {
       const f = await sipFixture(t, await engineEnv(t, kind));
       const udp = await RawPeer.udp(f.ports.udp!);
       const tcp = await RawPeer.tcp(f.ports.tcp!);
