@@ -65,7 +65,6 @@ export async function startStandin(secret: string): Promise<Standin> {
   const sockets = new Set<net.Socket>();
   const tcp = net.createServer((socket) => {
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
     const peer: Peer = { transport: 'tcp', address: socket.remoteAddress!, port: socket.remotePort!, send: (text) => socket.write(text) };
     connections.set(`${peer.address}:${peer.port}`, peer);
     let buf = '';
@@ -80,7 +79,10 @@ export async function startStandin(secret: string): Promise<Standin> {
         buf = buf.slice(end + 4 + length);
       }
     });
-    socket.on('close', () => connections.delete(`${peer.address}:${peer.port}`));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      connections.delete(`${peer.address}:${peer.port}`);
+    });
     socket.on('error', () => {});
   });
   await new Promise<void>((r, reject) => {
