@@ -1,5 +1,6 @@
 import net from 'node:net';
 import path from 'node:path';
+import { parsePbxUri } from '../sip/proxy/pbx-uri';
 
 /**
  * Every setting dialtone reads, as data: the README documents each row, and
@@ -32,8 +33,6 @@ export interface Config {
   sipLockoutSeconds: number;
   sipWorkers: number;
   sipTimerC: number;
-  pbxUri: string | null;
-  emergencyNumbers: string[];
   publicUrl: string;
   smtpUrl: string | null;
   mailFrom: string | null;
@@ -53,6 +52,8 @@ export interface Config {
   ntpServers: string[];
   provRateLimit: number;
   pendingDeviceDays: number;
+  pbxUri: string | null;
+  emergencyNumbers: string[];
 }
 
 export type SipTransportName = 'udp' | 'tcp' | 'ws';
@@ -152,6 +153,16 @@ function networks(raw: string): string[] {
     }
   }
   return list;
+}
+
+/** Numbers a phone may always dial, whatever its calling permission: digits only, as dialed. */
+function emergencyNumbers(raw: string): string[] {
+  const list = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (list.length === 0) throw new OptionError('must list at least one emergency number, such as 911');
+  for (const n of list) {
+    if (!/^[0-9]{2,6}$/.test(n)) throw new OptionError(`must be comma-separated numbers of 2 to 6 digits, got ${JSON.stringify(n)}`);
+  }
+  return [...new Set(list)];
 }
 
 function positive(raw: string): number {
@@ -293,20 +304,6 @@ export const OPTIONS = [
     fallback: () => 181, parse: integer(1, 3600),
   }),
   opt({
-    key: 'pbxUri', env: 'DIALTONE_PBX_URI', defaultText: 'unset (calls from phones are refused with 480)',
-    description: 'The PBX of every tenant that has none of its own (`PUT /api/v1/tenants/{id}/pbx`): phones\' calls go there, and calls from there reach phones. `sip:127.0.0.1:5070;transport=udp`.',
-    fallback: () => null, parse: (raw) => {
-      const u = /^sip:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?(;transport=(udp|tcp))?$/i.exec(raw);
-      if (!u || (u[2] !== undefined && (Number(u[2]) < 1 || Number(u[2]) > 65535))) throw new OptionError(`must be a SIP URI such as sip:10.0.0.5:5060;transport=udp, got ${JSON.stringify(raw)}`);
-      return raw;
-    },
-  }),
-  opt({
-    key: 'emergencyNumbers', env: 'DIALTONE_EMERGENCY_NUMBERS', defaultText: '911,112,999,933',
-    description: 'Emergency numbers, comma-separated: calls to them always pass (no calling permission or lockout stops them) and carry the caller\'s emergency address as PIDF-LO.',
-    fallback: () => ['911', '112', '999', '933'], parse: (raw) => raw.split(',').map((n) => dialNumber(n.trim())),
-  }),
-  opt({
     key: 'publicUrl', env: 'DIALTONE_PUBLIC_URL', defaultText: 'http://127.0.0.1:<http port>',
     description: 'The address people and phones reach dialtone at: used in emailed links and in provisioning server URLs.',
     fallback: (r) => `http://127.0.0.1:${r.httpPort ?? 8080}`,
@@ -417,5 +414,20 @@ export const OPTIONS = [
     key: 'pendingDeviceDays', env: 'DIALTONE_PENDING_DEVICE_DAYS', defaultText: '30',
     description: 'Days after which a pending device (an unknown MAC that asked for its files and was never given to a tenant or an extension) that has not asked again is removed, with its timeline; 0 keeps them for ever.',
     fallback: () => 30, parse: integer(0, 3650),
+  }),
+  opt({
+    key: 'pbxUri', env: 'DIALTONE_PBX_URI', defaultText: 'unset (no PBX: calls from phones are refused)',
+    description: 'The PBX calls from phones are relayed to, for every tenant without one of its own (`PUT /api/v1/tenants/{id}/pbx`): `sip:127.0.0.1:5070;transport=udp`; a `sip:` or `sips:` URI with a host, an optional port and transport udp, tcp, tls or ws.',
+    fallback: () => null,
+    parse: (raw) => {
+      const parsed = parsePbxUri(raw);
+      if (!parsed.ok) throw new OptionError(parsed.reason);
+      return parsed.pbx.uri;
+    },
+  }),
+  opt({
+    key: 'emergencyNumbers', env: 'DIALTONE_EMERGENCY_NUMBERS', defaultText: '911,112,999,933',
+    description: 'Emergency numbers, comma-separated: always relayed whatever the calling permission, with the caller\'s emergency address as PIDF-LO.',
+    fallback: () => ['911', '112', '999', '933'], parse: emergencyNumbers,
   }),
 ] as const;
