@@ -18,7 +18,8 @@ function invite(port: number): string {
 }
 
 t.test('registrar workers share the UDP socket with the daemon', { skip: REDIS_URL ? false : 'DIALTONE_TEST_REDIS_URL is unset' }, async (t) => {
-  const f = await sipFixture(t, { DIALTONE_REDIS_URL: REDIS_URL!, DIALTONE_SIP_WORKERS: '2', DIALTONE_SIP_MAX_CONTACTS: '100' });
+  // Failures (the rotated credentials below) count per source address in the shared Redis: this test's must neither lock it out nor linger for others.
+  const f = await sipFixture(t, { DIALTONE_REDIS_URL: REDIS_URL!, DIALTONE_SIP_WORKERS: '2', DIALTONE_SIP_MAX_CONTACTS: '100', DIALTONE_SIP_LOCKOUT_SOURCE: '1000000', DIALTONE_SIP_LOCKOUT_SECONDS: '1' });
   const component = f.ta.app.components.find((c) => c.name === 'sip') as SipComponent;
   const workers = component.workers!;
   t.equal(workers.pids().length, 2);
@@ -60,6 +61,21 @@ t.test('registrar workers share the UDP socket with the daemon', { skip: REDIS_U
       t.equal(r.status, 404, 'the registration service (in the daemon) answers an INVITE to another number');
     }
     t.ok(workers.relayed.datagrams > before, 'some INVITEs came through a worker');
+  });
+
+  t.test('credentials rotated in the daemon are refused by every worker at once', async (t) => {
+    const old = f.creds;
+    t.equal((await f.ta.call('POST', `/api/v1/extensions/${f.extension.id}/rotate-credentials`, { token: f.token })).status, 204);
+    f.creds = (await f.ta.call('GET', `/api/v1/extensions/${f.extension.id}/sip-credentials`, { token: f.token })).body;
+    // Fresh sockets, so the kernel spreads them over the daemon and both workers, each of which had the old identity in memory.
+    const peers = await Promise.all(Array.from({ length: 8 }, () => RawPeer.udp(f.ports.udp!)));
+    t.teardown(() => peers.forEach((p) => p.close()));
+    const statuses = await Promise.all(peers.map(async (peer, i) => {
+      const challenge = await peer.request(registerText(peer, { ...base, callId: `rotated-${i}` }));
+      const authorization = answer(challenge, { username: old.username, password: old.password, uri: `sip:${f.domain}` });
+      return (await peer.request(registerText(peer, { ...base, callId: `rotated-${i}`, cseq: 2, authorization }))).status;
+    }));
+    t.same(statuses, Array(8).fill(403), statuses.join(' '));
   });
 
   t.test('a worker that dies is replaced', async (t) => {
