@@ -4,22 +4,36 @@ import t from 'tap';
 import { createLogger } from '../../daemon/core/log';
 import type { IncomingRequest } from '../../daemon/sip/engine';
 import type { SipIdentity } from '../../daemon/sip/identity';
-import { DEFAULT_ADMISSION, admit, retryAfterSeconds } from '../../daemon/sip/registrar/admission';
+import { Arrivals, DEFAULT_ADMISSION, admit, retryAfterSeconds } from '../../daemon/sip/registrar/admission';
 import { digestResponse } from '../../daemon/sip/registrar/digest';
 import { MemoryStore } from '../../daemon/sip/registrar/memory-store';
 import { issueNonce } from '../../daemon/sip/registrar/nonce';
 import { Registrar } from '../../daemon/sip/registrar/registrar';
 
 t.test('new registrations are shed first; answers to a challenge only past the hard limit', async (t) => {
-  const limits = { inFlight: 10, loopDelayMs: 100 };
-  t.equal(admit(false, { inFlight: 0, loopDelayMs: 0 }, limits), 'admit');
-  t.equal(admit(false, { inFlight: 9, loopDelayMs: 99 }, limits), 'admit');
-  t.equal(admit(false, { inFlight: 10, loopDelayMs: 0 }, limits), 'shed', 'too many in flight');
-  t.equal(admit(false, { inFlight: 0, loopDelayMs: 100 }, limits), 'shed', 'the event loop is behind');
-  t.equal(admit(true, { inFlight: 10, loopDelayMs: 5000 }, limits), 'admit', 'half done: finishing it brings the backlog down');
-  t.equal(admit(true, { inFlight: 19, loopDelayMs: 0 }, limits), 'admit');
-  t.equal(admit(true, { inFlight: 20, loopDelayMs: 0 }, limits), 'shed', 'twice the limit: refused too');
+  const limits = { inFlight: 10, loopDelayMs: 100, minPerSecond: 500 };
+  const busy = { perSecond: 2000 };
+  t.equal(admit(false, { inFlight: 0, loopDelayMs: 0, ...busy }, limits), 'admit');
+  t.equal(admit(false, { inFlight: 9, loopDelayMs: 99, ...busy }, limits), 'admit');
+  t.equal(admit(false, { inFlight: 10, loopDelayMs: 0, perSecond: 1 }, limits), 'shed', 'too many in flight');
+  t.equal(admit(false, { inFlight: 0, loopDelayMs: 100, ...busy }, limits), 'shed', 'the event loop is behind while REGISTERs pour in');
+  t.equal(admit(false, { inFlight: 0, loopDelayMs: 5000, perSecond: 499 }, limits), 'admit', 'a slow loop with few REGISTERs is busy with something else');
+  t.equal(admit(true, { inFlight: 10, loopDelayMs: 5000, ...busy }, limits), 'admit', 'half done: finishing it brings the backlog down');
+  t.equal(admit(true, { inFlight: 19, loopDelayMs: 0, ...busy }, limits), 'admit');
+  t.equal(admit(true, { inFlight: 20, loopDelayMs: 0, ...busy }, limits), 'shed', 'twice the limit: refused too');
   t.ok(DEFAULT_ADMISSION.loopDelayMs < 500, 'shedding starts before phones retransmit (T1, 500 ms)');
+});
+
+t.test('arrivals are counted over the last second and the one under way', async (t) => {
+  const a = new Arrivals();
+  for (let i = 0; i < 300; i++) a.add(10_000 + i);
+  t.equal(a.perSecond, 300, 'the second under way');
+  a.add(11_000);
+  t.equal(a.perSecond, 300, 'a new second starts: the last whole one still counts');
+  for (let i = 0; i < 400; i++) a.add(11_001 + i);
+  t.equal(a.perSecond, 401);
+  a.add(13_500);
+  t.equal(a.perSecond, 1, 'after a quiet second, the old count is forgotten');
 });
 
 t.test('Retry-After is spread over 5 to 30 seconds whatever the random source says', async (t) => {
@@ -61,7 +75,7 @@ t.test('a registrar with a backlog answers new REGISTERs 503 with Retry-After, f
     nonceSecret: SECRET, algorithms: ['MD5'], nonceTtlMs: 60_000, expiry: { min: 60, max: 3600, default: 3600 }, maxContacts: 5,
     lockout: { user: 100, source: 100, coolDownMs: 60_000 }, sweepMs: 60_000,
     // The event loop's delay is left out: only the backlog decides here.
-    admission: { inFlight: 2, loopDelayMs: Number.MAX_SAFE_INTEGER },
+    admission: { inFlight: 2, loopDelayMs: Number.MAX_SAFE_INTEGER, minPerSecond: 0 },
   }, createLogger('silent'));
   t.teardown(() => registrar.stop());
 

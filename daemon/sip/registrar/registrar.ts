@@ -5,7 +5,7 @@ import type { Flow, IncomingRequest } from '../engine';
 import type { SipIdentity, SipIdentityLookup } from '../identity';
 import { type Binding, type BindingOwner, type ContactChange, type ExpiryLimits, type RemovalReason, contactExpiry } from './bindings';
 import { type DigestAlgorithm, type DigestCredentials, challengeOrder, challenges, parseCredentials, responseMatches, unquote } from './digest';
-import { type AdmissionLimits, DEFAULT_ADMISSION, LoopDelay, admit, retryAfterSeconds } from './admission';
+import { type AdmissionLimits, Arrivals, DEFAULT_ADMISSION, LoopDelay, admit, retryAfterSeconds } from './admission';
 import { checkNonce, issueNonce, nonceIssuedAt } from './nonce';
 import type { LockLimits, RegistrarStore } from './store';
 
@@ -61,6 +61,7 @@ export class Registrar {
   readonly events = new EventEmitter<RegistrarEvents>();
   private sweeper: NodeJS.Timeout | null = null;
   private readonly loop = new LoopDelay();
+  private readonly arrivals = new Arrivals();
   private inFlight = 0;
   private shed = { count: 0, loggedAt: 0 };
 
@@ -112,7 +113,9 @@ export class Registrar {
 
   private async register(req: IncomingRequest): Promise<void> {
     const m = req.message;
-    if (admit(m.headers.authorization !== undefined, { inFlight: this.inFlight, loopDelayMs: this.loop.ms }, this.opts.admission ?? DEFAULT_ADMISSION) === 'shed') {
+    this.arrivals.add(Date.now());
+    const load = { inFlight: this.inFlight, loopDelayMs: this.loop.ms, perSecond: this.arrivals.perSecond };
+    if (admit(m.headers.authorization !== undefined, load, this.opts.admission ?? DEFAULT_ADMISSION) === 'shed') {
       this.shedding(req);
       return;
     }
