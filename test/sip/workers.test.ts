@@ -1,7 +1,9 @@
 import crypto from 'node:crypto';
+import Redis from 'ioredis';
 import t from 'tap';
 import type { BindingEvent } from '../../daemon/sip/registrar/registrar';
 import type { SipComponent } from '../../daemon/sip/component';
+import { IDENTITY_CHANNEL } from '../../daemon/sip/extension-identity';
 import { RawPeer, answer, registerText } from '../helpers/sip-client';
 import { REDIS_URL, sipFixture } from '../helpers/sip';
 import { startTestApp } from '../helpers/app';
@@ -63,9 +65,17 @@ t.test('registrar workers share the UDP socket with the daemon', { skip: REDIS_U
     t.ok(workers.relayed.datagrams > before, 'some INVITEs came through a worker');
   });
 
-  t.test('credentials rotated in the daemon are refused by every worker at once', async (t) => {
+  t.test('credentials rotated in the daemon are refused by every worker once the change is announced', async (t) => {
     const old = f.creds;
+    // The announcement reaches this listener in the same PUBLISH as the workers': past it, it is theirs to read.
+    const listener = new Redis(REDIS_URL);
+    t.teardown(() => listener.disconnect());
+    await listener.subscribe(IDENTITY_CHANNEL);
+    const announced = new Promise<string>((resolve) => listener.on('message', (_channel: string, message: string) => {
+      if (message === `e ${f.extension.id}`) resolve(message);
+    }));
     t.equal((await f.ta.call('POST', `/api/v1/extensions/${f.extension.id}/rotate-credentials`, { token: f.token })).status, 204);
+    await announced;
     f.creds = (await f.ta.call('GET', `/api/v1/extensions/${f.extension.id}/sip-credentials`, { token: f.token })).body;
     // Fresh sockets, so the kernel spreads them over the daemon and both workers, each of which had the old identity in memory.
     const peers = await Promise.all(Array.from({ length: 8 }, () => RawPeer.udp(f.ports.udp!)));

@@ -46,7 +46,11 @@ export interface IdentityInvalidation {
  * at once and, with Redis, announced on a channel that every dialtone
  * process (other nodes, registrar workers) listens to. A process that is not
  * subscribed cannot hear what it must forget, so its cache is distrusted
- * from the moment the subscription drops until it is back.
+ * from the moment the subscription drops until it is back. In this process a
+ * change takes effect before the API answers; in the others, when Redis
+ * delivers the announcement (well under a millisecond on one network), so a
+ * REGISTER another process is answering at that very moment may still pass
+ * with what the change replaced.
  */
 export function invalidateIdentities(cache: IdentityCache, opts: { changes: ChangeFeed | null; redisUrl: string | null; channel: string; log: Logger }): IdentityInvalidation {
   const { redisUrl, channel, log } = opts;
