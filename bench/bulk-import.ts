@@ -1,8 +1,6 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import knex from 'knex';
 import { buildApp } from '../daemon/app';
 import { loadConfig } from '../daemon/config/load';
 import { createLogger } from '../daemon/core/log';
@@ -10,6 +8,7 @@ import { createTenant } from '../daemon/admin/service/tenants';
 import { OPERATOR } from '../daemon/admin/service/scope';
 import { importUsers } from '../daemon/bulk/import';
 import type { AccountsComponent } from '../daemon/accounts/component';
+import { mysqlDatabase } from './daemon';
 
 /**
  * Bulk upload of 10,000 people with extensions, each welcomed by email, on
@@ -22,24 +21,6 @@ function csv(rows: number): Buffer {
   const lines = ['First Name,Last Name,Email,Username,Extension,Department'];
   for (let i = 0; i < rows; i++) lines.push(`Person${i},"Surname, ${i}",person${i}@bench.example,p${i},${10000 + i},Dept ${i % 20}`);
   return Buffer.from(lines.join('\r\n'), 'utf8');
-}
-
-async function mysqlDatabase(base: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const u = new URL(base);
-  const name = `dialtone_bench_${crypto.randomBytes(4).toString('hex')}`;
-  const conn = { host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password) };
-  const admin = knex({ client: 'mysql2', connection: conn });
-  await admin.raw(`create database \`${name}\` character set utf8mb4 collate utf8mb4_unicode_ci`);
-  await admin.destroy();
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    async drop() {
-      const k = knex({ client: 'mysql2', connection: conn });
-      await k.raw(`drop database if exists \`${name}\``);
-      await k.destroy();
-    },
-  };
 }
 
 async function run(label: string, dbUrl: string, dataDir: string): Promise<void> {

@@ -1,13 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import knex from 'knex';
 import { NODE_FLAGS } from '../daemon/cli/node-flags';
 
 export const ROOT = path.resolve(__dirname, '..');
 
-/** Runs the compiled daemon (npm run build first) as its own process, so its memory and CPU are its own, with the Node flags it is deployed with. */
-export async function startDaemon(env: Record<string, string>, httpPort: number): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
-  const main = path.join(ROOT, 'dist/daemon/cli/main.js');
+/**
+ * Runs the compiled daemon (npm run build first) as its own process, so its memory and CPU are its own, with the Node flags it is deployed with.
+ * `root` is the checkout whose build runs (another build of dialtone, to compare two in the same minutes).
+ */
+export async function startDaemon(env: Record<string, string>, httpPort: number, root = ROOT): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
+  const main = path.join(root, 'dist/daemon/cli/main.js');
   if (!fs.existsSync(main)) throw new Error('run `npm run build` first');
   const child = spawn(process.execPath, [...NODE_FLAGS, ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), main, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   let exited = false;
@@ -42,4 +47,23 @@ export function cpuMs(pid: number): number {
   // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th.
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/** A fresh, empty MariaDB/MySQL database on the server `base` names, and how to drop it. */
+export async function mysqlDatabase(base: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const u = new URL(base);
+  const name = `dialtone_bench_${crypto.randomBytes(4).toString('hex')}`;
+  const conn = { host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password) };
+  const admin = knex({ client: 'mysql2', connection: conn });
+  await admin.raw(`create database \`${name}\` character set utf8mb4 collate utf8mb4_unicode_ci`);
+  await admin.destroy();
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    async drop() {
+      const k = knex({ client: 'mysql2', connection: conn });
+      await k.raw(`drop database if exists \`${name}\``);
+      await k.destroy();
+    },
+  };
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Where the CPU goes at one fixed registration rate: the same sipp scenario
+# Where the CPU goes at one fixed registration rate, in the registrar alone
+# (harness.sh's registrar-under-test.mjs, no database): the same sipp scenario
 # as run.sh against dialtone's registrar, printing the CPU time (user and
 # system, from /proc) that dialtone, Redis and sipp each spent per
 # registration. With PROFILE_DIR set, dialtone also writes a V8 CPU profile

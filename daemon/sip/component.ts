@@ -3,12 +3,14 @@ import { ConfigError } from '../config/load';
 import { BuiltinEngine } from './builtin/engine';
 import { RegistrarWorkers } from './workers/pool';
 import { sipRoutes } from './api';
+import type { ExtensionIdentities } from './extension-identity';
 import type { SipIdentityLookup } from './identity';
 import { type SipService, createSipService } from './service';
 
 export interface SipComponent extends Component {
   sip: SipService;
   workers: RegistrarWorkers | null;
+  identities: ExtensionIdentities;
 }
 
 /**
@@ -17,16 +19,18 @@ export interface SipComponent extends Component {
  */
 export function sipComponentWith(lookups: (rt: Runtime) => SipIdentityLookup[] = () => []): (rt: Runtime) => SipComponent {
   return (rt) => {
-    const { service, store, advertisedHost } = createSipService(rt, lookups(rt));
+    const { service, store, identities, advertisedHost } = createSipService(rt, lookups(rt));
     const workers = registrarWorkers(rt, service, advertisedHost);
     return {
       name: 'sip',
       sip: service,
       workers,
+      identities,
       async http(app) {
         await app.register(sipRoutes(rt, service), { prefix: '/api/v1' });
       },
       async start() {
+        identities.start();
         await service.engine.start();
         service.registrar.start();
         if (workers) await workers.run((service.engine as BuiltinEngine).udpSocket()!);
@@ -37,6 +41,7 @@ export function sipComponentWith(lookups: (rt: Runtime) => SipIdentityLookup[] =
         service.registrar.stop();
         await service.engine.stop();
         await store.close();
+        identities.close();
       },
     };
   };

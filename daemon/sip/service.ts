@@ -6,7 +6,7 @@ import { ConfigError } from '../config/load';
 import { BuiltinEngine } from './builtin/engine';
 import { DrachtioEngine } from './drachtio/engine';
 import type { IncomingRequest, SipEngine } from './engine';
-import { extensionIdentityLookup } from './extension-identity';
+import { type ExtensionIdentities, extensionIdentities } from './extension-identity';
 import type { SipIdentityLookup } from './identity';
 import { Registrar, type RegistrarOptions } from './registrar/registrar';
 import { MemoryStore } from './registrar/memory-store';
@@ -73,12 +73,13 @@ export function registrarOptions(c: Config, secrets: SecretBox): RegistrarOption
   };
 }
 
-export function createSipService(rt: Runtime, lookups: SipIdentityLookup[] = []): { service: SipService; store: RegistrarStore; advertisedHost: string } {
+export function createSipService(rt: Runtime, lookups: SipIdentityLookup[] = []): { service: SipService; store: RegistrarStore; identities: ExtensionIdentities; advertisedHost: string } {
   const c = rt.config;
   const host = advertisedHost(c.sipHost, c.sipPublicHost);
   const engine = makeEngine(rt, host);
   const store: RegistrarStore = c.redisUrl ? new RedisStore(c.redisUrl) : new MemoryStore();
-  const registrar = new Registrar(store, [extensionIdentityLookup({ knex: rt.db.knex, secrets: rt.secrets }), ...lookups], registrarOptions(c, rt.secrets), rt.log);
+  const identities = extensionIdentities({ knex: rt.db.knex, secrets: rt.secrets, changes: rt.changes, redisUrl: c.redisUrl, log: rt.log });
+  const registrar = new Registrar(store, [identities.lookup, ...lookups], registrarOptions(c, rt.secrets), rt.log);
   const applications: SipApplication[] = [];
   engine.onRequest((req) => {
     for (const app of applications) {
@@ -102,5 +103,5 @@ export function createSipService(rt: Runtime, lookups: SipIdentityLookup[] = [])
       applications.push(app);
     },
   };
-  return { service, store, advertisedHost: host };
+  return { service, store, identities, advertisedHost: host };
 }

@@ -100,3 +100,56 @@ t.test('the events API shows a polling phone as one entry with its count', async
   const schema = doc.body.paths['/api/v1/devices/{id}/events'].get.responses['200'].content['application/json'].schema;
   t.match(schema.properties.items.items.properties, { count: { type: 'integer' }, lastAt: { type: 'string' } }, 'documented in the OpenAPI document');
 });
+
+for (const kind of databaseKinds()) {
+  t.test(`${kind}: every entry written under load is stored, and the rest at shutdown`, async (t) => {
+    const database = await openTestDatabase(t, kind);
+    await migrate(database);
+    const box = new SecretBox(Buffer.alloc(32, 1));
+    const rows = Array.from({ length: 200 }, (_, i) => newDeviceRow(box, { mac: `001565${i.toString(16).padStart(6, '0')}` as Mac, tenantId: null, vendor: 'yealink', model: 'T46S', extensionId: null }));
+    await database.knex.batchInsert('devices', rows, 100);
+    const ids = rows.map((r) => r.id as string);
+    let clock = T0;
+    const writer = new TimelineWriter(database.knex, createLogger('silent'), () => clock);
+    // 12,000 fetches from ever-changing sources: more new entries than one batch holds.
+    const total = 12_000;
+    for (let i = 0; i < total; i++) {
+      const device = ids[i % ids.length]!;
+      writer.add(device, fetched('ok', { source: `10.0.${Math.floor(i / 250)}.${i % 250}` }));
+      clock += 1;
+      // Now and then the event loop turns, as it does between requests, and batches already handed over are written meanwhile.
+      if (i % 500 === 0) await new Promise((r) => setImmediate(r));
+    }
+    // What the component's stop() does at shutdown.
+    await writer.flush();
+    const stored = await database.knex('device_events').select(database.knex.raw('count(*) as n'), database.knex.raw('sum(count) as fetches')).first();
+    t.equal(Number(stored.fetches), total, 'every fetch is in the timeline, as an entry or in a count');
+    t.ok(Number(stored.n) > 5000, `more than one batch of entries (${stored.n})`);
+    const seen = await database.knex('devices').whereNull('last_seen_at').count({ n: '*' }).first();
+    t.equal(Number(seen?.n), 0, 'every device has its last-seen stamp');
+  });
+}
+
+t.test('sqlite: a large batch is written in slices, with the event loop turning between them', async (t) => {
+  const database = await openTestDatabase(t, 'sqlite');
+  await migrate(database);
+  const row = newDeviceRow(new SecretBox(Buffer.alloc(32, 1)), { mac: '0015654aa937' as Mac, tenantId: null, vendor: 'yealink', model: 'T46S', extensionId: null });
+  await database.knex('devices').insert(row);
+  const { storeTimeline } = await import('../../daemon/provisioning/serve/timeline-store');
+  const inserts = Array.from({ length: 20_000 }, (_, i) => ({
+    id: `e${i}`, device_id: row.id as string, at: new Date(T0 + i).toISOString(), kind: 'fetch', transport: 'http', file: 'x.cfg', source: `10.0.0.${i % 250}`,
+    user_agent: 'ua', result: 'ok', detail: null, count: 1, last_at: new Date(T0 + i).toISOString(),
+  }));
+  let turns = 0;
+  let writing = true;
+  const tick = () => {
+    turns++;
+    if (writing) setImmediate(tick);
+  };
+  setImmediate(tick);
+  await storeTimeline(database.knex, { inserts, counts: [], seen: [{ id: row.id as string, values: [new Date(T0).toISOString(), '10.0.0.1'] }] });
+  writing = false;
+  t.ok(turns > 1, `the event loop turned ${turns} times during the write`);
+  const n = await database.knex('device_events').count({ n: '*' }).first();
+  t.equal(Number(n?.n), 20_000, 'and every row is there');
+});

@@ -1,7 +1,9 @@
 import crypto from 'node:crypto';
+import Redis from 'ioredis';
 import t from 'tap';
 import type { BindingEvent } from '../../daemon/sip/registrar/registrar';
 import type { SipComponent } from '../../daemon/sip/component';
+import { IDENTITY_CHANNEL } from '../../daemon/sip/extension-identity';
 import { RawPeer, answer, registerText } from '../helpers/sip-client';
 import { REDIS_URL, sipFixture } from '../helpers/sip';
 import { startTestApp } from '../helpers/app';
@@ -18,7 +20,8 @@ function invite(port: number): string {
 }
 
 t.test('registrar workers share the UDP socket with the daemon', { skip: REDIS_URL ? false : 'DIALTONE_TEST_REDIS_URL is unset' }, async (t) => {
-  const f = await sipFixture(t, { DIALTONE_REDIS_URL: REDIS_URL!, DIALTONE_SIP_WORKERS: '2', DIALTONE_SIP_MAX_CONTACTS: '100' });
+  // Failures (the rotated credentials below) count per source address in the shared Redis: this test's must neither lock it out nor linger for others.
+  const f = await sipFixture(t, { DIALTONE_REDIS_URL: REDIS_URL!, DIALTONE_SIP_WORKERS: '2', DIALTONE_SIP_MAX_CONTACTS: '100', DIALTONE_SIP_LOCKOUT_SOURCE: '1000000', DIALTONE_SIP_LOCKOUT_SECONDS: '1' });
   const component = f.ta.app.components.find((c) => c.name === 'sip') as SipComponent;
   const workers = component.workers!;
   t.equal(workers.pids().length, 2);
@@ -60,6 +63,29 @@ t.test('registrar workers share the UDP socket with the daemon', { skip: REDIS_U
       t.equal(r.status, 407, "the daemon's call router challenges an INVITE from a phone");
     }
     t.ok(workers.relayed.datagrams > before, 'some INVITEs came through a worker');
+  });
+
+  t.test('credentials rotated in the daemon are refused by every worker once the change is announced', async (t) => {
+    const old = f.creds;
+    // The announcement reaches this listener in the same PUBLISH as the workers': past it, it is theirs to read.
+    const listener = new Redis(REDIS_URL);
+    t.teardown(() => listener.disconnect());
+    await listener.subscribe(IDENTITY_CHANNEL);
+    const announced = new Promise<string>((resolve) => listener.on('message', (_channel: string, message: string) => {
+      if (message === `e ${f.extension.id}`) resolve(message);
+    }));
+    t.equal((await f.ta.call('POST', `/api/v1/extensions/${f.extension.id}/rotate-credentials`, { token: f.token })).status, 204);
+    await announced;
+    f.creds = (await f.ta.call('GET', `/api/v1/extensions/${f.extension.id}/sip-credentials`, { token: f.token })).body;
+    // Fresh sockets, so the kernel spreads them over the daemon and both workers, each of which had the old identity in memory.
+    const peers = await Promise.all(Array.from({ length: 8 }, () => RawPeer.udp(f.ports.udp!)));
+    t.teardown(() => peers.forEach((p) => p.close()));
+    const statuses = await Promise.all(peers.map(async (peer, i) => {
+      const challenge = await peer.request(registerText(peer, { ...base, callId: `rotated-${i}` }));
+      const authorization = answer(challenge, { username: old.username, password: old.password, uri: `sip:${f.domain}` });
+      return (await peer.request(registerText(peer, { ...base, callId: `rotated-${i}`, cseq: 2, authorization }))).status;
+    }));
+    t.same(statuses, Array(8).fill(403), statuses.join(' '));
   });
 
   t.test('a worker that dies is replaced', async (t) => {

@@ -216,16 +216,27 @@ export async function sipCredentials(d: Pick<Deps, 'knex' | 'secrets'>, scope: S
   return { username: ext.sipUsername, password: d.secrets.open(ext.sipPasswordSealed), domain: tenant.sip_domain };
 }
 
-/** What the registrar needs to check a digest: found by the request's domain and the digest username. */
-export async function findBySipIdentity(d: Pick<Deps, 'knex' | 'secrets'>, domain: string, username: string): Promise<{ extension: Extension; password: string } | null> {
+/** What the registrar needs to check a digest, and no more. */
+export interface SipIdentityRecord {
+  id: string;
+  tenantId: string;
+  number: string;
+  sipUsername: string;
+  password: string;
+}
+
+/**
+ * Found by the request's domain and the digest username. Only the columns the
+ * registrar uses are read: settings are JSON, decoded for nothing on every REGISTER.
+ */
+export async function findBySipIdentity(d: Pick<Deps, 'knex' | 'secrets'>, domain: string, username: string): Promise<SipIdentityRecord | null> {
   const row = await d.knex('extensions')
     .join('tenants', 'tenants.id', 'extensions.tenant_id')
     .where('tenants.sip_domain', domain.toLowerCase())
     .where('extensions.sip_username', username)
-    .first('extensions.*');
+    .first('extensions.id', 'extensions.tenant_id', 'extensions.number', 'extensions.sip_username', 'extensions.sip_password_sealed');
   if (!row) return null;
-  const extension = extensionFromRow(row);
-  return { extension, password: d.secrets.open(extension.sipPasswordSealed) };
+  return { id: row.id, tenantId: row.tenant_id, number: row.number, sipUsername: row.sip_username, password: d.secrets.open(row.sip_password_sealed) };
 }
 
 /** New credentials; phones get them at their next fetch, so callers resync provisioned devices. */

@@ -5,6 +5,7 @@ import type { Flow, IncomingRequest } from '../engine';
 import type { SipIdentity, SipIdentityLookup } from '../identity';
 import { type Binding, type BindingOwner, type ContactChange, type ExpiryLimits, type RemovalReason, contactExpiry } from './bindings';
 import { type DigestAlgorithm, type DigestCredentials, challengeOrder, challenges, parseCredentials, responseMatches, unquote } from './digest';
+import { type AdmissionLimits, Arrivals, DEFAULT_ADMISSION, LoopDelay, admit, retryAfterSeconds } from './admission';
 import { checkNonce, issueNonce, nonceIssuedAt } from './nonce';
 import type { LockLimits, RegistrarStore } from './store';
 
@@ -18,6 +19,8 @@ export interface RegistrarOptions {
   lockout: LockLimits & { coolDownMs: number };
   /** How often expired bindings are looked for. */
   sweepMs: number;
+  /** When to shed load (admission.ts); the defaults suit a deployment. */
+  admission?: AdmissionLimits;
 }
 
 /** What the registrar tells the rest of dialtone, on `registrar.events`. */
@@ -53,6 +56,9 @@ type Verified =
 
 const UNLIMITED = { source: Number.MAX_SAFE_INTEGER, user: Number.MAX_SAFE_INTEGER };
 
+/** At most one warning about shedding in this long. */
+const SHED_LOG_MS = 10_000;
+
 /**
  * The registrar of RFC 3261 §10.3 with digest authentication by dialtone's
  * own nonces. Identities come from the lookups in order (extensions, then
@@ -61,6 +67,10 @@ const UNLIMITED = { source: Number.MAX_SAFE_INTEGER, user: Number.MAX_SAFE_INTEG
 export class Registrar {
   readonly events = new EventEmitter<RegistrarEvents>();
   private sweeper: NodeJS.Timeout | null = null;
+  private readonly loop = new LoopDelay();
+  private readonly arrivals = new Arrivals();
+  private inFlight = 0;
+  private shed = { count: 0, loggedAt: 0 };
 
   constructor(
     private readonly store: RegistrarStore,
@@ -77,6 +87,7 @@ export class Registrar {
   stop(): void {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
+    this.loop.stop();
   }
 
   /** Adds a source of identities (the activation lookup for pending phones). */
@@ -101,6 +112,8 @@ export class Registrar {
       req.reply(method === 'CANCEL' ? 481 : 405, method === 'CANCEL' ? 'Call/Transaction Does Not Exist' : 'Method Not Allowed', { headers: { allow: ALLOW } });
       return;
     }
+    // Started here rather than in start(): registrar workers never start the sweeper, but shed load too.
+    this.loop.start();
     this.register(req).catch((err: unknown) => {
       this.log.error({ err, source: `${req.source.transport}:${req.source.address}:${req.source.port}` }, 'REGISTER failed');
       req.reply(500, 'Server Internal Error');
@@ -109,6 +122,12 @@ export class Registrar {
 
   private async register(req: IncomingRequest): Promise<void> {
     const m = req.message;
+    this.arrivals.add(Date.now());
+    const load = { inFlight: this.inFlight, loopDelayMs: this.loop.ms, perSecond: this.arrivals.perSecond };
+    if (admit(m.headers.authorization !== undefined, load, this.opts.admission ?? DEFAULT_ADMISSION) === 'shed') {
+      this.shedding(req);
+      return;
+    }
     // The engine refused Request-URIs that do not parse; only the scheme is left to check.
     if (!SIP_SCHEME.test(m.uri ?? '')) {
       req.reply(416, 'Unsupported URI Scheme');
@@ -126,22 +145,37 @@ export class Registrar {
       req.reply(contacts.status, contacts.reason, contacts.headers ? { headers: contacts.headers } : {});
       return;
     }
-    const checked = await this.verify(req, m.headers.authorization, domain, 'REGISTER');
-    if (checked.kind === 'challenge') {
-      this.challenge(req, domain, checked.stale);
-      return;
+    this.inFlight++;
+    try {
+      const checked = await this.verify(req, m.headers.authorization, domain, 'REGISTER');
+      if (checked.kind === 'challenge') {
+        this.challenge(req, domain, checked.stale);
+        return;
+      }
+      if (checked.kind === 'forbidden') {
+        req.reply(403, 'Forbidden');
+        return;
+      }
+      const { identity, creds, lockKeys } = checked;
+      if (!mayRegister(identity, toUri.user)) {
+        this.log.info({ username: creds.username, to: toUri.user.slice(0, 64), source: req.source.address }, 'SIP registration refused: To names another user');
+        req.reply(403, 'Forbidden', { headers: { warning: '399 dialtone "the credentials do not belong to the address in To"' } });
+        return;
+      }
+      await this.bind(req, identity, creds, contacts.changes, lockKeys);
+    } finally {
+      this.inFlight--;
     }
-    if (checked.kind === 'forbidden') {
-      req.reply(403, 'Forbidden');
-      return;
-    }
-    const { identity, creds, lockKeys } = checked;
-    if (!mayRegister(identity, toUri.user)) {
-      this.log.info({ username: creds.username, to: toUri.user.slice(0, 64), source: req.source.address }, 'SIP registration refused: To names another user');
-      req.reply(403, 'Forbidden', { headers: { warning: '399 dialtone "the credentials do not belong to the address in To"' } });
-      return;
-    }
-    await this.bind(req, identity, creds, contacts.changes, lockKeys);
+  }
+
+  /** 503 with Retry-After (RFC 3261 §21.5.4): the phone tries again later, or another registrar it knows. */
+  private shedding(req: IncomingRequest): void {
+    req.reply(503, 'Service Unavailable', { headers: { 'retry-after': String(retryAfterSeconds(Math.random())) } });
+    this.shed.count++;
+    const now = Date.now();
+    if (now - this.shed.loggedAt < SHED_LOG_MS) return;
+    this.log.warn({ shed: this.shed.count, inFlight: this.inFlight, loopDelayMs: Math.round(this.loop.ms) }, 'registrar overloaded: new registrations answered 503 with Retry-After');
+    this.shed = { count: 0, loggedAt: now };
   }
 
   private async bind(req: IncomingRequest, identity: SipIdentity, creds: DigestCredentials, contacts: ContactChange[] | '*', lockKeys: { source: string; user: string }): Promise<void> {

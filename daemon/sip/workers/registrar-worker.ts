@@ -6,7 +6,7 @@ import { loadSecretKey } from '../../crypto/secret-key';
 import { activationIdentities } from '../../provisioning/activation';
 import { openDatabase } from '../../storage/database';
 import { BuiltinEngine } from '../builtin/engine';
-import { extensionIdentityLookup } from '../extension-identity';
+import { extensionIdentities } from '../extension-identity';
 import { Registrar } from '../registrar/registrar';
 import { RedisStore } from '../registrar/redis-store';
 import { registrarOptions } from '../service';
@@ -32,8 +32,11 @@ async function run(start: Extract<ToWorker, { type: 'start' }>, udp: dgram.Socke
   const secrets = new SecretBox(loadSecretKey(config.secretKey, config.dataDir).key);
   const db = openDatabase(config.dbUrl);
   const store = new RedisStore(config.redisUrl);
+  // Changes are committed in the daemon (or another node), which announces them through Redis.
+  const identities = extensionIdentities({ knex: db.knex, secrets, changes: null, redisUrl: config.redisUrl, log });
+  identities.start();
   const registrar = new Registrar(store, [
-    extensionIdentityLookup({ knex: db.knex, secrets }),
+    identities.lookup,
     activationIdentities(db.knex, secrets, config.activationDomain),
   ], registrarOptions(config, secrets), log);
   const engine = new BuiltinEngine({
@@ -55,6 +58,7 @@ async function run(start: Extract<ToWorker, { type: 'start' }>, udp: dgram.Socke
     stopping = true;
     await engine.stop();
     await store.close();
+    identities.close();
     await db.close();
     process.exit(0);
   };

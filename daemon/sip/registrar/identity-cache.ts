@@ -1,0 +1,92 @@
+import type { SipIdentity, SipIdentityLookup } from '../identity';
+
+/** Enough for every extension of a large deployment; past it the oldest entry goes. */
+const DEFAULT_MAX_ENTRIES = 200_000;
+
+/**
+ * The identities authenticated REGISTERs were checked against, kept in
+ * memory so that a phone re-registering costs no database query and no
+ * unsealing. An entry lives until a change to its extension or tenant is
+ * announced (see identity-invalidation.ts). While the announcements cannot
+ * be trusted to arrive (the Redis subscription is down), nothing is served
+ * from memory and nothing is kept: a stale password must never authenticate.
+ */
+export class IdentityCache {
+  private readonly entries = new Map<string, SipIdentity>();
+  private readonly keysByExtension = new Map<string, string>();
+  /** Bumped by every forgetting, so a lookup that began before it does not store what it read. */
+  private generation = 0;
+  private trusted: boolean;
+  private readonly maxEntries: number;
+
+  constructor(opts: { trusted: boolean; maxEntries?: number }) {
+    this.trusted = opts.trusted;
+    this.maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** `source`, answered from memory when it can be; only identities of extensions are kept. */
+  wrap(source: SipIdentityLookup): SipIdentityLookup {
+    return async (domain, username) => {
+      const key = `${domain.toLowerCase()}\n${username}`;
+      if (this.trusted) {
+        const hit = this.entries.get(key);
+        if (hit) return hit;
+      }
+      const generation = this.generation;
+      const found = await source(domain, username);
+      if (found?.extensionId && this.trusted && generation === this.generation) this.keep(key, found);
+      return found;
+    };
+  }
+
+  forgetExtension(extensionId: string): void {
+    this.generation++;
+    const key = this.keysByExtension.get(extensionId);
+    if (key === undefined) return;
+    this.keysByExtension.delete(extensionId);
+    this.entries.delete(key);
+  }
+
+  forgetTenant(tenantId: string): void {
+    this.generation++;
+    for (const [key, identity] of this.entries) {
+      if (identity.tenantId !== tenantId) continue;
+      this.entries.delete(key);
+      this.keysByExtension.delete(identity.extensionId!);
+    }
+  }
+
+  /** Drops everything and stops keeping anything: changes may be missed from now on. */
+  distrust(): void {
+    this.trusted = false;
+    this.forgetAll();
+  }
+
+  /** Changes are heard again; what was missed meanwhile was never kept. */
+  trust(): void {
+    this.forgetAll();
+    this.trusted = true;
+  }
+
+  forgetAll(): void {
+    this.generation++;
+    this.entries.clear();
+    this.keysByExtension.clear();
+  }
+
+  private keep(key: string, identity: SipIdentity): void {
+    const previous = this.keysByExtension.get(identity.extensionId!);
+    if (previous !== undefined) this.entries.delete(previous);
+    if (this.entries.size >= this.maxEntries) {
+      const [oldestKey, oldest] = this.entries.entries().next().value as [string, SipIdentity];
+      this.entries.delete(oldestKey);
+      this.keysByExtension.delete(oldest.extensionId!);
+    }
+    this.entries.set(key, identity);
+    this.keysByExtension.set(identity.extensionId!, key);
+  }
+}

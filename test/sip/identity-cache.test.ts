@@ -1,0 +1,197 @@
+import crypto from 'node:crypto';
+import t from 'tap';
+import { ChangeFeed, type Change } from '../../daemon/core/changes';
+import { createLogger } from '../../daemon/core/log';
+import type { SipIdentity } from '../../daemon/sip/identity';
+import { IdentityCache } from '../../daemon/sip/registrar/identity-cache';
+import { decodeStaleness, encodeStaleness, staleBy } from '../../daemon/sip/registrar/identity-invalidation';
+import { extensionIdentities } from '../../daemon/sip/extension-identity';
+import type { SipComponent } from '../../daemon/sip/component';
+import { RawPeer, answer, registerText } from '../helpers/sip-client';
+import { REDIS_URL, sipFixture } from '../helpers/sip';
+
+const identity = (extensionId: string, tenantId = 'tenant-1', password = 'secret'): SipIdentity => ({
+  kind: 'extension', tenantId, extensionId, deviceId: null, username: `u-${extensionId}`, password, realm: 'a.test', aor: `${extensionId}@a.test`,
+});
+
+/** A lookup that counts its calls and answers from a table the test changes. */
+function source(table: Map<string, SipIdentity>) {
+  const counted = { calls: 0 };
+  const lookup = async (domain: string, username: string) => {
+    counted.calls++;
+    return table.get(`${domain}/${username}`) ?? null;
+  };
+  return { counted, lookup };
+}
+
+const change = (kind: Change['kind'], id: string, action: Change['action']): Change => ({ kind, id, tenantId: 'tenant-1', action, actor: 'operator' });
+
+t.test('which changes make a cached identity stale', async (t) => {
+  t.same(staleBy(change('extension', 'e1', 'credentials')), { extensionId: 'e1' });
+  t.same(staleBy(change('extension', 'e1', 'updated')), { extensionId: 'e1' }, 'renumbered');
+  t.same(staleBy(change('extension', 'e1', 'reassigned')), { extensionId: 'e1' });
+  t.same(staleBy(change('tenant', 't1', 'updated')), { tenantId: 't1' });
+  t.same(staleBy(change('tenant', 't1', 'disabled')), { tenantId: 't1' });
+  t.equal(staleBy(change('extension', 'e1', 'created')), null, 'a new extension was never cached');
+  t.equal(staleBy(change('device', 'd1', 'reassigned')), null, 'a phone is not a SIP identity');
+  t.equal(staleBy(change('site', 's1', 'updated')), null);
+});
+
+t.test('announcements between processes: round trip, and hostile text refused', async (t) => {
+  t.same(decodeStaleness(encodeStaleness({ extensionId: 'e1' })), { extensionId: 'e1' });
+  t.same(decodeStaleness(encodeStaleness({ tenantId: 't1' })), { tenantId: 't1' });
+  for (const bad of ['', 'e', 'e ', 'x e1', 'e e1 e2', 'E e1', `e ${'a'.repeat(65)}`, 'e e1\n', 't\te1']) t.equal(decodeStaleness(bad), null, JSON.stringify(bad));
+});
+
+t.test('the cache answers from memory until told to forget', async (t) => {
+  const table = new Map([['a.test/u1', identity('e1')], ['a.test/u2', identity('e2')], ['b.test/u3', identity('e3', 'tenant-2')]]);
+  const { counted, lookup } = source(table);
+  const cache = new IdentityCache({ trusted: true });
+  const cached = cache.wrap(lookup);
+  t.equal((await cached('a.test', 'u1'))?.extensionId, 'e1');
+  t.equal((await cached('A.TEST', 'u1'))?.extensionId, 'e1', 'the domain is case-insensitive');
+  t.equal(counted.calls, 1, 'the second lookup came from memory');
+
+  table.set('a.test/u1', identity('e1', 'tenant-1', 'rotated'));
+  cache.forgetExtension('e1');
+  t.equal((await cached('a.test', 'u1'))?.password, 'rotated', 'a forgotten extension is read again');
+
+  await cached('a.test', 'u2');
+  await cached('b.test', 'u3');
+  const before = counted.calls;
+  cache.forgetTenant('tenant-1');
+  await cached('a.test', 'u1');
+  await cached('a.test', 'u2');
+  await cached('b.test', 'u3');
+  t.equal(counted.calls - before, 2, 'the tenant\'s two extensions are read again, the other tenant\'s is not');
+
+  t.equal(await cached('a.test', 'nobody'), null);
+  t.equal(await cached('a.test', 'nobody'), null);
+  t.equal(counted.calls - before, 4, 'an unknown user is never remembered as unknown: it may be created any moment');
+});
+
+t.test('a lookup that began before a change does not keep what it read', async (t) => {
+  let release!: () => void;
+  const cache = new IdentityCache({ trusted: true });
+  let calls = 0;
+  const cached = cache.wrap(async () => {
+    calls++;
+    if (calls === 1) await new Promise<void>((r) => (release = r));
+    return identity('e1', 'tenant-1', calls === 1 ? 'old' : 'new');
+  });
+  const slow = cached('a.test', 'u1');
+  await new Promise((r) => setImmediate(r));
+  cache.forgetExtension('e1');
+  release();
+  t.equal((await slow)?.password, 'old', 'the lookup in flight answers what it read');
+  t.equal((await cached('a.test', 'u1'))?.password, 'new', 'but that was not kept');
+  t.equal(cache.size, 1);
+});
+
+t.test('distrusted, the cache neither answers nor keeps; trusted again, it starts empty', async (t) => {
+  const table = new Map([['a.test/u1', identity('e1')]]);
+  const { counted, lookup } = source(table);
+  const cache = new IdentityCache({ trusted: true });
+  const cached = cache.wrap(lookup);
+  await cached('a.test', 'u1');
+  cache.distrust();
+  await cached('a.test', 'u1');
+  await cached('a.test', 'u1');
+  t.equal(counted.calls, 3);
+  t.equal(cache.size, 0);
+  cache.trust();
+  await cached('a.test', 'u1');
+  await cached('a.test', 'u1');
+  t.equal(counted.calls, 4);
+});
+
+t.test('the cache holds at most its limit, dropping the oldest; a renamed identity replaces its old entry', async (t) => {
+  const cache = new IdentityCache({ trusted: true, maxEntries: 2 });
+  const table = new Map([['a.test/u1', identity('e1')], ['a.test/u2', identity('e2')], ['a.test/u3', identity('e3')], ['a.test/u1b', identity('e1')]]);
+  const { counted, lookup } = source(table);
+  const cached = cache.wrap(lookup);
+  await cached('a.test', 'u1');
+  await cached('a.test', 'u2');
+  await cached('a.test', 'u3');
+  t.equal(cache.size, 2);
+  await cached('a.test', 'u1');
+  t.equal(counted.calls, 4, 'the oldest went');
+  await cached('a.test', 'u1b');
+  t.equal(cache.size, 2, 'one entry per extension');
+});
+
+t.test('identities forgotten across processes through Redis', { skip: REDIS_URL ? false : 'DIALTONE_TEST_REDIS_URL is unset' }, async (t) => {
+  const channel = `dialtone:test:identity-${crypto.randomBytes(4).toString('hex')}`;
+  const log = createLogger('silent');
+  const table = new Map([['a.test/u1', identity('e1')], ['a.test/u2', identity('e2', 'tenant-2')]]);
+  const feed = new ChangeFeed();
+  const deps = { knex: null as never, secrets: null as never, redisUrl: REDIS_URL, log, channel };
+  // The daemon that commits changes, and a worker that only listens.
+  const daemon = extensionIdentities({ ...deps, changes: feed });
+  const worker = extensionIdentities({ ...deps, changes: null });
+  daemon.start();
+  worker.start();
+  t.teardown(() => {
+    daemon.close();
+    worker.close();
+  });
+  const { counted, lookup } = source(table);
+  const cached = worker.cache.wrap(lookup);
+  await waitFor(async () => {
+    await cached('a.test', 'u1');
+    return worker.cache.size === 1;
+  });
+  await cached('a.test', 'u2');
+  const before = counted.calls;
+  feed.publish(change('extension', 'e1', 'credentials'));
+  await waitFor(async () => {
+    await cached('a.test', 'u1');
+    return counted.calls > before;
+  });
+  await cached('a.test', 'u2');
+  t.equal(counted.calls, before + 1, 'only the changed extension was forgotten in the other process');
+  feed.publish({ ...change('tenant', 'tenant-2', 'updated'), tenantId: 'tenant-2' });
+  await waitFor(() => worker.cache.size === 1);
+  t.pass('a tenant change reached it too');
+});
+
+for (const [storeName, storeEnv] of [['memory', {}], ['redis', REDIS_URL ? { DIALTONE_REDIS_URL: REDIS_URL } : null]] as const) {
+  t.test(`a stale identity never authenticates (${storeName} store)`, { skip: storeEnv ? false : 'DIALTONE_TEST_REDIS_URL is unset' }, async (t) => {
+    // Refusals count per source address, in Redis shared with other tests: they must neither lock this test out nor linger.
+    const f = await sipFixture(t, { ...storeEnv, DIALTONE_SIP_LOCKOUT_SOURCE: '1000000', DIALTONE_SIP_LOCKOUT_SECONDS: '1' });
+    const component = f.ta.app.components.find((c) => c.name === 'sip') as SipComponent;
+    const peer = await RawPeer.udp(f.ports.udp!);
+    t.teardown(() => peer.close());
+    let call = 0;
+    const register = async (user: string, creds: { username: string; password: string }) => {
+      const callId = `stale-${++call}`;
+      const challenge = await peer.request(registerText(peer, { domain: f.domain, user, callId }));
+      return (await peer.request(registerText(peer, { domain: f.domain, user, callId, cseq: 2, authorization: answer(challenge, { ...creds, uri: `sip:${f.domain}` }) }))).status;
+    };
+    // With Redis the cache is used once its subscription is confirmed.
+    await waitFor(async () => (await register(f.extension.number, f.creds)) === 200 && component.identities.cache.size === 1);
+
+    t.test('after the credentials are rotated, the old ones are refused', async (t) => {
+      t.equal((await f.ta.call('POST', `/api/v1/extensions/${f.extension.id}/rotate-credentials`, { token: f.token })).status, 204);
+      t.equal(await register(f.extension.number, f.creds), 403, 'old username and password');
+      const fresh = (await f.ta.call('GET', `/api/v1/extensions/${f.extension.id}/sip-credentials`, { token: f.token })).body;
+      t.equal(await register(f.extension.number, fresh), 200, 'the new ones work');
+      f.creds = fresh;
+    });
+
+    t.test('after the extension is renumbered, its old number is not its address', async (t) => {
+      t.equal(await register(f.extension.number, f.creds), 200);
+      t.equal((await f.ta.call('PATCH', `/api/v1/extensions/${f.extension.id}`, { token: f.token, body: { number: '299' } })).status, 200);
+      t.equal(await register(f.extension.number, f.creds), 403, 'the old number');
+      t.equal(await register('299', f.creds), 200, 'the new number');
+    });
+  });
+}
+
+async function waitFor(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
