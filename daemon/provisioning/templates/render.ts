@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Eta } from 'eta';
 import { macUpper, type Mac } from '../mac';
 import type { DeviceSettings, Endpoint, Line } from '../model/settings';
-import { vendorTimezone, zoneOffsets } from '../model/timezone';
+import { vendorTime } from '../model/timezone';
 import type { FileFormat, FileRule, VendorFamily } from '../vendors/types';
 import { escapeLine, escapeXml } from './escape';
 
@@ -17,8 +17,8 @@ export interface TemplateData {
   family: { id: string; name: string };
   /** Where this family's files are fetched from: the provisioning URL with the family's sub-path. */
   baseUrl: string;
-  tz: string | null;
-  dst: boolean;
+  /** The zone and its daylight-saving rule in the family's own form (model/timezone.ts); null in common files. */
+  time: ReturnType<typeof vendorTime> | null;
   codecs: string[];
 }
 
@@ -36,6 +36,7 @@ export function templateData(
   file: { name: string; mac: Mac | null; model: string | null; tag: string | null },
   settings: DeviceSettings | null,
   provisioningUrl: string,
+  year = new Date().getUTCFullYear(),
 ): TemplateData {
   return {
     s: settings,
@@ -44,8 +45,7 @@ export function templateData(
     file: { ...file, macUpper: file.mac ? macUpper(file.mac) : null },
     family: { id: family.id, name: family.name },
     baseUrl: `${provisioningUrl}/${family.subPaths[0]}`,
-    tz: settings ? vendorTimezone(settings.timezone, family.timezone) : null,
-    dst: settings ? zoneOffsets(settings.timezone).observesDst : false,
+    time: settings ? vendorTime(settings.timezone, family.timezone, year) : null,
     codecs: settings ? settings.codecs.map((c) => family.codecNames[c]).filter((c): c is string => c !== undefined) : [],
   };
 }

@@ -38,7 +38,7 @@ export const FAMILIES: readonly VendorFamily[] = [
     ],
     ignored: [/^[0-9a-f]{12}-(phone|license)\.cfg$/i, /^[0-9a-f]{12}-directory\.xml$/i, /^[0-9a-f]{12}-(boot|app)\.log$/i, /^(sip|update)\.ld$/i],
     resync: { config: 'check-sync', reboot: 'check-sync' },
-    timezone: 'seconds',
+    timezone: 'polycom',
     codecNames: { G722: 'G722', PCMU: 'G711_Mu', PCMA: 'G711_A', G729: 'G729_AB', OPUS: 'OPUS', iLBC: 'iLBC' },
   },
   {
@@ -61,7 +61,7 @@ export const FAMILIES: readonly VendorFamily[] = [
     ignored: [/^[0-9a-f]{12}-(local|contact)\.(cfg|xml)$/i, /\.rom$/i],
     // FusionPBX's events; Wazo sends a plain check-sync, which Yealink reads as reboot=false.
     resync: { config: 'check-sync;reboot=false', reboot: 'check-sync;reboot=true' },
-    timezone: 'hours',
+    timezone: 'yealink',
     codecNames: { OPUS: 'opus', G722: 'g722', PCMU: 'pcmu', PCMA: 'pcma', G729: 'g729', iLBC: 'ilbc', 'G726-32': 'g726_32' },
     lineGrammar: /^(#!version:[\d.]+|#.*|[a-z0-9_.]+ = [^\r\n]*|include:config <[^<>\s]+>|)$/,
   },
@@ -79,7 +79,7 @@ export const FAMILIES: readonly VendorFamily[] = [
     ignored: [],
     // Sources conflict (VENDORS.md): Asterisk's sipura-check-cfg sends resync, Endpoint Manager reboot.
     resync: { config: 'resync', reboot: 'reboot' },
-    timezone: 'gmt-hhmm',
+    timezone: 'cisco',
     codecNames: { G722: 'G722', PCMU: 'G711u', PCMA: 'G711a', G729: 'G729a', 'G726-32': 'G726-32' },
   },
   {
@@ -96,7 +96,7 @@ export const FAMILIES: readonly VendorFamily[] = [
     ignored: [],
     // Wazo sends check-sync for firmware 11 and 12; the reboot form is not confirmed by any source, so it is the same.
     resync: { config: 'check-sync', reboot: 'check-sync' },
-    timezone: 'gmt-hhmm',
+    timezone: 'cisco',
     codecNames: { OPUS: 'OPUS', G722: 'G722', PCMU: 'G711u', PCMA: 'G711a', G729: 'G729a', iLBC: 'iLBC' },
   },
   {
@@ -131,7 +131,7 @@ export const FAMILIES: readonly VendorFamily[] = [
     ],
     ignored: [],
     resync: { config: 'check-sync;reboot=false', reboot: 'check-sync;reboot=true' },
-    timezone: 'seconds',
+    timezone: 'snom',
     codecNames: { OPUS: 'opus', G722: 'g722', PCMU: 'pcmu', PCMA: 'pcma', G729: 'g729', 'G726-32': 'g726-32', GSM: 'gsm' },
   },
   {
@@ -146,7 +146,7 @@ export const FAMILIES: readonly VendorFamily[] = [
     ],
     ignored: [],
     resync: { config: 'check-sync', reboot: 'check-sync;reboot=true' },
-    timezone: 'hours',
+    timezone: 'fanvil',
     codecNames: { PCMU: 'PCMU', PCMA: 'PCMA', G722: 'G722', G729: 'G729', OPUS: 'OPUS', iLBC: 'iLBC', 'G726-32': 'G726-32' },
     lineGrammar: /^(<<VOIP CONFIG FILE>>Version:[\d.]+|<<END OF FILE>>|<[A-Z ]+ MODULE>|--[A-Za-z ]+--\s*:|[A-Za-z0-9 ]+?\s*:[^\r\n]*|)$/,
   },

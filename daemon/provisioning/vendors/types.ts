@@ -1,7 +1,7 @@
 import type { Codec } from '../../admin/domain/extension';
 
-/** How a vendor writes a UTC offset: see model/timezone.ts. */
-export type TimezoneFormat = 'seconds' | 'hours' | 'gmt-hhmm' | 'posix';
+/** How a vendor writes a zone and its daylight-saving rule: see model/timezone.ts. */
+export type TimezoneFormat = 'yealink' | 'polycom' | 'cisco' | 'posix' | 'snom' | 'fanvil';
 
 /** `xml` files are escaped as XML; `lines` files (key = value grammars) have line breaks and control characters removed. */
 export type FileFormat = 'xml' | 'lines';
