@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Eta } from 'eta';
 import { macUpper, type Mac } from '../mac';
-import type { DeviceSettings, Endpoint, Line } from '../model/settings';
+import type { DeviceSettings, Endpoint, Key, Line } from '../model/settings';
 import { vendorTime } from '../model/timezone';
 import type { FileFormat, FileRule, VendorFamily } from '../vendors/types';
 import { escapeLine, escapeXml } from './escape';
@@ -19,7 +19,26 @@ export interface TemplateData {
   baseUrl: string;
   /** The zone and its daylight-saving rule in the family's own form (model/timezone.ts); null in common files. */
   time: ReturnType<typeof vendorTime> | null;
+  /** The keys the family offers, with its code for each: the phone's own, then per expansion module (modules[0] is module 1). */
+  keys: { phone: RenderKey[]; modules: RenderKey[][] };
   codecs: string[];
+}
+
+export interface RenderKey extends Key {
+  code: string;
+  suffix: string;
+}
+
+/** Keys of types the family lacks, or on modules it cannot address, are left out rather than sent as something else. */
+function renderKeys(family: VendorFamily, keys: Key[]): TemplateData['keys'] {
+  const out: TemplateData['keys'] = { phone: [], modules: Array.from({ length: family.keys.modules }, () => []) };
+  for (const k of [...keys].sort((a, b) => a.module - b.module || a.index - b.index)) {
+    const c = family.keys.types[k.type];
+    if (!c) continue;
+    const target = k.module === 0 ? out.phone : out.modules[k.module - 1];
+    target?.push({ ...k, code: c.code, suffix: c.suffix ?? '' });
+  }
+  return out;
 }
 
 /** The folder of templates, found from here both in the source tree and in the compiled dist/. */
@@ -46,6 +65,7 @@ export function templateData(
     family: { id: family.id, name: family.name },
     baseUrl: `${provisioningUrl}/${family.subPaths[0]}`,
     time: settings ? vendorTime(settings.timezone, family.timezone, year) : null,
+    keys: renderKeys(family, settings?.keys ?? []),
     codecs: settings ? settings.codecs.map((c) => family.codecNames[c]).filter((c): c is string => c !== undefined) : [],
   };
 }
