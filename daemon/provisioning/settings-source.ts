@@ -21,6 +21,7 @@ export function serverDefaults(config: Config): ServerDefaults {
     registrationServiceNumber: config.registrationService,
     activationDomain: config.activationDomain,
     firmwareUrl: `${config.publicUrl}${PROV_PREFIX}/firmware`,
+    registrationExpiry: config.sipExpiresMax,
   };
 }
 

@@ -16,6 +16,7 @@ export const SAMPLE_DEVICES = {
 export const SERVER: ServerDefaults = {
   provisioningUrl: 'https://prov.example.net/prov', sipHost: 'sip.example.net', sipPort: 5060, ntpServers: ['ntp.example.net'],
   voicemailNumber: '*97', registrationServiceNumber: '*8000', activationDomain: 'activate.example.net', firmwareUrl: 'https://prov.example.net/prov/firmware',
+  registrationExpiry: 3600,
 };
 
 const AT = '2026-01-01T00:00:00.000Z';

@@ -14,6 +14,8 @@ export interface ServerDefaults {
   registrationServiceNumber: string;
   activationDomain: string;
   firmwareUrl: string | null;
+  /** What phones ask their registrations to last, in seconds: the registrar's largest grant. */
+  registrationExpiry: number;
 }
 
 export interface DeviceFacts {
@@ -48,6 +50,9 @@ export interface BuildInput {
 /** Directed pickup as Asterisk (FreePBX) and FreeSWITCH (FusionPBX) dial plans ship it; a tenant overrides it with pickupPrefix. */
 const DEFAULT_PICKUP_PREFIX = '**';
 
+// Phones also check for a new file on their own this often, should a resync NOTIFY not reach them.
+const RESYNC_MINUTES = 60;
+
 /** Phones show names on one line: any run of whitespace, line breaks included, becomes one space. */
 const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 
@@ -65,7 +70,10 @@ export function buildDeviceSettings(input: BuildInput): DeviceSettings {
     device: { id: device.id, mac: device.mac, vendor: device.vendor, model: device.model },
     ntpServers: o.ntpServers ?? server.ntpServers,
     registrationServiceNumber: server.registrationServiceNumber,
-    provisioning: { url: server.provisioningUrl, username: device.provUsername, password: device.provPassword },
+    provisioning: { url: server.provisioningUrl, username: device.provUsername, password: device.provPassword, resyncMinutes: RESYNC_MINUTES },
+    // The phone's own web and menu administrator: the device's provisioning secret, which its file already carries.
+    adminPassword: device.provPassword,
+    registrationExpiry: server.registrationExpiry,
     firmwareUrl: o.firmwareUrl !== undefined ? o.firmwareUrl : server.firmwareUrl,
   };
   if (!assignment) {

@@ -43,8 +43,12 @@ export interface DeviceSettings {
   keys: Key[];
   /** Dialled before a watched extension to pick up its ringing call from a BLF key. */
   pickupPrefix: string;
-  /** What the phone fetches its files from, and the credentials it must send once provisioned. */
-  provisioning: { url: string; username: string; password: string };
+  /** What the phone fetches its files from, the credentials it must send once provisioned, and how often it checks on its own. */
+  provisioning: { url: string; username: string; password: string; resyncMinutes: number };
+  /** The password of the phone's own web interface and administrator menu. */
+  adminPassword: string;
+  /** Seconds a registration is asked to last. */
+  registrationExpiry: number;
   firmwareUrl: string | null;
   /** Text the phone shows when idle: the activation prompt for a pending phone. */
   idleText: string | null;

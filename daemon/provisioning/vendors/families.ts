@@ -40,7 +40,8 @@ export const FAMILIES: readonly VendorFamily[] = [
     resync: { config: 'check-sync', reboot: 'check-sync' },
     timezone: 'polycom',
     keys: { types: { blf: { code: 'normal' }, park: { code: 'automata' } }, modules: 3 },
-    codecNames: { G722: 'G722', PCMU: 'G711_Mu', PCMA: 'G711_A', G729: 'G729_AB', OPUS: 'OPUS', iLBC: 'iLBC' },
+    // Polycom UC names from FusionPBX's 5.x templates; Opus has no name either source confirms, so it is left out.
+    codecNames: { G722: 'G722', PCMU: 'G711_Mu', PCMA: 'G711_A', G729: 'G729_AB', iLBC: 'iLBC.13_33kbps' },
   },
   {
     id: 'yealink', name: 'Yealink T4x/T5x',
