@@ -94,7 +94,10 @@ function weekRule(samples: ReturnType<typeof change>[]): number {
 
 // Years looked at to tell "the last Sunday" from "the fourth Sunday"; the 25th to 28th are both in some years.
 const YEARS_COMPARED = 4;
+// How far ahead a year in which the rules change (one change, or three) looks for the rule that follows.
+const YEARS_AHEAD = 3;
 
+/** The offset in force in most months of the year. */
 function mostOfYear(zone: string, year: number): number {
   const seen = new Map<number, number>();
   for (let m = 0; m < 12; m++) {
@@ -103,8 +106,7 @@ function mostOfYear(zone: string, year: number): number {
   }
   return [...seen].sort((a, b) => b[1] - a[1])[0]![0];
 }
-// How far ahead a year in which the rules change (one change, or three) looks for the rule that follows.
-const YEARS_AHEAD = 3;
+
 const cache = new Map<string, ZoneRules>();
 
 /** A zone's rules in force in `year`; throws RangeError for a name Intl does not know. */
@@ -144,7 +146,7 @@ function rulesOf(zone: string, year: number, ahead: number): ZoneRules {
   return { zone, standard: start.before, dst: { save: start.after - start.before, start: rule(starts), end: rule(ends) } };
 }
 
-const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+const pad = (n: number) => String(n).padStart(2, '0');
 const hhmm = (minutes: number) => `${pad(Math.floor(Math.abs(minutes) / 60))}:${pad(Math.abs(minutes) % 60)}`;
 const hms = (minutes: number) => `${hhmm(minutes)}:00`;
 const signed = (n: number) => (n < 0 ? String(n) : `+${n}`);
