@@ -425,7 +425,7 @@ export const OPTIONS = [
   }),
   opt({
     key: 'provRateLimit', env: 'DIALTONE_PROV_RATE_LIMIT', defaultText: '30',
-    description: 'Failed provisioning requests (unknown names, new MACs, wrong credentials) one source may make per minute before it is refused for the rest of that minute; all sources together may add 20 times as many new MACs.',
+    description: 'Failed provisioning requests per minute: asks for one unknown name, new MACs, and wrong credentials for one device, each per source; past it that name, new MACs or that device are refused to the source for the rest of the minute. A source may ask for 20 times as many distinct unknown names, and all sources together add 20 times as many new MACs. Known devices and common files are always served.',
     fallback: () => 30, parse: positive,
   }),
   opt({

@@ -17,6 +17,8 @@ import { TemplateRenderer } from './templates/render';
 const PENDING_EXPIRY_EVERY_MS = 60 * 60 * 1000;
 // A site powering up hundreds of new phones behind a few addresses is normal; thousands a minute from everywhere is a scan.
 const NEW_DEVICES_GLOBAL_FACTOR = 20;
+// An office behind one NAT booting together asks for a few unknown names per phone; one source inventing more than this is a scan.
+const UNKNOWN_NAMES_PER_SOURCE_FACTOR = 20;
 
 export interface ProvisioningComponent extends Component {
   files: FileService;
@@ -40,7 +42,7 @@ export function provisioningComponent(rt: Runtime, sip: Pick<SipService, 'regist
   const timeline = new TimelineWriter(rt.db.knex, log);
   const files = new FileService({
     knex: rt.db.knex, secrets: rt.secrets, log, server, firmwareDir: rt.config.firmwareDir,
-    renderer, cache, limiter: new FailureLimiter(rt.config.provRateLimit), newDevices: new FailureLimiter(rt.config.provRateLimit * NEW_DEVICES_GLOBAL_FACTOR), digest: new DigestAuth(), timeline,
+    renderer, cache, limiter: new FailureLimiter(rt.config.provRateLimit), scans: new FailureLimiter(rt.config.provRateLimit * UNKNOWN_NAMES_PER_SOURCE_FACTOR), newDevices: new FailureLimiter(rt.config.provRateLimit * NEW_DEVICES_GLOBAL_FACTOR), digest: new DigestAuth(), timeline,
   });
   const httpLog = rt.log.child({ component: 'http' });
   const handler = provisioningHandler(files, httpLog);

@@ -36,6 +36,7 @@ export function serverDefaults(config: Config, registrarAddress: () => string): 
     registrationServiceNumber: config.registrationService,
     activationDomain: config.activationDomain,
     firmwareUrl: `${config.publicUrl}${PROV_PREFIX}/firmware`,
+    registrationExpiry: config.sipExpiresMax,
   };
 }
 
@@ -69,6 +70,11 @@ async function assignmentOf(knex: Knex, secrets: SecretBox, device: Device): Pro
   };
 }
 
+function extensionKeys(assignment: Assignment | null): SettingsOverrides | null {
+  const keys = assignment?.extension.settings.keys;
+  return keys && keys.length > 0 ? { keys } : null;
+}
+
 /** Reads the records a device's settings come from and builds them. */
 export async function loadDeviceSettings(knex: Knex, secrets: SecretBox, server: ServerDefaults, device: Device): Promise<LoadedSettings> {
   const assignment = await assignmentOf(knex, secrets, device);
@@ -81,7 +87,8 @@ export async function loadDeviceSettings(knex: Knex, secrets: SecretBox, server:
       provUsername: device.provUsername, provPassword: secrets.open(device.provPasswordSealed),
       activationUsername: device.activationUsername, activationPassword: secrets.open(device.activationPasswordSealed),
     },
-    overrides: mergeOverrides(assignment ? tenantO.o : null, assignment ? siteO.o : null, device.overrides),
+    // An extension's keys belong to whoever uses it: above the tenant's and site's, below the device's own.
+    overrides: mergeOverrides(assignment ? tenantO.o : null, assignment ? siteO.o : null, extensionKeys(assignment), device.overrides),
   });
   const stamps = [device.updatedAt, tenantO.at, siteO.at];
   const dependsOn = [device.id];

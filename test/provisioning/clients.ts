@@ -68,12 +68,12 @@ export function provisioning(ta: TestApp): ProvisioningComponent {
   return ta.app.components.find((c) => c.name === 'provisioning') as ProvisioningComponent;
 }
 
-/** Sends one raw datagram to the TFTP port and returns the first answer (null if none within the guard time). */
-export async function rawTftp(port: number, packet: Buffer): Promise<Buffer | null> {
+/** Sends one raw datagram to the TFTP port and returns the first answer (null if none within waitMs). */
+export async function rawTftp(port: number, packet: Buffer, waitMs = 5000): Promise<Buffer | null> {
   const s = dgram.createSocket('udp4');
   try {
     return await new Promise<Buffer | null>((resolve) => {
-      const guard = setTimeout(() => resolve(null), 5000);
+      const guard = setTimeout(() => resolve(null), waitMs);
       s.on('message', (msg) => {
         clearTimeout(guard);
         resolve(msg);

@@ -55,7 +55,7 @@ for (const kind of databaseKinds()) {
     t.match(perDevice.body, `account.1.user_name = ${f.creds.username}`);
     t.match(perDevice.body, 'account.1.password = ********');
     t.notOk(preview.raw.includes(f.creds.password), 'the preview never shows the SIP password');
-    t.match(perDevice.body, 'local_time.time_zone = 1', 'the device override applies');
+    t.match(perDevice.body, 'local_time.time_zone = +1\nlocal_time.summer_time = 1\nlocal_time.dst_time_type = 1\nlocal_time.start_time = 3/5/7/2', 'the device override applies, with its DST rule');
 
     const ev = await ta.call('GET', `/api/v1/devices/${id}/events`, { token: f.token });
     t.match(ev.body.items.at(-1), { kind: 'assigned', transport: 'api', result: 'assigned' });

@@ -16,6 +16,7 @@ export const SAMPLE_DEVICES = {
 export const SERVER: ServerDefaults = {
   provisioningUrl: 'https://prov.example.net/prov', sipHost: 'sip.example.net', sipPort: 5060, ntpServers: ['ntp.example.net'],
   voicemailNumber: '*97', registrationServiceNumber: '*8000', activationDomain: 'activate.example.net', firmwareUrl: 'https://prov.example.net/prov/firmware',
+  registrationExpiry: 3600,
 };
 
 const AT = '2026-01-01T00:00:00.000Z';
@@ -36,6 +37,16 @@ export function sampleInput(mac: string, vendor: string, model: string, assigned
     server: SERVER,
     device: { id: 'd1', mac, vendor, model, provUsername: `prov${mac}`, provPassword: 'PROVPASSWORD', activationUsername: `act${mac}abcd`, activationPassword: 'ACTIVATIONPASSWORD' },
     assignment: assigned ? { tenant, site, user, extension, sipUsername: '1001xsecret', sipPassword: 'EXTENSIONPASSWORD' } : null,
-    overrides: { keys: [{ index: 1, type: 'line', value: '1', label: 'Ada' }, { index: 2, type: 'blf', value: '1002', label: 'Bob & <Co>; sales' }, { index: 3, type: 'speed-dial', value: '+15551234', label: 'Front desk' }] },
+    // One key of each type, and one on an expansion module: every family's key codes show in its golden file.
+    overrides: {
+      keys: [
+        { index: 1, type: 'line', value: '1', label: 'Ada', module: 0 },
+        { index: 2, type: 'blf', value: '1002', label: 'Bob & <Co>; sales', module: 0 },
+        { index: 3, type: 'speed-dial', value: '+15551234', label: 'Front desk', module: 0 },
+        { index: 4, type: 'park', value: '701', label: 'Park 1', module: 0 },
+        { index: 1, type: 'blf', value: '1003', label: 'Carol', module: 1 },
+      ],
+      pickupPrefix: '*8',
+    },
   };
 }

@@ -48,9 +48,6 @@ t.test('hostile TFTP input', async (t) => {
     ['a write request', Buffer.concat([Buffer.from([0, 2]), Buffer.from('evil.cfg\0octet\0')])],
     ['a name without its terminator', Buffer.concat([Buffer.from([0, 1]), Buffer.from('y000000000066.cfg-octet')])],
     ['an unknown mode', rrq('y000000000066.cfg', 'morse')],
-    ['a non-numeric blksize', rrq('y000000000066.cfg', 'octet', { blksize: 'lots' })],
-    ['a blksize out of range', rrq('y000000000066.cfg', 'octet', { blksize: '99999' })],
-    ['a windowsize of zero', rrq('y000000000066.cfg', 'octet', { windowsize: '0' })],
     ['an option without a value', Buffer.concat([rrq('y000000000066.cfg'), Buffer.from('blksize\0')])],
     ['a packet over 512 bytes', rrq('y000000000066.cfg', 'octet', { pad: 'x'.repeat(600) })],
     ['path traversal', rrq('../../../etc/passwd')],
@@ -65,6 +62,17 @@ t.test('hostile TFTP input', async (t) => {
   for (const [what, packet] of cases) {
     const answer = await rawTftp(port, packet);
     t.equal(opcode(answer), ERROR, `${what}: answered with an error packet, never data`);
+  }
+  for (const [what, options, named] of [
+    ['a non-numeric blksize', { blksize: 'lots' }, 'blksize'],
+    ['a blksize out of range', { blksize: '99999' }, 'blksize'],
+    ['a windowsize of zero', { windowsize: '0' }, 'windowsize'],
+    ['a tsize other than 0 in a read request', { tsize: '4096' }, 'tsize'],
+  ] as const) {
+    const answer = await rawTftp(port, rrq('y000000000066.cfg', 'octet', options));
+    t.equal(opcode(answer), ERROR, `${what}: refused`);
+    t.equal(answer!.readUInt16BE(2), 8, 'with the option-negotiation code (RFC 2347)');
+    t.match(answer!.subarray(4).toString('latin1'), new RegExp(`^Option ${named} "[^"]*" refused: must be `), 'naming the option');
   }
   const ok = await rawTftp(port, rrq('y000000000066.cfg'));
   t.equal(opcode(ok), DATA, 'the server still answers a good request afterwards');
@@ -91,8 +99,8 @@ t.test('a flood of unknown MACs over TFTP is cut off per source', async (t) => {
   const port = provisioning(ta).tftpPort();
   const answers = [];
   for (let i = 0; i < 12; i++) answers.push(await rawTftp(port, rrq(`Grandstream/cfg000b82${String(i).padStart(6, '0')}.xml`)));
-  const refused = answers.filter((a) => opcode(a) === ERROR && a!.readUInt16BE(2) === 8);
-  t.ok(refused.length >= 6, `later requests are denied (${refused.length} of 12)`);
+  const refused = answers.filter((a) => opcode(a) === ERROR && a!.readUInt16BE(2) === 0 && a!.subarray(4).toString().startsWith('Too many failed requests from this address'));
+  t.ok(refused.length >= 6, `later requests are denied, saying why (${refused.length} of 12)`);
   const pending = await ta.call('GET', '/api/v1/devices?status=pending', { token: ta.operatorToken });
   t.ok(pending.body.total <= 6, `pending devices stay bounded (${pending.body.total})`);
 });
@@ -129,4 +137,47 @@ t.test('a packet from another transfer ID is refused without breaking the transf
     t.equal(opcode(msg), DATA);
   }
   t.match(Buffer.concat(chunks).toString(), f.devices[1]!.creds.password, 'the real client still gets the whole file');
+});
+
+t.test('an ERROR packet is never answered (RFC 1350)', async (t) => {
+  const ta = await startTestApp(t, 'sqlite');
+  await ta.app.listen();
+  const port = provisioning(ta).tftpPort();
+  const f = await fleet(ta);
+  const error = (code: number, text: string) => Buffer.concat([Buffer.from([0, 5, 0, code]), Buffer.from(`${text}\0`)]);
+  t.equal(await rawTftp(port, error(1, 'File not found'), 1500), null, 'an error sent to the listening port gets no answer');
+  t.equal(await rawTftp(port, Buffer.from([0, 5]), 1500), null, 'nor does a truncated one');
+
+  // Mid-transfer: a stranger's error is ignored and the client's own ends the transfer without a reply.
+  const name = PER_DEVICE_FILE.yealink!(f.devices[1]!.mac);
+  const client = dgram.createSocket('udp4');
+  const stranger = dgram.createSocket('udp4');
+  t.teardown(() => {
+    client.close();
+    stranger.close();
+  });
+  const heard = (s: dgram.Socket, ms: number) => new Promise<{ msg: Buffer; port: number } | null>((resolve) => {
+    const guard = setTimeout(() => resolve(null), ms);
+    s.once('message', (msg, rinfo) => {
+      clearTimeout(guard);
+      resolve({ msg, port: rinfo.port });
+    });
+  });
+  const first = heard(client, 5000);
+  client.send(rrq(name, 'octet', { blksize: '8' }), port, '127.0.0.1');
+  const oack = await first;
+  t.equal(opcode(oack?.msg ?? null), OACK);
+  let answer = heard(client, 5000);
+  client.send(Buffer.from([0, 4, 0, 0]), oack!.port, '127.0.0.1');
+  const block1 = await answer;
+  t.equal(opcode(block1?.msg ?? null), DATA, 'the transfer runs');
+  const strangerHeard = heard(stranger, 1500);
+  stranger.send(error(0, 'go away'), oack!.port, '127.0.0.1');
+  t.equal(await strangerHeard, null, "a stranger's error to the transfer port gets no answer");
+  answer = heard(client, 5000);
+  client.send(Buffer.from([0, 4, 0, 1]), oack!.port, '127.0.0.1');
+  t.equal(opcode((await answer)?.msg ?? null), DATA, 'and the transfer goes on');
+  answer = heard(client, 2500);
+  client.send(error(0, 'Disk full'), oack!.port, '127.0.0.1');
+  t.equal(await answer, null, "the client's own error ends the transfer: no answer, no retransmission");
 });

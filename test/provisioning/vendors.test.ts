@@ -1,6 +1,5 @@
 import t from 'tap';
 import { parseMac } from '../../daemon/provisioning/mac';
-import { vendorTimezone, zoneOffsets } from '../../daemon/provisioning/model/timezone';
 import { resyncEvent } from '../../daemon/provisioning/vendors/resync';
 import { chooseMatch, findModel, matchPath, parseUserAgent } from '../../daemon/provisioning/vendors/match';
 import { SAMPLE_DEVICES } from './samples';
@@ -51,14 +50,4 @@ t.test('resync events per family and per model', async (t) => {
   t.equal(resyncEvent('SPA112'), 'resync');
   t.equal(resyncEvent('grandstream', { reboot: true }), 'check-sync;reboot=true');
   t.equal(resyncEvent('unknown-vendor'), null);
-});
-
-t.test('time zones are written in each vendor form from the Olson name', async (t) => {
-  t.same(zoneOffsets('America/Chicago'), { standard: -360, observesDst: true });
-  t.same(zoneOffsets('Australia/Sydney'), { standard: 600, observesDst: true }, 'southern hemisphere');
-  t.same(zoneOffsets('Asia/Kolkata'), { standard: 330, observesDst: false });
-  t.equal(vendorTimezone('America/Chicago', 'seconds'), '-21600');
-  t.equal(vendorTimezone('Asia/Kolkata', 'hours'), '5.5');
-  t.equal(vendorTimezone('America/Chicago', 'gmt-hhmm'), 'GMT-06:00');
-  t.equal(vendorTimezone('Asia/Kolkata', 'posix'), 'UTC-05:30');
 });

@@ -59,6 +59,10 @@ export const extensionSettings = {
   emergencyAddress: { ...address, type: ['object', 'null'] },
   codecs: { type: 'array', items: { enum: ['OPUS', 'G722', 'PCMU', 'PCMA', 'G729', 'G726-32', 'iLBC', 'GSM'] } },
   onlineAccess: { type: 'boolean' },
+  keys: {
+    type: 'array', description: "The phone's keys; a device's overrides.keys still wins",
+    items: { type: 'object', properties: { index: { type: 'integer' }, type: { enum: ['line', 'blf', 'speed-dial', 'park'] }, value: { type: 'string' }, label: { type: 'string' }, module: { type: 'integer', description: '0: the phone; 1-6: an expansion module' } } },
+  },
 };
 
 export const extensionBody = {

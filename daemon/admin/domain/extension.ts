@@ -1,6 +1,7 @@
 import { Problems } from '../../core/errors';
 import { type Address, validateAddress } from './address';
 import { bool, dialString, email, isPlainObject, oneOf, text } from './fields';
+import { type Key, validateKeys } from './keys';
 
 export const FAX_MODES = ['disabled', 'attachment', 'link_and_attachment', 'link'] as const;
 export const RECORDING_MODES = ['off', 'on_demand', 'always'] as const;
@@ -39,6 +40,8 @@ export interface ExtensionSettings {
   emergencyAddress: Address | null;
   codecs: Codec[];
   onlineAccess: boolean;
+  /** The phone's keys for whoever uses this extension; empty: one line key. A device override still wins. */
+  keys: Key[];
 }
 
 export const DEFAULT_SETTINGS: ExtensionSettings = {
@@ -52,6 +55,7 @@ export const DEFAULT_SETTINGS: ExtensionSettings = {
   emergencyAddress: null,
   codecs: ['G722', 'PCMU', 'PCMA'],
   onlineAccess: true,
+  keys: [],
 };
 
 export const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS) as (keyof ExtensionSettings)[];
@@ -214,6 +218,7 @@ export function applySettings(current: ExtensionSettings, input: Record<string, 
     }
   }
   if ('onlineAccess' in input) s.onlineAccess = bool(p, 'onlineAccess', input.onlineAccess) ?? s.onlineAccess;
+  if ('keys' in input) s.keys = validateKeys(p, 'keys', input.keys) ?? s.keys;
 
   p.throwIfAny();
   return { settings: s, pin };

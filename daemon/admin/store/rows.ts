@@ -71,9 +71,15 @@ export const userFromRow = (r: Row): User => ({
   disabledAt: r.disabled_at ?? null, createdAt: r.created_at, updatedAt: r.updated_at,
 });
 
+// Settings stored before keys existed read as none.
+const storedSettings = (raw: string | null | undefined): ExtensionSettings => {
+  const s = fromJsonColumn<ExtensionSettings>(raw, null as unknown as ExtensionSettings);
+  return s && !Array.isArray(s.keys) ? { ...s, keys: [] } : s;
+};
+
 export const extensionFromRow = (r: Row): Extension => ({
   id: r.id, tenantId: r.tenant_id, number: r.number, userId: r.user_id ?? null, siteId: r.site_id ?? null,
-  settings: fromJsonColumn<ExtensionSettings>(r.settings, null as unknown as ExtensionSettings),
+  settings: storedSettings(r.settings),
   pinSealed: r.voicemail_pin_sealed ?? null, sipUsername: r.sip_username, sipPasswordSealed: r.sip_password_sealed,
   sipRotatedAt: r.sip_rotated_at, createdAt: r.created_at, updatedAt: r.updated_at,
 });

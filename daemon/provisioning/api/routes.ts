@@ -14,7 +14,7 @@ type Id = { Params: { id: string } };
 
 const overridesDoc = {
   type: 'object',
-  description: 'codecs, timezone, ntpServers, language, voicemailNumber, transport, registrar {host, port}, outboundProxy {host, port}, keys [{index, type: line|blf|speed-dial, value, label}], firmwareUrl, idleText',
+  description: 'codecs, timezone, ntpServers, language, voicemailNumber, transport, registrar {host, port}, outboundProxy {host, port}, keys [{index, type: line|blf|speed-dial|park, value, label, module}], pickupPrefix, firmwareUrl, idleText',
 };
 
 const deviceBody = {

@@ -14,6 +14,8 @@ export interface ServerDefaults {
   registrationServiceNumber: string;
   activationDomain: string;
   firmwareUrl: string | null;
+  /** What phones ask their registrations to last, in seconds: the registrar's largest grant. */
+  registrationExpiry: number;
 }
 
 export interface DeviceFacts {
@@ -45,6 +47,12 @@ export interface BuildInput {
   overrides: SettingsOverrides;
 }
 
+/** Directed pickup as Asterisk (FreePBX) and FreeSWITCH (FusionPBX) dial plans ship it; a tenant overrides it with pickupPrefix. */
+const DEFAULT_PICKUP_PREFIX = '**';
+
+// Phones also check for a new file on their own this often, should a resync NOTIFY not reach them.
+const RESYNC_MINUTES = 60;
+
 /** Phones show names on one line: any run of whitespace, line breaks included, becomes one space. */
 const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 
@@ -62,7 +70,10 @@ export function buildDeviceSettings(input: BuildInput): DeviceSettings {
     device: { id: device.id, mac: device.mac, vendor: device.vendor, model: device.model },
     ntpServers: o.ntpServers ?? server.ntpServers,
     registrationServiceNumber: server.registrationServiceNumber,
-    provisioning: { url: server.provisioningUrl, username: device.provUsername, password: device.provPassword },
+    provisioning: { url: server.provisioningUrl, username: device.provUsername, password: device.provPassword, resyncMinutes: RESYNC_MINUTES },
+    // The phone's own web and menu administrator: the device's provisioning secret, which its file already carries.
+    adminPassword: device.provPassword,
+    registrationExpiry: server.registrationExpiry,
     firmwareUrl: o.firmwareUrl !== undefined ? o.firmwareUrl : server.firmwareUrl,
   };
   if (!assignment) {
@@ -74,7 +85,8 @@ export function buildDeviceSettings(input: BuildInput): DeviceSettings {
     return {
       ...common, mode: 'activation', lines: [line], codecs: o.codecs ?? ['G722', 'PCMU', 'PCMA'],
       timezone: o.timezone ?? 'UTC', language: o.language ?? 'en', voicemailNumber: server.registrationServiceNumber,
-      keys: [{ index: 1, type: 'line', value: '1', label: 'Activate' }, { index: 2, type: 'speed-dial', value: server.registrationServiceNumber, label: 'Activate' }],
+      keys: [{ index: 1, type: 'line', value: '1', label: 'Activate', module: 0 }, { index: 2, type: 'speed-dial', value: server.registrationServiceNumber, label: 'Activate', module: 0 }],
+      pickupPrefix: o.pickupPrefix ?? DEFAULT_PICKUP_PREFIX,
       idleText: `Activate: dial ${server.registrationServiceNumber}`,
     };
   }
@@ -90,11 +102,11 @@ export function buildDeviceSettings(input: BuildInput): DeviceSettings {
     index: 1, extension: extension.number, displayName: name, label: `${extension.number} ${name}`.slice(0, 32).trim(),
     domain: tenant.sipDomain, username: assignment.sipUsername, password: assignment.sipPassword, registrar, outboundProxy,
   };
-  const keys: Key[] = (o.keys ?? [{ index: 1, type: 'line', value: '1', label: line.label }]).map((k) => ({ ...k, label: oneLine(k.label) }));
+  const keys: Key[] = (o.keys ?? [{ index: 1, type: 'line', value: '1', label: line.label, module: 0 }]).map((k) => ({ ...k, label: oneLine(k.label || (k.type === 'line' ? line.label : k.value)) }));
   return {
     ...common, mode: 'full', lines: [line], codecs: o.codecs ?? extension.settings.codecs,
     timezone: o.timezone ?? site?.timezone ?? 'UTC', language: o.language ?? user?.language ?? site?.language ?? 'en',
-    voicemailNumber: o.voicemailNumber ?? server.voicemailNumber, keys,
+    voicemailNumber: o.voicemailNumber ?? server.voicemailNumber, keys, pickupPrefix: o.pickupPrefix ?? DEFAULT_PICKUP_PREFIX,
     idleText: o.idleText !== undefined ? o.idleText : null,
   };
 }

@@ -1,13 +1,12 @@
 import { CODECS, type Codec } from '../../admin/domain/extension';
 import { isPlainObject, language, timezone } from '../../admin/domain/fields';
 import { Problems } from '../../core/errors';
-import type { Key, SettingsOverrides, Transport } from './settings';
+import { validateKeys } from '../../admin/domain/keys';
+import type { SettingsOverrides, Transport } from './settings';
 
 const TRANSPORTS: readonly Transport[] = ['udp', 'tcp', 'tls'];
-const KEY_TYPES = ['line', 'blf', 'speed-dial'] as const;
 const HOST = /^[A-Za-z0-9.\-]{1,253}$|^\[?[0-9a-fA-F:]{2,39}\]?$/;
 const DIAL = /^\+?[0-9*#]{1,32}$/;
-const MAX_KEYS = 64;
 
 function host(p: Problems, field: string, v: unknown): string | undefined {
   if (typeof v !== 'string' || !HOST.test(v)) {
@@ -25,27 +24,7 @@ function port(p: Problems, field: string, v: unknown): number | undefined {
   return v as number;
 }
 
-function keys(p: Problems, field: string, v: unknown): Key[] | undefined {
-  if (!Array.isArray(v) || v.length > MAX_KEYS) {
-    p.add(field, `must be a list of at most ${MAX_KEYS} keys`);
-    return undefined;
-  }
-  return v.map((k, i) => {
-    const f = `${field}.${i}`;
-    if (!isPlainObject(k)) {
-      p.add(f, 'must be {index, type, value, label}');
-      return { index: 0, type: 'line', value: '', label: '' } as Key;
-    }
-    if (!Number.isInteger(k.index) || (k.index as number) < 1 || (k.index as number) > MAX_KEYS) p.add(`${f}.index`, `must be 1 to ${MAX_KEYS}`);
-    if (!(KEY_TYPES as readonly unknown[]).includes(k.type)) p.add(`${f}.type`, `must be one of ${KEY_TYPES.join(', ')}`);
-    if (typeof k.value !== 'string' || !DIAL.test(k.value)) p.add(`${f}.value`, 'must be a line number, extension or number to dial');
-    const label = k.label ?? '';
-    if (typeof label !== 'string' || label.length > 32 || /[\u0000-\u001f\u007f]/.test(label)) p.add(`${f}.label`, 'must be at most 32 printable characters');
-    return { index: k.index as number, type: k.type as Key['type'], value: k.value as string, label: label as string };
-  });
-}
-
-const FIELDS = ['codecs', 'timezone', 'ntpServers', 'language', 'voicemailNumber', 'transport', 'registrar', 'outboundProxy', 'keys', 'firmwareUrl', 'idleText'];
+const FIELDS = ['codecs', 'timezone', 'ntpServers', 'language', 'voicemailNumber', 'transport', 'registrar', 'outboundProxy', 'keys', 'pickupPrefix', 'firmwareUrl', 'idleText'];
 
 /** Checks an override object from the API; field names in problems are prefixed with `prefix`. */
 export function validateOverrides(input: unknown, prefix = 'overrides'): SettingsOverrides {
@@ -98,7 +77,11 @@ export function validateOverrides(input: unknown, prefix = 'overrides'): Setting
       if (h && pt) out.outboundProxy = { host: h, port: pt };
     }
   }
-  if ('keys' in body) out.keys = keys(p, f('keys'), body.keys);
+  if ('keys' in body) out.keys = validateKeys(p, f('keys'), body.keys) ?? undefined;
+  if ('pickupPrefix' in body) {
+    if (typeof body.pickupPrefix !== 'string' || !/^[0-9*#]{1,8}$/.test(body.pickupPrefix)) p.add(f('pickupPrefix'), 'must be the directed pickup code, 1 to 8 of 0-9 * #, such as **');
+    else out.pickupPrefix = body.pickupPrefix;
+  }
   if ('firmwareUrl' in body) {
     const v = body.firmwareUrl;
     if (v !== null && (typeof v !== 'string' || !/^(https?|tftp):\/\/[^\s<>"']{1,500}$/.test(v))) p.add(f('firmwareUrl'), 'must be an http, https or tftp URL, or null');

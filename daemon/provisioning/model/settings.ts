@@ -1,4 +1,7 @@
 import type { Codec } from '../../admin/domain/extension';
+import type { Key } from '../../admin/domain/keys';
+
+export type { Key, KeyType } from '../../admin/domain/keys';
 
 export type Transport = 'udp' | 'tcp' | 'tls';
 
@@ -21,16 +24,6 @@ export interface Line {
   outboundProxy: Endpoint | null;
 }
 
-export type KeyType = 'line' | 'blf' | 'speed-dial';
-
-export interface Key {
-  index: number;
-  type: KeyType;
-  /** The line index for a line key, the extension watched for a BLF, the number dialled for a speed dial. */
-  value: string;
-  label: string;
-}
-
 /**
  * Everything a phone of any vendor is told, in one vendor-neutral shape.
  * Templates read only this; vendor spellings come from the family data.
@@ -48,8 +41,14 @@ export interface DeviceSettings {
   voicemailNumber: string;
   registrationServiceNumber: string;
   keys: Key[];
-  /** What the phone fetches its files from, and the credentials it must send once provisioned. */
-  provisioning: { url: string; username: string; password: string };
+  /** Dialled before a watched extension to pick up its ringing call from a BLF key. */
+  pickupPrefix: string;
+  /** What the phone fetches its files from, the credentials it must send once provisioned, and how often it checks on its own. */
+  provisioning: { url: string; username: string; password: string; resyncMinutes: number };
+  /** The password of the phone's own web interface and administrator menu. */
+  adminPassword: string;
+  /** Seconds a registration is asked to last. */
+  registrationExpiry: number;
   firmwareUrl: string | null;
   /** Text the phone shows when idle: the activation prompt for a pending phone. */
   idleText: string | null;
@@ -66,6 +65,7 @@ export interface SettingsOverrides {
   registrar?: { host?: string; port?: number };
   outboundProxy?: { host: string; port: number } | null;
   keys?: Key[];
+  pickupPrefix?: string;
   firmwareUrl?: string | null;
   idleText?: string | null;
 }

@@ -44,7 +44,13 @@ export interface FetchDeps {
   firmwareDir: string;
   renderer: TemplateRenderer;
   cache: RenderCache;
+  /**
+   * Failures per source and name (an unknown name asked for again and again), per source and MAC (wrong
+   * credentials) and new MACs per source: a phone's mistakes never count against the others behind its NAT.
+   */
   limiter: FailureLimiter;
+  /** Unknown names per source, whatever the name: a scan of made-up names. It never refuses a known device's name. */
+  scans: FailureLimiter;
   /** Pending devices created per minute from all sources together: a scan spread over many addresses stays bounded too. */
   newDevices: FailureLimiter;
   digest: DigestAuth;
@@ -154,17 +160,17 @@ export class FileService {
   /**
    * A cached file of a device already in memory is answered at once, so the
    * busiest path waits on nothing; anything that needs the database, the
-   * renderer or the firmware folder comes back as a promise.
+   * renderer or the firmware folder comes back as a promise. Names of known
+   * devices and common files are served whatever else the source got wrong.
    */
   fetch(req: FetchRequest): FetchResult | Promise<FetchResult> {
     const name = stripOneSlash(req.name);
-    if (this.d.limiter.blocked(req.source)) return { status: 'rate_limited', reason: 'too many failed requests from this source' };
     const facts = this.factsOf(name);
-    if (facts.refused) return this.fail(req, 'forbidden', facts.refused);
+    if (facts.refused) return this.fail(req, name, 'forbidden', facts.refused);
     const { candidates, mac } = facts;
     if (candidates.length === 0) return this.unmatched(req, name);
     const ua = parseUserAgent(req.userAgent);
-    if (mac && ua?.mac && ua.mac !== mac) return this.fail(req, 'forbidden', 'the User-Agent names another MAC');
+    if (mac && ua?.mac && ua.mac !== mac) return this.fail(req, name, 'forbidden', 'the User-Agent names another MAC');
     if (mac === null) return this.matched(req, name, facts, ua, null);
     const known = this.knownDevice(facts, mac);
     if (known) return this.matched(req, name, facts, ua, known);
@@ -204,7 +210,7 @@ export class FileService {
     const found = await findStatic(this.d.firmwareDir, name);
     if (found) return { status: 'static', file: found };
     if (isIgnoredName(name)) return { status: 'not_found', reason: 'known name, not served' };
-    return this.fail(req, 'not_found', 'unknown name');
+    return this.fail(req, name, 'not_found', 'unknown name');
   }
 
   private matched(req: FetchRequest, name: string, facts: NameFacts, ua: UserAgentFacts | null, device: Device | null): FetchResult | Promise<FetchResult> {
@@ -218,7 +224,7 @@ export class FileService {
     const match = facts.choice;
     if (!match) {
       if (device) this.event(device, req, name, 'not_found', 'the name fits several vendors; set the device model');
-      return this.fail(req, 'not_found', 'ambiguous name');
+      return this.fail(req, name, 'not_found', 'ambiguous name');
     }
     const { family, rule } = match;
     if (!rule.perDevice) {
@@ -240,6 +246,8 @@ export class FileService {
     // Only a phone on an extension is protected: an activation file holds nothing of an extension, and
     // demanding credentials there would let whoever fetched a MAC first lock the real phone out of activation.
     if (req.transport !== 'tftp' && device.credentialsSentAt && device.extensionId) {
+      const guesses = `auth\0${req.source}\0${device.mac}`;
+      if (req.authorization && this.d.limiter.blocked(guesses)) return { status: 'rate_limited', reason: 'too many wrong credentials for this device from this source' };
       const user = this.d.digest.verify(req.authorization, req.method ?? 'GET', {
         basicAllowed: req.transport === 'https',
         secret: (u) => (u === device.provUsername ? this.provSecret(device) : null),
@@ -247,7 +255,7 @@ export class FileService {
       if (!user) {
         this.event(device, req, name, 'unauthorized', req.authorization ? 'wrong credentials' : 'no credentials');
         // A digest client always asks once without credentials to get its challenge: only wrong ones count.
-        if (req.authorization) this.penalize(req, 'wrong credentials');
+        if (req.authorization) this.penalize(this.d.limiter, guesses, req, 'too many wrong credentials for one device from one source; refusing them for the rest of the minute');
         return { status: 'unauthorized', challenge: this.d.digest.challenge({ basic: req.transport === 'https' }) };
       }
     }
@@ -281,9 +289,10 @@ export class FileService {
   }
 
   private async createPending(req: FetchRequest, mac: Device['mac'], vendor: string, model: string | null): Promise<Device | null> {
-    const first = this.d.limiter.fail(req.source);
-    if (first) this.d.log.warn({ source: req.source, transport: req.transport }, 'provisioning: too many new MACs from one source; refusing it for the rest of the minute');
-    if (this.d.limiter.blocked(req.source) && !first) return null;
+    const perSource = `new\0${req.source}`;
+    const first = this.d.limiter.fail(perSource);
+    if (first) this.d.log.warn({ source: req.source, transport: req.transport }, 'provisioning: too many new MACs from one source; refusing new ones from it for the rest of the minute');
+    if (this.d.limiter.blocked(perSource) && !first) return null;
     if (this.d.newDevices.blocked('all')) return null;
     if (this.d.newDevices.fail('all')) this.d.log.warn({ source: req.source }, 'provisioning: too many new MACs from all sources; refusing new ones for the rest of the minute');
     const row = newDeviceRow(this.d.secrets, { mac, tenantId: null, vendor, model, extensionId: null });
@@ -304,12 +313,17 @@ export class FileService {
     this.d.timeline.add(device.id, { kind: 'fetch', transport: req.transport, file, source: req.source, userAgent: req.userAgent ?? null, result, detail });
   }
 
-  private penalize(req: FetchRequest, what: string): void {
-    if (this.d.limiter.fail(req.source)) this.d.log.warn({ source: req.source, transport: req.transport, last: what }, 'provisioning: too many failed requests from one source; refusing it for the rest of the minute');
+  private penalize(limiter: FailureLimiter, key: string, req: FetchRequest, warning: string): void {
+    if (limiter.fail(key)) this.d.log.warn({ source: req.source, transport: req.transport, name: req.name.slice(0, 80) }, `provisioning: ${warning}`);
   }
 
-  private fail(req: FetchRequest, status: 'not_found' | 'forbidden', reason: string): FetchResult {
-    this.penalize(req, reason);
+  /** A name that is no device's: counted for this source and name, and for this source's scan of names, never against other names. */
+  private fail(req: FetchRequest, name: string, status: 'not_found' | 'forbidden', reason: string): FetchResult {
+    const again = `name\0${req.source}\0${name}`;
+    if (this.d.limiter.blocked(again)) return { status: 'rate_limited', reason: 'this name was asked for too often from this source' };
+    if (this.d.scans.blocked(req.source)) return { status: 'rate_limited', reason: 'too many unknown names from this source' };
+    this.penalize(this.d.limiter, again, req, 'one unknown name asked for too often from one source; refusing that name to it for the rest of the minute');
+    this.penalize(this.d.scans, req.source, req, 'too many unknown names from one source; refusing unknown names to it for the rest of the minute (known devices are still served)');
     this.d.log.info({ source: req.source, transport: req.transport, name: req.name.slice(0, 80), reason }, 'provisioning: request refused');
     return { status, reason };
   }

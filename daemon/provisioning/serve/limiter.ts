@@ -1,5 +1,5 @@
 const WINDOW_MS = 60_000;
-const MAX_SOURCES = 50_000;
+const MAX_KEYS = 50_000;
 
 interface Window {
   start: number;
@@ -8,33 +8,33 @@ interface Window {
 }
 
 /**
- * Counts failures per source (unknown names, new MACs, wrong credentials) in
- * one-minute windows; a source over the limit is refused until its window
- * ends. Successful fetches of known files never count.
+ * Counts failures per key (a source, or a source with the name or MAC it
+ * got wrong) in one-minute windows; a key over the limit is refused until
+ * its window ends. Successful fetches of known files never count.
  */
 export class FailureLimiter {
   private readonly windows = new Map<string, Window>();
 
   constructor(private readonly limit: number, private readonly clock: () => number = Date.now) {}
 
-  private current(source: string): Window {
+  private current(key: string): Window {
     const t = this.clock();
-    let w = this.windows.get(source);
+    let w = this.windows.get(key);
     if (!w || t - w.start >= WINDOW_MS) {
-      if (!w && this.windows.size >= MAX_SOURCES) this.prune(t);
+      if (!w && this.windows.size >= MAX_KEYS) this.prune(t);
       w = { start: t, count: 0, warned: false };
-      this.windows.set(source, w);
+      this.windows.set(key, w);
     }
     return w;
   }
 
-  blocked(source: string): boolean {
-    return this.current(source).count >= this.limit;
+  blocked(key: string): boolean {
+    return this.current(key).count >= this.limit;
   }
 
   /** Records a failure; true the first time this window goes over the limit, so the caller logs once, not per packet. */
-  fail(source: string): boolean {
-    const w = this.current(source);
+  fail(key: string): boolean {
+    const w = this.current(key);
     w.count++;
     if (w.count >= this.limit && !w.warned) {
       w.warned = true;
@@ -45,7 +45,7 @@ export class FailureLimiter {
 
   private prune(t: number): void {
     for (const [k, w] of this.windows) if (t - w.start >= WINDOW_MS) this.windows.delete(k);
-    // Still full: a flood from very many sources; forgetting the oldest is better than growing without bound.
-    if (this.windows.size >= MAX_SOURCES) this.windows.delete(this.windows.keys().next().value!);
+    // Still full: a flood from very many sources or names; forgetting the oldest is better than growing without bound.
+    if (this.windows.size >= MAX_KEYS) this.windows.delete(this.windows.keys().next().value!);
   }
 }

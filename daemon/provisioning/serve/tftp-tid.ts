@@ -14,7 +14,7 @@ let installed = false;
 /**
  * Makes every server transfer accept packets only from its own client's
  * address and port, and answer any other sender with error 5, as the RFC
- * requires, leaving the transfer running.
+ * requires (unless what it sent was itself an error), leaving the transfer running.
  */
 export function installTransferIdCheck(): void {
   if (installed) return;
@@ -23,6 +23,8 @@ export function installTransferIdCheck(): void {
   IncomingRequest.prototype._initSocket = function (this: { _address: string; _port: number }, socket, onMessage) {
     original.call(this, socket, (msg, rinfo) => {
       if (rinfo.address === this._address && rinfo.port === this._port) return onMessage(msg, rinfo);
+      // An ERROR packet is never answered (RFC 1350), a stranger's no more than the client's.
+      if (msg.length >= 2 && msg.readUInt16BE(0) === 5) return;
       socket.send(UNKNOWN_TID, rinfo.port, rinfo.address);
     });
   };

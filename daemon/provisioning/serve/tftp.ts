@@ -1,14 +1,18 @@
+import type dgram from 'node:dgram';
 import fs from 'node:fs';
 import tftp, { type GetStream, type PutStream, type Server } from 'tftp';
 import type { Logger } from '../../core/log';
 import { networkAllowlist } from './allowlist';
+import { errorPacket, screenDatagram } from './tftp-gate';
 import { installTransferIdCheck } from './tftp-tid';
 import type { FetchResult, FileService } from './fetch';
 
 // RFC 1350 texts: the tftp package gives an error packet the matching code only when the message is exactly one of these.
 const NOT_FOUND = 'File not found';
+const ACCESS_CODE = 2;
 const ACCESS = 'Access violation';
-const DENIED = 'The request has been denied';
+// Any other text goes out with code 0 ("see the message"): code 8 belongs to refused options (RFC 2347).
+const RATE_LIMITED = 'Too many failed requests from this address; try again in a minute';
 
 export interface TftpOptions {
   host: string;
@@ -46,6 +50,7 @@ export class TftpFrontEnd {
       { host: this.opts.host, port: this.opts.port, root: this.opts.root, denyPUT: true, blockSize: 1468, windowSize: 16, retries: 3, timeout: 1000 },
       (req, res) => this.handle(req, res),
     );
+    this.screen(server);
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);
@@ -68,14 +73,34 @@ export class TftpFrontEnd {
     });
   }
 
+  /**
+   * Puts screenDatagram and the allowlist in front of the package's own
+   * listener on the listening socket, so what they refuse never starts a transfer.
+   */
+  private screen(server: Server): void {
+    const socket = (server as unknown as { _socket: dgram.Socket })._socket;
+    const [packageListener] = socket.listeners('message') as ((msg: Buffer, rinfo: dgram.RemoteInfo) => void)[];
+    socket.removeAllListeners('message');
+    socket.on('message', (msg: Buffer, rinfo: dgram.RemoteInfo) => {
+      const verdict = screenDatagram(msg);
+      if (verdict.action === 'drop') return;
+      if (!this.allowed(rinfo.address)) {
+        this.log.info({ source: rinfo.address }, 'tftp: source outside DIALTONE_TFTP_ALLOW');
+        socket.send(errorPacket(ACCESS_CODE, ACCESS), rinfo.port, rinfo.address);
+        return;
+      }
+      if (verdict.action === 'refuse') {
+        this.log.info({ source: rinfo.address, refused: verdict.message }, 'tftp: request refused for its options');
+        socket.send(errorPacket(verdict.code, verdict.message), rinfo.port, rinfo.address);
+        return;
+      }
+      packageListener!(msg, rinfo);
+    });
+  }
+
   private handle(req: GetStream, res: PutStream): void {
     req.on('error', (err) => this.log.debug({ err: err.message, file: req.file.slice(0, 80) }, 'tftp: transfer ended with an error'));
     const source = req.stats.remoteAddress;
-    if (!this.allowed(source)) {
-      this.log.info({ source }, 'tftp: source outside DIALTONE_TFTP_ALLOW');
-      req.abort(ACCESS);
-      return;
-    }
     this.active.add(req);
     req.on('close', () => this.active.delete(req));
     new Promise<FetchResult>((resolve) => resolve(this.files.fetch({ name: req.file, transport: 'tftp', source }))).then((result) => {
@@ -99,7 +124,7 @@ export class TftpFrontEnd {
           req.abort(ACCESS);
           return;
         case 'rate_limited':
-          req.abort(DENIED);
+          req.abort(RATE_LIMITED);
       }
     }, (err: unknown) => {
       this.log.error({ err }, 'tftp: request failed');

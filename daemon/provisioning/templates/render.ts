@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Eta } from 'eta';
 import { macUpper, type Mac } from '../mac';
-import type { DeviceSettings, Endpoint, Line } from '../model/settings';
-import { vendorTimezone, zoneOffsets } from '../model/timezone';
+import type { DeviceSettings, Endpoint, Key, Line } from '../model/settings';
+import { vendorTime } from '../model/timezone';
 import type { FileFormat, FileRule, VendorFamily } from '../vendors/types';
 import { escapeLine, escapeXml } from './escape';
 
@@ -17,9 +17,28 @@ export interface TemplateData {
   family: { id: string; name: string };
   /** Where this family's files are fetched from: the provisioning URL with the family's sub-path. */
   baseUrl: string;
-  tz: string | null;
-  dst: boolean;
+  /** The zone and its daylight-saving rule in the family's own form (model/timezone.ts); null in common files. */
+  time: ReturnType<typeof vendorTime> | null;
+  /** The keys the family offers, with its code for each: the phone's own, then per expansion module (modules[0] is module 1). */
+  keys: { phone: RenderKey[]; modules: RenderKey[][] };
   codecs: string[];
+}
+
+export interface RenderKey extends Key {
+  code: string;
+  suffix: string;
+}
+
+/** Keys of types the family lacks, or on modules it cannot address, are left out rather than sent as something else. */
+function renderKeys(family: VendorFamily, keys: Key[]): TemplateData['keys'] {
+  const out: TemplateData['keys'] = { phone: [], modules: Array.from({ length: family.keys.modules }, () => []) };
+  for (const k of [...keys].sort((a, b) => a.module - b.module || a.index - b.index)) {
+    const c = family.keys.types[k.type];
+    if (!c) continue;
+    const target = k.module === 0 ? out.phone : out.modules[k.module - 1];
+    target?.push({ ...k, code: c.code, suffix: c.suffix ?? '' });
+  }
+  return out;
 }
 
 /** The folder of templates, found from here both in the source tree and in the compiled dist/. */
@@ -36,6 +55,7 @@ export function templateData(
   file: { name: string; mac: Mac | null; model: string | null; tag: string | null },
   settings: DeviceSettings | null,
   provisioningUrl: string,
+  year = new Date().getUTCFullYear(),
 ): TemplateData {
   return {
     s: settings,
@@ -44,8 +64,8 @@ export function templateData(
     file: { ...file, macUpper: file.mac ? macUpper(file.mac) : null },
     family: { id: family.id, name: family.name },
     baseUrl: `${provisioningUrl}/${family.subPaths[0]}`,
-    tz: settings ? vendorTimezone(settings.timezone, family.timezone) : null,
-    dst: settings ? zoneOffsets(settings.timezone).observesDst : false,
+    time: settings ? vendorTime(settings.timezone, family.timezone, year) : null,
+    keys: renderKeys(family, settings?.keys ?? []),
     codecs: settings ? settings.codecs.map((c) => family.codecNames[c]).filter((c): c is string => c !== undefined) : [],
   };
 }

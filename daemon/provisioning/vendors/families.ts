@@ -38,8 +38,10 @@ export const FAMILIES: readonly VendorFamily[] = [
     ],
     ignored: [/^[0-9a-f]{12}-(phone|license)\.cfg$/i, /^[0-9a-f]{12}-directory\.xml$/i, /^[0-9a-f]{12}-(boot|app)\.log$/i, /^(sip|update)\.ld$/i],
     resync: { config: 'check-sync', reboot: 'check-sync' },
-    timezone: 'seconds',
-    codecNames: { G722: 'G722', PCMU: 'G711_Mu', PCMA: 'G711_A', G729: 'G729_AB', OPUS: 'OPUS', iLBC: 'iLBC' },
+    timezone: 'polycom',
+    keys: { types: { blf: { code: 'normal' }, park: { code: 'automata' } }, modules: 3 },
+    // Polycom UC names from FusionPBX's 5.x templates; Opus has no name either source confirms, so it is left out.
+    codecNames: { G722: 'G722', PCMU: 'G711_Mu', PCMA: 'G711_A', G729: 'G729_AB', iLBC: 'iLBC.13_33kbps' },
   },
   {
     id: 'yealink', name: 'Yealink T4x/T5x',
@@ -61,7 +63,8 @@ export const FAMILIES: readonly VendorFamily[] = [
     ignored: [/^[0-9a-f]{12}-(local|contact)\.(cfg|xml)$/i, /\.rom$/i],
     // FusionPBX's events; Wazo sends a plain check-sync, which Yealink reads as reboot=false.
     resync: { config: 'check-sync;reboot=false', reboot: 'check-sync;reboot=true' },
-    timezone: 'hours',
+    timezone: 'yealink',
+    keys: { types: { line: { code: '15' }, blf: { code: '16' }, 'speed-dial': { code: '13' }, park: { code: '10' } }, modules: 6 },
     codecNames: { OPUS: 'opus', G722: 'g722', PCMU: 'pcmu', PCMA: 'pcma', G729: 'g729', iLBC: 'ilbc', 'G726-32': 'g726_32' },
     lineGrammar: /^(#!version:[\d.]+|#.*|[a-z0-9_.]+ = [^\r\n]*|include:config <[^<>\s]+>|)$/,
   },
@@ -79,7 +82,8 @@ export const FAMILIES: readonly VendorFamily[] = [
     ignored: [],
     // Sources conflict (VENDORS.md): Asterisk's sipura-check-cfg sends resync, Endpoint Manager reboot.
     resync: { config: 'resync', reboot: 'reboot' },
-    timezone: 'gmt-hhmm',
+    timezone: 'cisco',
+    keys: { types: { line: { code: 'line' }, blf: { code: 'blf+sd+cp' }, 'speed-dial': { code: 'sd' }, park: { code: 'prk' } }, modules: 2 },
     codecNames: { G722: 'G722', PCMU: 'G711u', PCMA: 'G711a', G729: 'G729a', 'G726-32': 'G726-32' },
   },
   {
@@ -96,7 +100,8 @@ export const FAMILIES: readonly VendorFamily[] = [
     ignored: [],
     // Wazo sends check-sync for firmware 11 and 12; the reboot form is not confirmed by any source, so it is the same.
     resync: { config: 'check-sync', reboot: 'check-sync' },
-    timezone: 'gmt-hhmm',
+    timezone: 'cisco',
+    keys: { types: { line: { code: 'line' }, blf: { code: 'blf+sd+cp' }, 'speed-dial': { code: 'sd' }, park: { code: 'prk' } }, modules: 3 },
     codecNames: { OPUS: 'OPUS', G722: 'G722', PCMU: 'G711u', PCMA: 'G711a', G729: 'G729a', iLBC: 'iLBC' },
   },
   {
@@ -116,6 +121,7 @@ export const FAMILIES: readonly VendorFamily[] = [
     // FusionPBX PR #3014, "per Grandstream support".
     resync: { config: 'resync', reboot: 'check-sync;reboot=true' },
     timezone: 'posix',
+    keys: { types: { line: { code: '0' }, 'speed-dial': { code: '10' }, blf: { code: '11' }, park: { code: '19' } }, modules: 0 },
     codecNames: { PCMU: '0', PCMA: '8', G722: '9', G729: '18', 'G726-32': '2', iLBC: '98', OPUS: '123' },
   },
   {
@@ -131,7 +137,8 @@ export const FAMILIES: readonly VendorFamily[] = [
     ],
     ignored: [],
     resync: { config: 'check-sync;reboot=false', reboot: 'check-sync;reboot=true' },
-    timezone: 'seconds',
+    timezone: 'snom',
+    keys: { types: { line: { code: 'line' }, blf: { code: 'blf' }, 'speed-dial': { code: 'speed' }, park: { code: 'orbit' } }, modules: 0 },
     codecNames: { OPUS: 'opus', G722: 'g722', PCMU: 'pcmu', PCMA: 'pcma', G729: 'g729', 'G726-32': 'g726-32', GSM: 'gsm' },
   },
   {
@@ -146,7 +153,8 @@ export const FAMILIES: readonly VendorFamily[] = [
     ],
     ignored: [],
     resync: { config: 'check-sync', reboot: 'check-sync;reboot=true' },
-    timezone: 'hours',
+    timezone: 'fanvil',
+    keys: { types: { line: { code: '2' }, blf: { code: '1', suffix: '/ba' }, 'speed-dial': { code: '1', suffix: '/f' }, park: { code: '1', suffix: '/c' } }, modules: 0 },
     codecNames: { PCMU: 'PCMU', PCMA: 'PCMA', G722: 'G722', G729: 'G729', OPUS: 'OPUS', iLBC: 'iLBC', 'G726-32': 'G726-32' },
     lineGrammar: /^(<<VOIP CONFIG FILE>>Version:[\d.]+|<<END OF FILE>>|<[A-Z ]+ MODULE>|--[A-Za-z ]+--\s*:|[A-Za-z0-9 ]+?\s*:[^\r\n]*|)$/,
   },

@@ -1,7 +1,8 @@
 import type { Codec } from '../../admin/domain/extension';
+import type { KeyType } from '../../admin/domain/keys';
 
-/** How a vendor writes a UTC offset: see model/timezone.ts. */
-export type TimezoneFormat = 'seconds' | 'hours' | 'gmt-hhmm' | 'posix';
+/** How a vendor writes a zone and its daylight-saving rule: see model/timezone.ts. */
+export type TimezoneFormat = 'yealink' | 'polycom' | 'cisco' | 'posix' | 'snom' | 'fanvil';
 
 /** `xml` files are escaped as XML; `lines` files (key = value grammars) have line breaks and control characters removed. */
 export type FileFormat = 'xml' | 'lines';
@@ -26,6 +27,19 @@ export interface ModelSpec {
   tag?: string;
 }
 
+/** A key type's code in the vendor's files, and what its value is followed by where the vendor marks the type there (Fanvil's `/ba`). */
+export interface KeyCode {
+  code: string;
+  suffix?: string;
+}
+
+export interface KeyFormat {
+  /** Each key type the family offers; a type missing here is left out of its files. */
+  types: Partial<Record<KeyType, KeyCode>>;
+  /** Expansion modules its templates address; keys of a module beyond them are left out. */
+  modules: number;
+}
+
 export interface VendorFamily {
   id: string;
   name: string;
@@ -40,6 +54,7 @@ export interface VendorFamily {
   ignored: RegExp[];
   resync: { config: string; reboot: string };
   timezone: TimezoneFormat;
+  keys: KeyFormat;
   /** The vendor's name for each codec; a codec missing here is left out of that vendor's list. */
   codecNames: Partial<Record<Codec, string>>;
   /** A line grammar for `lines` files, checked by the tests. */
