@@ -18,6 +18,7 @@ import { sipComponentWith } from './sip/component';
 import { activationIdentities } from './provisioning';
 import { phonesComponent } from './phones/component';
 import { version } from './version';
+import { checkListeners, listenErrorFor, plannedListeners } from './ops/listeners';
 
 /** SIP, with pending phones as registrar identities, and the phone lifecycle that needs the SIP service. */
 function telephony(rt: Runtime): Component[] {
@@ -35,8 +36,14 @@ export interface App {
   runtime: Runtime;
   http: FastifyInstance;
   components: Component[];
-  /** Binds the listeners; the HTTP port actually bound is in `httpAddress`. */
+  /**
+   * Binds the listeners; the HTTP port actually bound is in `httpAddress`.
+   * Every planned address is checked first: one that cannot be bound throws a
+   * ListenError naming its option before any listener opens.
+   */
   listen(): Promise<void>;
+  /** SIGHUP: each component takes on the live options already written into `runtime.config`. */
+  reload(): Promise<void>;
   httpAddress(): { host: string; port: number };
   close(): Promise<void>;
 }
@@ -72,7 +79,13 @@ export async function buildApp(config: Config, opts: { log?: Logger; components?
     http,
     components,
     async listen() {
-      await http.listen({ host: config.httpHost, port: config.httpPort });
+      const planned = plannedListeners(config);
+      await checkListeners(planned);
+      try {
+        await http.listen({ host: config.httpHost, port: config.httpPort });
+      } catch (err) {
+        throw listenErrorFor({ option: 'DIALTONE_HTTP_PORT', protocol: 'tcp', host: config.httpHost, port: config.httpPort }, err);
+      }
       log.info({ url: `http://${config.httpHost}:${httpAddress().port}`, publicUrl: config.publicUrl }, 'HTTP listening (admin API, provisioning, /api/docs)');
       for (const c of components) {
         await c.start?.();
@@ -80,10 +93,20 @@ export async function buildApp(config: Config, opts: { log?: Logger; components?
       }
     },
     httpAddress,
+    async reload() {
+      for (const c of started) await c.reload?.();
+    },
     async close() {
+      // HTTP first: no new connection from here, while downloads under way finish; a keep-alive
+      // connection is closed as soon as its response is out rather than at its idle timeout.
+      const idle = setInterval(() => http.server.closeIdleConnections(), 100);
+      try {
+        await http.close();
+      } finally {
+        clearInterval(idle);
+      }
       for (const c of started.reverse()) await c.stop?.().catch((err: unknown) => log.error({ err, component: c.name }, 'stop failed'));
       started = [];
-      await http.close();
       await db.close();
     },
   };

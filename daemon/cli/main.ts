@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { buildApp } from '../app';
 import { ConfigError, loadConfig } from '../config/load';
 import { DomainError } from '../core/errors';
 import { createLogger } from '../core/log';
 import { createTenant } from '../admin/service/tenants';
 import { createToken } from '../admin/service/tokens';
+import { ListenError } from '../ops/listeners';
+import { runDaemon } from '../ops/daemon';
 import { migrate, openDatabase } from '../storage/database';
 import { adopt, importUsersFromFile, welcomeAdministrator } from './accounts';
 
@@ -40,19 +41,7 @@ async function withDb<T>(fn: (db: ReturnType<typeof openDatabase>) => Promise<T>
 
 async function serve(): Promise<void> {
   const config = loadConfig();
-  const log = createLogger(config.logLevel);
-  const app = await buildApp(config, { log });
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping');
-    await app.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  await app.listen();
+  await runDaemon(config, createLogger(config.logLevel));
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -117,6 +106,10 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     process.stderr.write(`dialtone: ${(err as Error).message}\n\n${USAGE}\n`);
     process.exit(64);
+  }
+  if (err instanceof ListenError) {
+    process.stderr.write(`dialtone: ${err.message}\n`);
+    process.exit(1);
   }
   if (err instanceof DomainError) {
     process.stderr.write(`dialtone: ${err.message}\n`);

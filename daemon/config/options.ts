@@ -50,6 +50,7 @@ export interface Config {
   ntpServers: string[];
   provRateLimit: number;
   pendingDeviceDays: number;
+  drainSeconds: number;
 }
 
 export type SipTransportName = 'udp' | 'tcp' | 'ws';
@@ -395,5 +396,10 @@ export const OPTIONS = [
     key: 'pendingDeviceDays', env: 'DIALTONE_PENDING_DEVICE_DAYS', defaultText: '30',
     description: 'Days after which a pending device (an unknown MAC that asked for its files and was never given to a tenant or an extension) that has not asked again is removed, with its timeline; 0 keeps them for ever.',
     fallback: () => 30, parse: integer(0, 3650),
+  }),
+  opt({
+    key: 'drainSeconds', env: 'DIALTONE_DRAIN_SECONDS', defaultText: '30',
+    description: 'On SIGTERM, how long transfers, requests and SIP transactions already under way may finish while nothing new is accepted; then the daemon exits 0. Keep it below systemd\'s TimeoutStopSec.',
+    fallback: () => 30, parse: integer(0, 3600),
   }),
 ] as const;

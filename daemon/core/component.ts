@@ -24,6 +24,11 @@ export interface Component {
   http?(app: FastifyInstance): Promise<void> | void;
   start?(): Promise<void>;
   stop?(): Promise<void>;
+  /**
+   * SIGHUP: take on what can change while running (templates, certificates,
+   * limits). `config` already holds the new values of the live options.
+   */
+  reload?(): Promise<void> | void;
 }
 
 /** Builds one component, or several that share something only they need (the SIP service and what uses it). */

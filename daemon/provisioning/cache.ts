@@ -51,6 +51,13 @@ export class RenderCache {
     }
   }
 
+  /** Drops every file, after the templates they were rendered from changed. */
+  clear(): void {
+    this.entries.clear();
+    this.byDep.clear();
+    this.changes++;
+  }
+
   invalidate(id: string): void {
     for (const key of this.byDep.get(id) ?? []) this.delete(key);
     this.byDep.delete(id);

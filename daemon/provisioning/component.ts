@@ -35,9 +35,11 @@ export function provisioningComponent(rt: Runtime): ProvisioningComponent {
   const cache = new RenderCache();
   const log = rt.log.child({ component: 'provisioning' });
   const timeline = new TimelineWriter(rt.db.knex, log);
+  const limiter = new FailureLimiter(rt.config.provRateLimit);
+  const newDevices = new FailureLimiter(rt.config.provRateLimit * NEW_DEVICES_GLOBAL_FACTOR);
   const files = new FileService({
     knex: rt.db.knex, secrets: rt.secrets, log, server, firmwareDir: rt.config.firmwareDir,
-    renderer, cache, limiter: new FailureLimiter(rt.config.provRateLimit), newDevices: new FailureLimiter(rt.config.provRateLimit * NEW_DEVICES_GLOBAL_FACTOR), digest: new DigestAuth(), timeline,
+    renderer, cache, limiter, newDevices, digest: new DigestAuth(), timeline,
   });
   const httpLog = rt.log.child({ component: 'http' });
   const handler = provisioningHandler(files, httpLog);
@@ -96,6 +98,15 @@ export function provisioningComponent(rt: Runtime): ProvisioningComponent {
       } else if (httpsPort !== null) {
         rt.log.warn('DIALTONE_HTTPS_PORT is set without DIALTONE_TLS_CERT and DIALTONE_TLS_KEY: no HTTPS listener');
       }
+    },
+    reload() {
+      renderer.reload();
+      cache.clear();
+      limiter.setLimit(rt.config.provRateLimit);
+      newDevices.setLimit(rt.config.provRateLimit * NEW_DEVICES_GLOBAL_FACTOR);
+      const { tlsCert, tlsKey } = rt.config;
+      // Read both before swapping, so a half-renewed pair leaves the old certificate serving.
+      if (tls && tlsCert && tlsKey) tls.setSecureContext({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(tlsKey) });
     },
     async stop() {
       unsubscribe?.();
