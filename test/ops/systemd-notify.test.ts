@@ -190,6 +190,24 @@ t.test('SIGTERM drains: a download under way finishes, nothing new is accepted, 
   t.match(d.output(), /"msg":"stopped"/);
 });
 
+t.test('SIGTERM drains: a TFTP transfer under way finishes before the daemon exits 0', async (t) => {
+  const tftpPort = await freeUdpPort();
+  const d = await startDaemon(t, { DIALTONE_DRAIN_SECONDS: '60', DIALTONE_TFTP_PORT: String(tftpPort) });
+  fs.mkdirSync(path.join(d.dataDir, 'firmware'), { recursive: true });
+  const body = crypto.randomBytes(16 * 1024 * 1024);
+  fs.writeFileSync(path.join(d.dataDir, 'firmware', 'big.rom'), body);
+  await until('the TFTP listener', () => /TFTP listening/.test(d.output()));
+  const out = path.join(d.dataDir, 'downloaded.rom');
+  // tftp-hpa's client, 512-byte blocks one at a time: the transfer lasts long enough to be caught under way.
+  const client = spawn('tftp', ['-m', 'binary', '127.0.0.1', String(tftpPort), '-c', 'get', 'big.rom', out], { stdio: 'ignore' });
+  const done = new Promise<number | null>((resolve) => client.on('exit', resolve));
+  await until('the transfer to start', () => fs.existsSync(out) && fs.statSync(out).size > 0);
+  d.proc.kill('SIGTERM');
+  t.equal(await d.exited, 0);
+  t.equal(await done, 0);
+  t.ok(fs.readFileSync(out).equals(body), 'the whole file arrived');
+});
+
 t.test('without the optional module, NOTIFY_SOCKET is logged once and the daemon runs', async (t) => {
   const d = await startDaemon(t, { NOTIFY_SOCKET: '@dialtone-nobody', NODE_PATH: '' }, ['-r', path.join(FIXTURES, 'no-sd-notify.cjs')]);
   await until('the HTTP listener', () => /HTTP listening/.test(d.output()));

@@ -56,16 +56,20 @@ export class TftpFrontEnd {
     this.log.info({ host: this.opts.host, port: this.port() }, 'TFTP listening (read-only)');
   }
 
+  /**
+   * Stops accepting requests; transfers under way keep their own sockets and
+   * finish, or end by themselves after their few retries if the phone is gone.
+   */
   async stop(): Promise<void> {
-    for (const req of this.active) req.abort();
-    this.active.clear();
-    if (!this.server) return;
     const server = this.server;
     this.server = null;
-    await new Promise<void>((resolve) => {
-      server.once('close', resolve);
-      server.close();
-    });
+    if (server) {
+      await new Promise<void>((resolve) => {
+        server.once('close', resolve);
+        server.close();
+      });
+    }
+    await Promise.all([...this.active].map((req) => new Promise((resolve) => req.once('close', resolve))));
   }
 
   private handle(req: GetStream, res: PutStream): void {
