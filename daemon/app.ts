@@ -19,16 +19,21 @@ import { activationIdentities } from './provisioning';
 import { phonesComponent } from './phones/component';
 import { version } from './version';
 import { checkListeners, listenErrorFor, plannedListeners } from './ops/listeners';
+import { opsComponent } from './ops/component';
+import { Health } from './ops/health';
+import { Metrics } from './ops/metrics';
+import { sipMetrics } from './sip/metrics';
 
 /** SIP, with pending phones as registrar identities, and the phone lifecycle that needs the SIP service. */
 function telephony(rt: Runtime): Component[] {
   const sip = sipComponentWith((r) => [activationIdentities(r.db.knex, r.secrets, r.config.activationDomain)])(rt);
+  sipMetrics(rt, sip.sip);
   return [sip, phonesComponent(rt, sip.sip)];
 }
 
 /** The parts of the daemon, in start order. Each is a plugin on the small core below. */
 export const COMPONENTS: ComponentFactory[] = [
-  adminComponent, activationComponent, pbxComponent, provisioningComponent,
+  opsComponent, adminComponent, activationComponent, pbxComponent, provisioningComponent,
   (rt) => accountsComponent(rt, { activationCode: activationCodeOf(rt) }), scimComponent, telephony,
 ];
 
@@ -57,7 +62,7 @@ export async function buildApp(config: Config, opts: { log?: Logger; components?
   const db = openDatabase(config.dbUrl);
   const applied = await migrate(db);
   if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
-  const runtime: Runtime = { config, log, db, secrets: new SecretBox(key.key), changes: new ChangeFeed() };
+  const runtime: Runtime = { config, log, db, secrets: new SecretBox(key.key), changes: new ChangeFeed(), metrics: new Metrics(version), health: new Health() };
   let http: FastifyInstance;
   let components: Component[];
   try {

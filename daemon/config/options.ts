@@ -51,6 +51,7 @@ export interface Config {
   provRateLimit: number;
   pendingDeviceDays: number;
   drainSeconds: number;
+  metricsListen: { host: string; port: number } | null;
 }
 
 export type SipTransportName = 'udp' | 'tcp' | 'ws';
@@ -150,6 +151,13 @@ function networks(raw: string): string[] {
     }
   }
   return list;
+}
+
+/** `127.0.0.1:9464` or `[::1]:9464`. */
+function hostPort(raw: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:\[\]]+):(\d{1,5})$/.exec(raw);
+  if (!m) throw new OptionError(`must be host:port, such as 127.0.0.1:9464 or [::1]:9464, got ${JSON.stringify(raw)}`);
+  return { host: host(m[1]!), port: port(m[2]!) };
 }
 
 function positive(raw: string): number {
@@ -401,5 +409,10 @@ export const OPTIONS = [
     key: 'drainSeconds', env: 'DIALTONE_DRAIN_SECONDS', defaultText: '30',
     description: 'On SIGTERM, how long transfers, requests and SIP transactions already under way may finish while nothing new is accepted; then the daemon exits 0. Keep it below systemd\'s TimeoutStopSec.',
     fallback: () => 30, parse: integer(0, 3600),
+  }),
+  opt({
+    key: 'metricsListen', env: 'DIALTONE_METRICS_LISTEN', defaultText: 'unset (GET /metrics on the HTTP port, with an operator token)',
+    description: 'Also serve GET /metrics, without a token, on a listener of its own (`127.0.0.1:9464`): bind it to loopback or a management network that only Prometheus reaches.',
+    fallback: () => null, parse: hostPort,
   }),
 ] as const;

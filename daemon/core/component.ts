@@ -4,6 +4,8 @@ import type { Database } from '../storage/database';
 import type { SecretBox } from '../crypto/secret-box';
 import type { ChangeFeed } from './changes';
 import type { Logger } from './log';
+import type { Health } from '../ops/health';
+import type { Metrics } from '../ops/metrics';
 
 /** What every part of the daemon is given: one of each, built once by daemon/app.ts. */
 export interface Runtime {
@@ -12,6 +14,10 @@ export interface Runtime {
   db: Database;
   secrets: SecretBox;
   changes: ChangeFeed;
+  /** What GET /metrics exports; components add their counters here. */
+  metrics: Metrics;
+  /** The dependencies /readyz reports; components add a check for what they rely on. */
+  health: Health;
 }
 
 /**

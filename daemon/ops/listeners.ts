@@ -14,9 +14,9 @@ export interface PlannedListener {
  * Every socket the daemon will listen on with this configuration, in the
  * order they open. Pure, so the plan is tested without binding anything.
  */
-export function plannedListeners(config: Config, extra: PlannedListener[] = []): PlannedListener[] {
+export function plannedListeners(config: Config): PlannedListener[] {
   const out: PlannedListener[] = [{ option: 'DIALTONE_HTTP_PORT', protocol: 'tcp', host: config.httpHost, port: config.httpPort }];
-  out.push(...extra);
+  if (config.metricsListen) out.push({ option: 'DIALTONE_METRICS_LISTEN', protocol: 'tcp', ...config.metricsListen });
   out.push({ option: 'DIALTONE_TFTP_PORT', protocol: 'udp', host: config.tftpHost, port: config.tftpPort });
   if (config.httpsPort !== null && config.tlsCert && config.tlsKey) {
     out.push({ option: 'DIALTONE_HTTPS_PORT', protocol: 'tcp', host: config.httpHost, port: config.httpsPort });

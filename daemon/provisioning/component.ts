@@ -5,6 +5,7 @@ import { deviceRoutes } from './api/routes';
 import { RenderCache } from './cache';
 import { DigestAuth } from './serve/digest';
 import { FileService } from './serve/fetch';
+import { FetchMetrics } from './serve/fetch-metrics';
 import { expirePendingDevices } from './store/expire-pending';
 import { PROV_PATH, provisioningHandler, provisioningLane, provisioningRoute } from './serve/http';
 import { FailureLimiter } from './serve/limiter';
@@ -39,12 +40,14 @@ export function provisioningComponent(rt: Runtime): ProvisioningComponent {
   const newDevices = new FailureLimiter(rt.config.provRateLimit * NEW_DEVICES_GLOBAL_FACTOR);
   const files = new FileService({
     knex: rt.db.knex, secrets: rt.secrets, log, server, firmwareDir: rt.config.firmwareDir,
-    renderer, cache, limiter, newDevices, digest: new DigestAuth(), timeline,
+    renderer, cache, limiter, newDevices, digest: new DigestAuth(), timeline, metrics: new FetchMetrics(rt.metrics),
   });
   const httpLog = rt.log.child({ component: 'http' });
   const handler = provisioningHandler(files, httpLog);
   const lane = provisioningLane(files, httpLog);
   const tftp = new TftpFrontEnd(files, { host: rt.config.tftpHost, port: rt.config.tftpPort, allow: rt.config.tftpAllow, root: rt.config.firmwareDir }, rt.log.child({ component: 'tftp' }));
+  rt.metrics.counterFrom('dialtone_tftp_transfers_total', 'TFTP transfers by how they ended: completed, failed (timed out or broken off), denied (source outside DIALTONE_TFTP_ALLOW).', ['result'], () =>
+    Object.entries(tftp.transfers).map(([result, n]) => [[result], n] as const));
   // Subscribed from the start, not from start(): records change through the API whether or not phones are being served.
   let unsubscribe: (() => void) | null = rt.changes.subscribe((change) => {
     cache.invalidate(change.id);

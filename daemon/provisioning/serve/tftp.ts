@@ -27,6 +27,8 @@ export class TftpFrontEnd {
   private server: Server | null = null;
   private readonly allowed: (a: string) => boolean;
   private readonly active = new Set<GetStream>();
+  /** Transfers by how they ended, for the metrics: sent whole, broken off (a timeout or the phone's error), or refused by DIALTONE_TFTP_ALLOW. */
+  readonly transfers = { completed: 0, failed: 0, denied: 0 };
 
   constructor(private readonly files: FileService, private readonly opts: TftpOptions, private readonly log: Logger) {
     this.allowed = networkAllowlist(opts.allow);
@@ -73,22 +75,34 @@ export class TftpFrontEnd {
   }
 
   private handle(req: GetStream, res: PutStream): void {
-    req.on('error', (err) => this.log.debug({ err: err.message, file: req.file.slice(0, 80) }, 'tftp: transfer ended with an error'));
+    let sending = false;
+    let failed = false;
+    req.on('error', (err) => {
+      failed = true;
+      this.log.debug({ err: err.message, file: req.file.slice(0, 80) }, 'tftp: transfer ended with an error');
+    });
     const source = req.stats.remoteAddress;
     if (!this.allowed(source)) {
+      this.transfers.denied++;
       this.log.info({ source }, 'tftp: source outside DIALTONE_TFTP_ALLOW');
       req.abort(ACCESS);
       return;
     }
     this.active.add(req);
-    req.on('close', () => this.active.delete(req));
+    req.on('close', () => {
+      this.active.delete(req);
+      if (failed) this.transfers.failed++;
+      else if (sending) this.transfers.completed++;
+    });
     new Promise<FetchResult>((resolve) => resolve(this.files.fetch({ name: req.file, transport: 'tftp', source }))).then((result) => {
       switch (result.status) {
         case 'ok':
+          sending = true;
           res.setSize(result.file.body.length);
           res.end(result.file.body);
           return;
         case 'static': {
+          sending = true;
           res.setSize(result.file.size);
           const rs = fs.createReadStream(result.file.path);
           rs.on('error', () => req.abort(NOT_FOUND));
