@@ -22,6 +22,7 @@ import { checkListeners, listenErrorFor, plannedListeners } from './ops/listener
 import { opsComponent } from './ops/component';
 import { Health } from './ops/health';
 import { Metrics } from './ops/metrics';
+import { LocalLeases, RedisLeases } from './ops/leases';
 import { sipMetrics } from './sip/metrics';
 
 /** SIP, with pending phones as registrar identities, and the phone lifecycle that needs the SIP service. */
@@ -62,7 +63,9 @@ export async function buildApp(config: Config, opts: { log?: Logger; components?
   const db = openDatabase(config.dbUrl);
   const applied = await migrate(db);
   if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
-  const runtime: Runtime = { config, log, db, secrets: new SecretBox(key.key), changes: new ChangeFeed(), metrics: new Metrics(version), health: new Health() };
+  const runtime: Runtime = { config, log, db, secrets: new SecretBox(key.key), changes: new ChangeFeed(), metrics: new Metrics(version), health: new Health(),
+    leases: config.redisUrl ? new RedisLeases(config.redisUrl, log) : new LocalLeases(),
+  };
   let http: FastifyInstance;
   let components: Component[];
   try {
@@ -71,6 +74,7 @@ export async function buildApp(config: Config, opts: { log?: Logger; components?
     for (const c of components) if (c.http) await c.http(http);
   } catch (err) {
     // A component refusing its configuration must not leave the database pool holding the process open.
+    await runtime.leases.close();
     await db.close();
     throw err;
   }
@@ -112,6 +116,7 @@ export async function buildApp(config: Config, opts: { log?: Logger; components?
       }
       for (const c of started.reverse()) await c.stop?.().catch((err: unknown) => log.error({ err, component: c.name }, 'stop failed'));
       started = [];
+      await runtime.leases.close();
       await db.close();
     },
   };

@@ -6,6 +6,7 @@ import type { ChangeFeed } from './changes';
 import type { Logger } from './log';
 import type { Health } from '../ops/health';
 import type { Metrics } from '../ops/metrics';
+import type { Leases } from '../ops/leases';
 
 /** What every part of the daemon is given: one of each, built once by daemon/app.ts. */
 export interface Runtime {
@@ -18,6 +19,8 @@ export interface Runtime {
   metrics: Metrics;
   /** The dependencies /readyz reports; components add a check for what they rely on. */
   health: Health;
+  /** Runs jobs that must happen once for all processes sharing the database (through Redis when there are several). */
+  leases: Leases;
 }
 
 /**

@@ -76,7 +76,8 @@ export function opsComponent(rt: Runtime): Component {
       const server = listener;
       listener = null;
       if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-      await redis?.quit().catch(() => {});
+      if (redis?.status === 'ready') await redis.quit().catch(() => {});
+      else redis?.disconnect();
     },
   };
 }

@@ -7,6 +7,8 @@ import { freeswitchDirectory } from './freeswitch/routes';
 import { affectedExtensionIds } from '../admin/service/extensions';
 import { loadLine } from './snapshot';
 
+const FULL_SYNC_LEASE_MS = 10 * 60_000;
+
 /**
  * Keeps the PBX in step with the admin records: Asterisk realtime tables are
  * written on every committed change (and in full at start), FreeSWITCH asks
@@ -62,9 +64,12 @@ export function pbxComponent(rt: Runtime): Component {
         pool: { min: 0, max: 4 },
       });
       unsubscribe = rt.changes.subscribe(onChange);
-      const ids = (await rt.db.knex('extensions').select('id')).map((r: { id: string }) => r.id);
-      log.info({ extensions: ids.length }, 'Asterisk realtime sync started');
-      void enqueue(ids);
+      // Processes started together on one database share the full sync: one of them writes every extension.
+      await rt.leases.oncePer('pbx-full-sync', FULL_SYNC_LEASE_MS, async () => {
+        const ids = (await rt.db.knex('extensions').select('id')).map((r: { id: string }) => r.id);
+        log.info({ extensions: ids.length }, 'Asterisk realtime sync started');
+        void enqueue(ids);
+      });
     },
     async stop() {
       unsubscribe?.();

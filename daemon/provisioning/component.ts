@@ -86,8 +86,10 @@ export function provisioningComponent(rt: Runtime): ProvisioningComponent {
     async start() {
       await tftp.start();
       if (rt.config.pendingDeviceDays > 0) {
-        void expirePending();
-        expiry = setInterval(() => void expirePending(), PENDING_EXPIRY_EVERY_MS).unref();
+        // Once for all processes on this database: the lease lapses just before each process's next hourly turn.
+        const turn = () => void rt.leases.oncePer('pending-device-expiry', PENDING_EXPIRY_EVERY_MS - 60_000, expirePending);
+        turn();
+        expiry = setInterval(turn, PENDING_EXPIRY_EVERY_MS).unref();
       }
       const { httpsPort, tlsCert, tlsKey } = rt.config;
       if (httpsPort !== null && tlsCert && tlsKey && app) {
