@@ -19,6 +19,12 @@ import { activationIdentities } from './provisioning';
 import { phonesComponent } from './phones/component';
 import { callsComponent } from './sip/proxy/component';
 import { version } from './version';
+import { checkListeners, listenErrorFor, plannedListeners } from './ops/listeners';
+import { opsComponent } from './ops/component';
+import { Health } from './ops/health';
+import { Metrics } from './ops/metrics';
+import { LocalLeases, RedisLeases } from './ops/leases';
+import { sipMetrics } from './sip/metrics';
 
 /**
  * SIP, with pending phones as registrar identities; the phones' files, which name the registrar SIP bound;
@@ -27,12 +33,13 @@ import { version } from './version';
  */
 function telephony(rt: Runtime): Component[] {
   const sip = sipComponentWith((r) => [activationIdentities(r.db.knex, r.secrets, r.config.activationDomain)])(rt);
+  sipMetrics(rt, sip.sip);
   return [sip, provisioningComponent(rt, sip.sip), phonesComponent(rt, sip.sip), callsComponent(rt, sip.sip), pbxComponent(rt, () => sip.sip.registrarAddress())];
 }
 
 /** The parts of the daemon, in start order. Each is a plugin on the small core below. */
 export const COMPONENTS: ComponentFactory[] = [
-  adminComponent, activationComponent,
+  opsComponent, adminComponent, activationComponent,
   (rt) => accountsComponent(rt, { activationCode: activationCodeOf(rt) }), scimComponent, telephony,
 ];
 
@@ -40,8 +47,14 @@ export interface App {
   runtime: Runtime;
   http: FastifyInstance;
   components: Component[];
-  /** Binds the listeners; the HTTP port actually bound is in `httpAddress`. */
+  /**
+   * Binds the listeners; the HTTP port actually bound is in `httpAddress`.
+   * Every planned address is checked first: one that cannot be bound throws a
+   * ListenError naming its option before any listener opens.
+   */
   listen(): Promise<void>;
+  /** SIGHUP: each component takes on the live options already written into `runtime.config`. */
+  reload(): Promise<void>;
   httpAddress(): { host: string; port: number };
   close(): Promise<void>;
 }
@@ -55,7 +68,9 @@ export async function buildApp(config: Config, opts: { log?: Logger; components?
   const db = openDatabase(config.dbUrl);
   const applied = await migrate(db);
   if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
-  const runtime: Runtime = { config, log, db, secrets: new SecretBox(key.key), changes: new ChangeFeed() };
+  const runtime: Runtime = { config, log, db, secrets: new SecretBox(key.key), changes: new ChangeFeed(), metrics: new Metrics(version), health: new Health(),
+    leases: config.redisUrl ? new RedisLeases(config.redisUrl, log) : new LocalLeases(),
+  };
   let http: FastifyInstance;
   let components: Component[];
   try {
@@ -64,6 +79,7 @@ export async function buildApp(config: Config, opts: { log?: Logger; components?
     for (const c of components) if (c.http) await c.http(http);
   } catch (err) {
     // A component refusing its configuration must not leave the database pool holding the process open.
+    await runtime.leases.close();
     await db.close();
     throw err;
   }
@@ -77,7 +93,13 @@ export async function buildApp(config: Config, opts: { log?: Logger; components?
     http,
     components,
     async listen() {
-      await http.listen({ host: config.httpHost, port: config.httpPort });
+      const planned = plannedListeners(config);
+      await checkListeners(planned);
+      try {
+        await http.listen({ host: config.httpHost, port: config.httpPort });
+      } catch (err) {
+        throw listenErrorFor({ option: 'DIALTONE_HTTP_PORT', protocol: 'tcp', host: config.httpHost, port: config.httpPort }, err);
+      }
       log.info({ url: `http://${config.httpHost}:${httpAddress().port}`, publicUrl: config.publicUrl }, 'HTTP listening (admin API, provisioning, /api/docs)');
       for (const c of components) {
         await c.start?.();
@@ -85,10 +107,21 @@ export async function buildApp(config: Config, opts: { log?: Logger; components?
       }
     },
     httpAddress,
+    async reload() {
+      for (const c of started) await c.reload?.();
+    },
     async close() {
+      // HTTP first: no new connection from here, while downloads under way finish; a keep-alive
+      // connection is closed as soon as its response is out rather than at its idle timeout.
+      const idle = setInterval(() => http.server.closeIdleConnections(), 100);
+      try {
+        await http.close();
+      } finally {
+        clearInterval(idle);
+      }
       for (const c of started.reverse()) await c.stop?.().catch((err: unknown) => log.error({ err, component: c.name }, 'stop failed'));
       started = [];
-      await http.close();
+      await runtime.leases.close();
       await db.close();
     },
   };

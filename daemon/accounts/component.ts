@@ -42,6 +42,8 @@ export function accountsComponent(rt: Runtime, opts: AccountsOptions = {}): Acco
   const from = rt.config.mailFrom ?? senderFor(rt.config.publicUrl);
   const transport = rt.config.smtpUrl ? smtpTransport(rt.config.smtpUrl) : outboxTransport(path.join(rt.config.dataDir, 'outbox'));
   const mail = new MailWorker({ knex, secrets: rt.secrets, log: rt.log.child({ component: 'mail' }), transport, from, messageDomain: from.split('@')[1]!.replace(/>.*$/, '') }, opts.mailPollMs);
+  rt.metrics.counterFrom('dialtone_mail_send_failures_total', 'Emails this process failed to hand to the SMTP server, by what followed: retry (later, with backoff) or failed (given up).', ['outcome'], () =>
+    Object.entries(mail.sendFailures).map(([outcome, n]) => [[outcome], n] as const));
   const notices: NoticeDeps = {
     knex, secrets: rt.secrets, config: rt.config, templates: new MailTemplates(rt.config.mailTemplatesDir),
     queued: () => mail.kick(), ...(opts.activationCode ? { activationCode: opts.activationCode } : {}),

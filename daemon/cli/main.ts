@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { buildApp } from '../app';
 import { ConfigError, loadConfig } from '../config/load';
 import { DomainError } from '../core/errors';
 import { createLogger } from '../core/log';
@@ -8,6 +7,8 @@ import { BulkValidationError } from '../bulk/import';
 import { version } from '../version';
 import { COMMANDS, type Command, UsageError } from './commands';
 import { InputFileError } from './input-file';
+import { ListenError } from '../ops/listeners';
+import { runDaemon } from '../ops/daemon';
 
 // Exit codes, as sysexits(3) names them where one fits.
 const EXIT = { refused: 1, config: 2, usage: 64, noInput: 66, internal: 70 } as const;
@@ -38,19 +39,7 @@ const helpOf = (c: Command) => `usage: ${usageLine(c)}\n\n${c.summary}\n`;
 
 async function serve(): Promise<void> {
   const config = loadConfig();
-  const log = createLogger(config.logLevel);
-  const app = await buildApp(config, { log });
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping');
-    await app.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  await app.listen();
+  await runDaemon(config, createLogger(config.logLevel));
 }
 
 /** The command named by the leading words of argv (`tenant create`), and the arguments after them. */
@@ -134,6 +123,10 @@ function report(err: unknown): number {
     say(`${file} has ${problems.length === 1 ? 'a problem' : `${problems.length} problems`}; nothing was created`);
     // FILE:LINE: as compilers print it, so an editor can jump to the line.
     for (const p of problems) process.stderr.write(`${file}${p.line ? `:${p.line}` : ''}: ${p.column ?? 'file'}: ${p.reason}\n`);
+    return EXIT.refused;
+  }
+  if (err instanceof ListenError) {
+    say(err.message);
     return EXIT.refused;
   }
   if (err instanceof DomainError) {

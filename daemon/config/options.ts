@@ -56,6 +56,8 @@ export interface Config {
   pendingDeviceDays: number;
   pbxUri: string | null;
   emergencyNumbers: string[];
+  drainSeconds: number;
+  metricsListen: { host: string; port: number } | null;
 }
 
 export type SipTransportName = 'udp' | 'tcp' | 'ws';
@@ -165,6 +167,13 @@ function emergencyNumbers(raw: string): string[] {
     if (!/^[0-9]{2,6}$/.test(n)) throw new OptionError(`must be comma-separated numbers of 2 to 6 digits, got ${JSON.stringify(n)}`);
   }
   return [...new Set(list)];
+}
+
+/** `127.0.0.1:9464` or `[::1]:9464`. */
+function hostPort(raw: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:\[\]]+):(\d{1,5})$/.exec(raw);
+  if (!m) throw new OptionError(`must be host:port, such as 127.0.0.1:9464 or [::1]:9464, got ${JSON.stringify(raw)}`);
+  return { host: host(m[1]!), port: port(m[2]!) };
 }
 
 function positive(raw: string): number {
@@ -447,5 +456,15 @@ export const OPTIONS = [
     key: 'emergencyNumbers', env: 'DIALTONE_EMERGENCY_NUMBERS', defaultText: '911,112,999,933',
     description: 'Emergency numbers, comma-separated: always relayed whatever the calling permission, with the caller\'s emergency address as PIDF-LO.',
     fallback: () => ['911', '112', '999', '933'], parse: emergencyNumbers,
+  }),
+  opt({
+    key: 'drainSeconds', env: 'DIALTONE_DRAIN_SECONDS', defaultText: '30',
+    description: 'On SIGTERM, how long transfers, requests and SIP transactions already under way may finish while nothing new is accepted; then the daemon exits 0. Keep it below systemd\'s TimeoutStopSec.',
+    fallback: () => 30, parse: integer(0, 3600),
+  }),
+  opt({
+    key: 'metricsListen', env: 'DIALTONE_METRICS_LISTEN', defaultText: 'unset (GET /metrics on the HTTP port, with an operator token)',
+    description: 'Also serve GET /metrics, without a token, on a listener of its own (`127.0.0.1:9464`): bind it to loopback or a management network that only Prometheus reaches.',
+    fallback: () => null, parse: hostPort,
   }),
 ] as const;

@@ -13,6 +13,8 @@ export class MailWorker {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private again = false;
+  /** Sending attempts that failed, by what followed (retry later, or failed for good), for the metrics. */
+  readonly sendFailures = { retry: 0, failed: 0 };
 
   constructor(
     private readonly deps: { knex: Knex; secrets: SecretBox; log: Logger; transport: MailTransport; from: string; messageDomain: string },
@@ -60,6 +62,7 @@ export class MailWorker {
         } catch (err) {
           const reason = (err as Error).message ?? String(err);
           const outcome = await markFailedAttempt(knex, mail, reason, clock());
+          this.sendFailures[outcome]++;
           log.warn({ mailId: mail.id, purpose: mail.purpose, attempt: mail.attempts + 1, outcome, reason }, 'mail not sent');
         }
       }

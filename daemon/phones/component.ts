@@ -15,10 +15,13 @@ export function phonesComponent(rt: Runtime, sip: SipService): Component {
   const knex = rt.db.knex;
   const log = rt.log.child({ component: 'phones' });
   const auto = resyncOnChange(knex, sip, rt.config.activationDomain, log);
+  const activations = rt.metrics.counter('dialtone_activations_total', 'Activation codes keyed in at the registration service, by result (activated, mistyped, unknown, expired).', ['result']);
+  const ivrCalls = rt.metrics.counter('dialtone_ivr_calls_total', 'Calls (initial INVITEs) handed to the registration service.').cell();
   const service = registrationService({
     knex, secrets: rt.secrets, changes: rt.changes, sip, log, activationDomain: rt.config.activationDomain,
     serviceNumber: rt.config.registrationService, mediaHost: rt.config.sipHost,
     advertisedHost: sip.registrarAddress().replace(/:\d+$/, ''),
+    onActivation: (result) => activations.inc(result),
   });
   let stops: (() => void)[] = [];
   return {
@@ -35,7 +38,13 @@ export function phonesComponent(rt: Runtime, sip: SipService): Component {
       }, { prefix: '/api/v1' });
     },
     async start() {
-      sip.serve(service);
+      sip.serve({
+        owns: (req) => service.owns(req),
+        handle: (req) => {
+          if (req.message.method === 'INVITE' && !req.message.headers.to?.params?.tag) ivrCalls.inc();
+          service.handle(req);
+        },
+      });
       stops = [recordRegistrations(knex, sip, log), rt.changes.subscribe(auto.listener), auto.stop, service.stop];
     },
     async stop() {

@@ -40,6 +40,8 @@ export interface RegistrationServiceDeps {
   /** Address to receive RTP on, and to advertise in the SDP answer. */
   mediaHost: string;
   advertisedHost: string;
+  /** Told each code keyed in, by result, for the metrics. */
+  onActivation?: (result: 'activated' | 'mistyped' | 'unknown' | 'expired') => void;
 }
 
 /**
@@ -72,6 +74,7 @@ export function registrationService(d: RegistrationServiceDeps) {
 
   async function finishActivation(call: Call, extensionId: string): Promise<void> {
     await activateDevice({ knex: d.knex, changes: d.changes, secrets: d.secrets }, call.deviceId, extensionId, `device:${call.deviceId}`);
+    d.onActivation?.('activated');
     await recordDeviceEvent(d.knex, call.deviceId, { kind: 'assigned', transport: 'sip', result: 'activated', detail: 'activation code keyed in from the phone' });
     const device = await deviceById(d.knex, call.deviceId);
     const event = resyncEvent(device?.model ?? device?.vendor ?? '', { reboot: true }) ?? 'check-sync;reboot=true';
@@ -88,6 +91,7 @@ export function registrationService(d: RegistrationServiceDeps) {
     const [state, next] = onRedemption(call.state, result);
     call.state = state;
     call.busy = false;
+    if (!result.ok) d.onActivation?.(result.reason);
     if (!result.ok) await recordDeviceEvent(d.knex, call.deviceId, { kind: 'assigned', transport: 'sip', result: 'refused', detail: `activation code ${result.reason}` });
     if (next.do === 'hangup') {
       end(call, true);

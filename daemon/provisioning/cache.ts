@@ -7,11 +7,13 @@ export interface RenderedFile {
   /** HTTP date of the newest record the file was built from. */
   lastModified: string;
   mode: 'full' | 'activation' | 'common';
+  /** The vendor family whose template made it, for the fetch metrics. */
+  vendor: string;
 }
 
-export function renderedFile(text: string, contentType: string, lastModified: string, mode: RenderedFile['mode']): RenderedFile {
+export function renderedFile(text: string, contentType: string, lastModified: string, mode: RenderedFile['mode'], vendor: string): RenderedFile {
   const body = Buffer.from(text, 'utf8');
-  return { body, contentType, mode, lastModified: new Date(lastModified).toUTCString(), etag: `"${crypto.createHash('sha1').update(body).digest('base64url')}"` };
+  return { body, contentType, mode, vendor, lastModified: new Date(lastModified).toUTCString(), etag: `"${crypto.createHash('sha1').update(body).digest('base64url')}"` };
 }
 
 /**
@@ -51,7 +53,7 @@ export class RenderCache {
     }
   }
 
-  /** Drops every file: what they were all built from changed (the SIP registrar's address, once the engine is listening). */
+  /** Drops every file: what they were all built from changed (the templates, or the SIP registrar's address once the engine is listening). */
   clear(): void {
     this.entries.clear();
     this.byDep.clear();

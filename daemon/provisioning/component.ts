@@ -6,6 +6,7 @@ import { deviceRoutes } from './api/routes';
 import { RenderCache } from './cache';
 import { DigestAuth } from './serve/digest';
 import { FileService } from './serve/fetch';
+import { FetchMetrics } from './serve/fetch-metrics';
 import { expirePendingDevices } from './store/expire-pending';
 import { PROV_PATH, provisioningHandler, provisioningLane, provisioningRoute } from './serve/http';
 import { FailureLimiter } from './serve/limiter';
@@ -40,14 +41,19 @@ export function provisioningComponent(rt: Runtime, sip: Pick<SipService, 'regist
   const cache = new RenderCache();
   const log = rt.log.child({ component: 'provisioning' });
   const timeline = new TimelineWriter(rt.db.knex, log);
+  const limiter = new FailureLimiter(rt.config.provRateLimit);
+  const scans = new FailureLimiter(rt.config.provRateLimit * UNKNOWN_NAMES_PER_SOURCE_FACTOR);
+  const newDevices = new FailureLimiter(rt.config.provRateLimit * NEW_DEVICES_GLOBAL_FACTOR);
   const files = new FileService({
     knex: rt.db.knex, secrets: rt.secrets, log, server, firmwareDir: rt.config.firmwareDir,
-    renderer, cache, limiter: new FailureLimiter(rt.config.provRateLimit), scans: new FailureLimiter(rt.config.provRateLimit * UNKNOWN_NAMES_PER_SOURCE_FACTOR), newDevices: new FailureLimiter(rt.config.provRateLimit * NEW_DEVICES_GLOBAL_FACTOR), digest: new DigestAuth(), timeline,
+    renderer, cache, limiter, scans, newDevices, digest: new DigestAuth(), timeline, metrics: new FetchMetrics(rt.metrics),
   });
   const httpLog = rt.log.child({ component: 'http' });
   const handler = provisioningHandler(files, httpLog);
   const lane = provisioningLane(files, httpLog);
   const tftp = new TftpFrontEnd(files, { host: rt.config.tftpHost, port: rt.config.tftpPort, allow: rt.config.tftpAllow, root: rt.config.firmwareDir }, rt.log.child({ component: 'tftp' }));
+  rt.metrics.counterFrom('dialtone_tftp_transfers_total', 'TFTP transfers by how they ended: completed, failed (timed out or broken off), denied (source outside DIALTONE_TFTP_ALLOW).', ['result'], () =>
+    Object.entries(tftp.transfers).map(([result, n]) => [[result], n] as const));
   // Subscribed from the start, not from start(): records change through the API whether or not phones are being served.
   let unsubscribe: (() => void) | null = rt.changes.subscribe((change) => {
     cache.invalidate(change.id);
@@ -95,8 +101,10 @@ export function provisioningComponent(rt: Runtime, sip: Pick<SipService, 'regist
         log.info(told, 'phones will be told (DIALTONE_PUBLIC_HOST and the options in the README derive these)');
       }
       if (rt.config.pendingDeviceDays > 0) {
-        void expirePending();
-        expiry = setInterval(() => void expirePending(), PENDING_EXPIRY_EVERY_MS).unref();
+        // Once for all processes on this database: the lease lapses just before each process's next hourly turn.
+        const turn = () => void rt.leases.oncePer('pending-device-expiry', PENDING_EXPIRY_EVERY_MS - 60_000, expirePending);
+        turn();
+        expiry = setInterval(turn, PENDING_EXPIRY_EVERY_MS).unref();
       }
       const { httpsPort, tlsCert, tlsKey } = rt.config;
       if (httpsPort !== null && tlsCert && tlsKey && app) {
@@ -110,6 +118,16 @@ export function provisioningComponent(rt: Runtime, sip: Pick<SipService, 'regist
       } else if (httpsPort !== null) {
         rt.log.warn('DIALTONE_HTTPS_PORT is set without DIALTONE_TLS_CERT and DIALTONE_TLS_KEY: no HTTPS listener');
       }
+    },
+    reload() {
+      renderer.reload();
+      cache.clear();
+      limiter.setLimit(rt.config.provRateLimit);
+      scans.setLimit(rt.config.provRateLimit * UNKNOWN_NAMES_PER_SOURCE_FACTOR);
+      newDevices.setLimit(rt.config.provRateLimit * NEW_DEVICES_GLOBAL_FACTOR);
+      const { tlsCert, tlsKey } = rt.config;
+      // Read both before swapping, so a half-renewed pair leaves the old certificate serving.
+      if (tls && tlsCert && tlsKey) tls.setSecureContext({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(tlsKey) });
     },
     async stop() {
       unsubscribe?.();

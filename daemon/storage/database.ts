@@ -70,12 +70,3 @@ export async function migrate(db: Database): Promise<string[]> {
   const [, applied] = (await db.knex.migrate.latest({ migrationSource })) as [number, string[]];
   return applied;
 }
-
-export async function isReachable(db: Database): Promise<boolean> {
-  try {
-    await db.knex.raw('select 1');
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -222,7 +222,10 @@ for (const kind of databaseKinds()) {
 
     t.test('health, readiness and the API description', async (t) => {
       t.same((await ta.call('GET', '/healthz')).body, { status: 'ok' });
-      t.same((await ta.call('GET', '/readyz')).body, { status: 'ready', database: 'reachable' });
+      // Nothing listens in this test: the SIP engine is not up, and readiness says so; test/ops/metrics-endpoint has the ready case.
+      const ready = await ta.call('GET', '/readyz');
+      t.equal(ready.status, 503);
+      t.same(ready.body, { status: 'unavailable', database: 'up', sip: 'down: the builtin engine is not listening' });
       const doc = await ta.call('GET', '/api/docs/json');
       t.equal(doc.status, 200);
       t.ok(doc.body.paths['/api/v1/users'], 'users are described');

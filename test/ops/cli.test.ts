@@ -128,7 +128,8 @@ t.test('serve starts on embedded defaults, answers, and stops cleanly on SIGTERM
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
     const timer = setInterval(() => {
-      if (log.includes('HTTP listening')) {
+      // SIP starts last: from then on every dependency /readyz reports is up.
+      if (log.includes('SIP listening')) {
         clearInterval(timer);
         resolve();
       }
@@ -140,7 +141,7 @@ t.test('serve starts on embedded defaults, answers, and stops cleanly on SIGTERM
   t.ok(lines.some((l) => /secret\.key/.test(l.file ?? '') && l.level === 40), 'warns that it generated a secret key');
   t.ok(fs.existsSync(path.join(dir, 'dialtone.sqlite')), 'the SQLite database is in the data dir');
   const res = await fetch(`http://127.0.0.1:${port}/readyz`);
-  t.same(await res.json(), { status: 'ready', database: 'reachable' });
+  t.same(await res.json(), { status: 'ready', database: 'up', sip: 'up' });
   child.kill('SIGTERM');
   t.equal(await exited, 0);
 });

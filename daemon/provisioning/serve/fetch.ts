@@ -15,6 +15,7 @@ import { type PathMatch, type UserAgentFacts, chooseMatch, isIgnoredName, matchP
 import { type DigestAuth, type DigestSecret, digestSecret } from './digest';
 import { type StaticFile, findStatic } from './firmware';
 import type { FailureLimiter } from './limiter';
+import type { FetchMetrics } from './fetch-metrics';
 import { refuseName, stripOneSlash } from './names';
 import type { TimelineWriter } from './timeline-writer';
 
@@ -55,6 +56,7 @@ export interface FetchDeps {
   newDevices: FailureLimiter;
   digest: DigestAuth;
   timeline: TimelineWriter;
+  metrics: FetchMetrics;
 }
 
 const MAX_CACHED_DEVICES = 200_000;
@@ -164,6 +166,13 @@ export class FileService {
    * devices and common files are served whatever else the source got wrong.
    */
   fetch(req: FetchRequest): FetchResult | Promise<FetchResult> {
+    const started = performance.now();
+    const result = this.answer(req);
+    if (result instanceof Promise) return result.then((r) => this.d.metrics.record(req.transport, r, started));
+    return this.d.metrics.record(req.transport, result, started);
+  }
+
+  private answer(req: FetchRequest): FetchResult | Promise<FetchResult> {
     const name = stripOneSlash(req.name);
     const facts = this.factsOf(name);
     if (facts.refused) return this.fail(req, name, 'forbidden', facts.refused);
@@ -232,7 +241,7 @@ export class FileService {
       let file = this.d.cache.get(key);
       if (!file) {
         const text = this.d.renderer.render(family, rule, templateData(family, { name, mac: match.mac, model: match.model, tag: match.tag }, null, this.d.server.provisioningUrl));
-        file = renderedFile(text, rule.contentType, '2000-01-01T00:00:00Z', 'common');
+        file = renderedFile(text, rule.contentType, '2000-01-01T00:00:00Z', 'common', family.id);
         this.d.cache.set(key, file, []);
       }
       return { status: 'ok', file };
@@ -275,7 +284,7 @@ export class FileService {
     if (!file) {
       const loaded = await loadDeviceSettings(this.d.knex, this.d.secrets, this.d.server, device);
       const text = this.d.renderer.render(family, rule, templateData(family, { name, mac: match.mac, model: match.model, tag: match.tag }, loaded.settings, this.d.server.provisioningUrl));
-      file = renderedFile(text, rule.contentType, loaded.lastModified, loaded.settings.mode);
+      file = renderedFile(text, rule.contentType, loaded.lastModified, loaded.settings.mode, family.id);
       this.d.cache.set(key, file, loaded.dependsOn);
     }
     if (!device.credentialsSentAt && file.mode === 'full') {

@@ -15,7 +15,7 @@ interface Window {
 export class FailureLimiter {
   private readonly windows = new Map<string, Window>();
 
-  constructor(private readonly limit: number, private readonly clock: () => number = Date.now) {}
+  constructor(private limit: number, private readonly clock: () => number = Date.now) {}
 
   private current(key: string): Window {
     const t = this.clock();
@@ -41,6 +41,11 @@ export class FailureLimiter {
       return true;
     }
     return false;
+  }
+
+  /** A new limit (SIGHUP) applies to the windows already open, so a source over it is refused at once. */
+  setLimit(limit: number): void {
+    this.limit = limit;
   }
 
   private prune(t: number): void {

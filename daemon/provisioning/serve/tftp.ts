@@ -31,6 +31,8 @@ export class TftpFrontEnd {
   private server: Server | null = null;
   private readonly allowed: (a: string) => boolean;
   private readonly active = new Set<GetStream>();
+  /** Transfers by how they ended, for the metrics: sent whole, broken off (a timeout or the phone's error), or refused by DIALTONE_TFTP_ALLOW. */
+  readonly transfers = { completed: 0, failed: 0, denied: 0 };
 
   constructor(private readonly files: FileService, private readonly opts: TftpOptions, private readonly log: Logger) {
     this.allowed = networkAllowlist(opts.allow);
@@ -61,16 +63,20 @@ export class TftpFrontEnd {
     this.log.info({ host: this.opts.host, port: this.port() }, 'TFTP listening (read-only)');
   }
 
+  /**
+   * Stops accepting requests; transfers under way keep their own sockets and
+   * finish, or end by themselves after their few retries if the phone is gone.
+   */
   async stop(): Promise<void> {
-    for (const req of this.active) req.abort();
-    this.active.clear();
-    if (!this.server) return;
     const server = this.server;
     this.server = null;
-    await new Promise<void>((resolve) => {
-      server.once('close', resolve);
-      server.close();
-    });
+    if (server) {
+      await new Promise<void>((resolve) => {
+        server.once('close', resolve);
+        server.close();
+      });
+    }
+    await Promise.all([...this.active].map((req) => new Promise((resolve) => req.once('close', resolve))));
   }
 
   /**
@@ -85,6 +91,7 @@ export class TftpFrontEnd {
       const verdict = screenDatagram(msg);
       if (verdict.action === 'drop') return;
       if (!this.allowed(rinfo.address)) {
+        this.transfers.denied++;
         this.log.info({ source: rinfo.address }, 'tftp: source outside DIALTONE_TFTP_ALLOW');
         socket.send(errorPacket(ACCESS_CODE, ACCESS), rinfo.port, rinfo.address);
         return;
@@ -99,17 +106,28 @@ export class TftpFrontEnd {
   }
 
   private handle(req: GetStream, res: PutStream): void {
-    req.on('error', (err) => this.log.debug({ err: err.message, file: req.file.slice(0, 80) }, 'tftp: transfer ended with an error'));
+    let sending = false;
+    let failed = false;
+    req.on('error', (err) => {
+      failed = true;
+      this.log.debug({ err: err.message, file: req.file.slice(0, 80) }, 'tftp: transfer ended with an error');
+    });
     const source = req.stats.remoteAddress;
     this.active.add(req);
-    req.on('close', () => this.active.delete(req));
+    req.on('close', () => {
+      this.active.delete(req);
+      if (failed) this.transfers.failed++;
+      else if (sending) this.transfers.completed++;
+    });
     new Promise<FetchResult>((resolve) => resolve(this.files.fetch({ name: req.file, transport: 'tftp', source }))).then((result) => {
       switch (result.status) {
         case 'ok':
+          sending = true;
           res.setSize(result.file.body.length);
           res.end(result.file.body);
           return;
         case 'static': {
+          sending = true;
           res.setSize(result.file.size);
           const rs = fs.createReadStream(result.file.path);
           rs.on('error', () => req.abort(NOT_FOUND));

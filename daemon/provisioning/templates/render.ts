@@ -79,6 +79,11 @@ export class TemplateRenderer {
     this.engines = { xml: make(escapeXml), lines: make(escapeLine) };
   }
 
+  /** Forgets the compiled templates, so an edited file is read again on its next use. */
+  reload(): void {
+    for (const e of Object.values(this.engines)) e.templatesSync.reset();
+  }
+
   render(family: VendorFamily, rule: FileRule, data: TemplateData): string {
     return this.engines[rule.format].render(`./${family.id}/${rule.template}.eta`, data);
   }

@@ -47,6 +47,13 @@ const ALLOW = 'REGISTER, OPTIONS';
 const SIP_SCHEME = /^sips?:/i;
 const USER_AGENT_MAX = 200;
 
+/** REGISTERs answered by status, failed authentications, and refusals of a locked-out user or source. */
+export interface RegisterCounts {
+  answered: Map<number, number>;
+  authFailures: number;
+  lockouts: number;
+}
+
 type Refusal = { status: number; reason: string; headers?: Record<string, unknown> };
 
 type Verified =
@@ -66,6 +73,8 @@ const SHED_LOG_MS = 10_000;
  */
 export class Registrar {
   readonly events = new EventEmitter<RegistrarEvents>();
+  /** Plain numbers requests add to; the metrics read them when scraped. */
+  readonly counts: RegisterCounts = { answered: new Map(), authFailures: 0, lockouts: 0 };
   private sweeper: NodeJS.Timeout | null = null;
   private readonly loop = new LoopDelay();
   private readonly arrivals = new Arrivals();
@@ -116,8 +125,14 @@ export class Registrar {
     this.loop.start();
     this.register(req).catch((err: unknown) => {
       this.log.error({ err, source: `${req.source.transport}:${req.source.address}:${req.source.port}` }, 'REGISTER failed');
-      req.reply(500, 'Server Internal Error');
+      this.answer(req, 500, 'Server Internal Error');
     });
+  }
+
+  /** Every final answer to a REGISTER goes through here, counted by status for the metrics. */
+  private answer(req: IncomingRequest, status: number, reason: string, opts?: Parameters<IncomingRequest['reply']>[2]): void {
+    this.counts.answered.set(status, (this.counts.answered.get(status) ?? 0) + 1);
+    req.reply(status, reason, opts);
   }
 
   private async register(req: IncomingRequest): Promise<void> {
@@ -130,19 +145,19 @@ export class Registrar {
     }
     // The engine refused Request-URIs that do not parse; only the scheme is left to check.
     if (!SIP_SCHEME.test(m.uri ?? '')) {
-      req.reply(416, 'Unsupported URI Scheme');
+      this.answer(req, 416, 'Unsupported URI Scheme');
       return;
     }
     const toUri = sip.parseUri(m.headers.to?.uri ?? '');
     if (!toUri || !toUri.user) {
-      req.reply(404, 'Not Found', { headers: { warning: '399 dialtone "the To header must name a user at a SIP domain"' } });
+      this.answer(req, 404, 'Not Found', { headers: { warning: '399 dialtone "the To header must name a user at a SIP domain"' } });
       return;
     }
     // The tenant comes from the address of record: phones often put the registrar's IP address in the Request-URI.
     const domain = toUri.host.toLowerCase();
     const contacts = this.contactChanges(m);
     if ('status' in contacts) {
-      req.reply(contacts.status, contacts.reason, contacts.headers ? { headers: contacts.headers } : {});
+      this.answer(req, contacts.status, contacts.reason, contacts.headers ? { headers: contacts.headers } : {});
       return;
     }
     this.inFlight++;
@@ -153,13 +168,13 @@ export class Registrar {
         return;
       }
       if (checked.kind === 'forbidden') {
-        req.reply(403, 'Forbidden');
+        this.answer(req, 403, 'Forbidden');
         return;
       }
       const { identity, creds, lockKeys } = checked;
       if (!mayRegister(identity, toUri.user)) {
         this.log.info({ username: creds.username, to: toUri.user.slice(0, 64), source: req.source.address }, 'SIP registration refused: To names another user');
-        req.reply(403, 'Forbidden', { headers: { warning: '399 dialtone "the credentials do not belong to the address in To"' } });
+        this.answer(req, 403, 'Forbidden', { headers: { warning: '399 dialtone "the credentials do not belong to the address in To"' } });
         return;
       }
       await this.bind(req, identity, creds, contacts.changes, lockKeys);
@@ -170,7 +185,7 @@ export class Registrar {
 
   /** 503 with Retry-After (RFC 3261 §21.5.4): the phone tries again later, or another registrar it knows. */
   private shedding(req: IncomingRequest): void {
-    req.reply(503, 'Service Unavailable', { headers: { 'retry-after': String(retryAfterSeconds(Math.random())) } });
+    this.answer(req, 503, 'Service Unavailable', { headers: { 'retry-after': String(retryAfterSeconds(Math.random())) } });
     this.shed.count++;
     const now = Date.now();
     if (now - this.shed.loggedAt < SHED_LOG_MS) return;
@@ -194,17 +209,18 @@ export class Registrar {
     });
     switch (outcome.kind) {
       case 'locked':
+        this.counts.lockouts++;
         this.log.info({ username: creds.username, source: req.source.address }, 'SIP registration refused: too many failed attempts');
-        req.reply(403, 'Forbidden', { headers: { warning: '399 dialtone "too many failed attempts, try later"' } });
+        this.answer(req, 403, 'Forbidden', { headers: { warning: '399 dialtone "too many failed attempts, try later"' } });
         return;
       case 'replay':
         this.challenge(req, identity.realm, false);
         return;
       case 'out-of-order':
-        req.reply(400, 'Bad Request', { headers: { warning: '399 dialtone "CSeq is not higher than the binding\'s for this Call-ID"' } });
+        this.answer(req, 400, 'Bad Request', { headers: { warning: '399 dialtone "CSeq is not higher than the binding\'s for this Call-ID"' } });
         return;
       case 'too-many':
-        req.reply(403, 'Forbidden', { headers: { warning: `399 dialtone "at most ${this.opts.maxContacts} contacts"` } });
+        this.answer(req, 403, 'Forbidden', { headers: { warning: `399 dialtone "at most ${this.opts.maxContacts} contacts"` } });
         return;
     }
     const headers: Record<string, unknown> = { date: httpDate(now) };
@@ -212,7 +228,7 @@ export class Registrar {
       headers.contact = outcome.bindings.map((b) => ({ uri: b.contact, params: { expires: String(Math.max(0, Math.round((b.expiresAt - now) / 1000))) } }));
     }
     if (m.headers.path && m.headers.path.length > 0) headers.path = m.headers.path;
-    req.reply(200, 'OK', { headers });
+    this.answer(req, 200, 'OK', { headers });
     const at = new Date(now).toISOString();
     for (const b of outcome.added) this.events.emit('registered', event('registered', identity.aor, b, at));
     for (const r of outcome.removed) {
@@ -261,6 +277,7 @@ export class Registrar {
     const lockKeys = { source: req.source.address, user: `${domain}/${creds.username}` };
     const identity = await this.identify(domain, creds.username);
     if (!identity || identity.realm.toLowerCase() !== domain || !responseMatches(creds, identity.password, method)) {
+      this.counts.authFailures++;
       await this.store.recordFailure(lockKeys, this.opts.lockout.coolDownMs);
       this.log.info({ username: creds.username, domain, method, source: req.source.address }, 'SIP authentication failed');
       return { kind: 'forbidden' };
@@ -292,6 +309,7 @@ export class Registrar {
       lockKeys, limits: opts.emergency ? UNLIMITED : this.opts.lockout, now: Date.now(),
     });
     if (outcome === 'locked') {
+      this.counts.lockouts++;
       req.reply(403, 'Forbidden', { headers: { warning: '399 dialtone "too many failed attempts, try later"' } });
       return null;
     }
@@ -306,8 +324,8 @@ export class Registrar {
     const nonce = issueNonce(this.opts.nonceSecret, realm, Date.now());
     const ua = req.message.headers['user-agent'];
     const order = challengeOrder(this.opts.algorithms, typeof ua === 'string' ? ua : '');
-    const header = status === 401 ? 'www-authenticate' : 'proxy-authenticate';
-    req.reply(status, status === 401 ? 'Unauthorized' : 'Proxy Authentication Required', { headers: { [header]: challenges(order, realm, nonce, stale) } });
+    if (status === 401) this.answer(req, 401, 'Unauthorized', { headers: { 'www-authenticate': challenges(order, realm, nonce, stale) } });
+    else req.reply(407, 'Proxy Authentication Required', { headers: { 'proxy-authenticate': challenges(order, realm, nonce, stale) } });
   }
 
   private async identify(domain: string, username: string): Promise<SipIdentity | null> {
