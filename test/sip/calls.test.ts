@@ -95,6 +95,10 @@ t.test('an extension with no phone registered: 302 to its forwarding rule, else 
   t.equal(away!.status, 480);
   const [unknown] = (await f.pbx.send(f.pbx.request({ method: 'INVITE', uri: `sip:299@${f.domain}`, body: SDP }).text)).slice(-1);
   t.equal(unknown!.status, 404, 'a number that is no extension');
+  const metrics = await f.ta.call('GET', '/metrics', { token: f.ta.operatorToken });
+  for (const status of ['302', '480', '404']) {
+    t.match(metrics.raw, `dialtone_calls_total{direction="to-phone",status="${status}"} 1`, `calls are counted by direction and final status (${status})`);
+  }
 });
 
 t.test("the PBX's qualify OPTIONS follow the registrations", async (t) => {

@@ -55,7 +55,9 @@ function callPolicy(rt: Runtime, directory: CallDirectory): CallPolicy {
 export function callsComponent(rt: Runtime, sip: SipService): Component {
   const pbx = new PbxDirectory({ knex: rt.db.knex, changes: rt.changes, defaultUri: rt.config.pbxUri, log: rt.log.child({ component: 'pbx-directory' }) });
   const directory = callDirectory(rt.db.knex);
+  const calls = rt.metrics.counter('dialtone_calls_total', 'Calls (initial INVITEs) dialtone relayed or answered, by direction and final status code.', ['direction', 'status']);
   const router = callRouter({
+    callEnded: (direction, status) => calls.inc(direction, String(status)),
     engine: sip.engine, registrar: sip.registrar, directory, pbx: pbxRoutes(rt, pbx), policy: callPolicy(rt, directory),
     flowSecret: rt.secrets.derive('sip-flow-token'), advertisedHost: sip.advertisedHost, log: rt.log.child({ component: 'calls' }),
   });

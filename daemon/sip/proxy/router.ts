@@ -38,7 +38,11 @@ export interface RouterDeps {
   flowSecret: Buffer;
   advertisedHost: string;
   log: Logger;
+  /** Told the final status of every call (initial INVITE) the router handles, for the metrics. */
+  callEnded?(direction: CallDirection, status: number): void;
 }
+
+export type CallDirection = 'to-phone' | 'to-pbx';
 
 /** Requests a PBX may send to a phone outside a dialog (OPTIONS is answered here, from the bindings). */
 const TO_PHONE = new Set(['INVITE', 'MESSAGE', 'NOTIFY']);
@@ -255,6 +259,22 @@ export function callRouter(d: RouterDeps) {
     engine.proxy(req, plan);
   }
 
+  /** The request, with its first final answer told to callEnded whoever gives it (the router, or the proxy relaying a branch's). */
+  function counted(req: IncomingRequest, direction: CallDirection): IncomingRequest {
+    if (!d.callEnded) return req;
+    let told = false;
+    return {
+      ...req,
+      reply(status, reason, opts) {
+        if (!told && status >= 200) {
+          told = true;
+          d.callEnded!(direction, status);
+        }
+        req.reply(status, reason, opts);
+      },
+    };
+  }
+
   async function route(req: IncomingRequest): Promise<void> {
     const m = req.message;
     if (m.method === 'ACK' || sane(req)) {
@@ -271,8 +291,9 @@ export function callRouter(d: RouterDeps) {
         return;
       }
       const tenants = await d.pbx.pbxTenants(req.source);
-      if (tenants) await toPhone(req, tenants, rest);
-      else await toPbx(req, rest);
+      const call = m.method === 'INVITE' ? counted(req, tenants ? 'to-phone' : 'to-pbx') : req;
+      if (tenants) await toPhone(call, tenants, rest);
+      else await toPbx(call, rest);
     }
   }
 
