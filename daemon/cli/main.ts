@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { buildApp } from '../app';
 import { ConfigError, loadConfig } from '../config/load';
 import { DomainError } from '../core/errors';
 import { createLogger } from '../core/log';
@@ -38,6 +37,8 @@ const helpOf = (c: Command) => `usage: ${usageLine(c)}\n\n${c.summary}\n`;
 
 async function serve(): Promise<void> {
   const config = loadConfig();
+  // Loaded here: the whole daemon takes about a second to load, which `--help` and the other commands need not wait.
+  const { buildApp } = await import('../app');
   const log = createLogger(config.logLevel);
   const app = await buildApp(config, { log });
   let stopping = false;
