@@ -1,6 +1,7 @@
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { parsePbxUri } from '../sip/proxy/pbx-uri';
 
 /**
  * Every setting dialtone reads, as data: the README documents each row, and
@@ -32,6 +33,7 @@ export interface Config {
   sipLockoutSource: number;
   sipLockoutSeconds: number;
   sipWorkers: number;
+  sipTimerC: number;
   publicHost: string;
   publicUrl: string;
   smtpUrl: string | null;
@@ -52,6 +54,8 @@ export interface Config {
   ntpServers: string[];
   provRateLimit: number;
   pendingDeviceDays: number;
+  pbxUri: string | null;
+  emergencyNumbers: string[];
 }
 
 export type SipTransportName = 'udp' | 'tcp' | 'ws';
@@ -151,6 +155,16 @@ function networks(raw: string): string[] {
     }
   }
   return list;
+}
+
+/** Numbers a phone may always dial, whatever its calling permission: digits only, as dialed. */
+function emergencyNumbers(raw: string): string[] {
+  const list = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (list.length === 0) throw new OptionError('must list at least one emergency number, such as 911');
+  for (const n of list) {
+    if (!/^[0-9]{2,6}$/.test(n)) throw new OptionError(`must be comma-separated numbers of 2 to 6 digits, got ${JSON.stringify(n)}`);
+  }
+  return [...new Set(list)];
 }
 
 function positive(raw: string): number {
@@ -293,6 +307,11 @@ export const OPTIONS = [
     fallback: () => 0, parse: integer(0, 64),
   }),
   opt({
+    key: 'sipTimerC', env: 'DIALTONE_SIP_TIMER_C', defaultText: '181',
+    description: 'Seconds a relayed call may ring without an answer before dialtone cancels it (Timer C of RFC 3261, more than three minutes by the RFC; shorter only for tests).',
+    fallback: () => 181, parse: integer(1, 3600),
+  }),
+  opt({
     key: 'publicHost', env: 'DIALTONE_PUBLIC_HOST', defaultText: 'this machine\'s first IPv4 address that is not loopback',
     description: 'The host name or address phones and people reach dialtone at. Every address phones are told (provisioning URL, SIP registrar, activation domain) and emailed links are derived from it unless set on its own; the start-up log prints them.',
     fallback: () => machineAddress(), parse: host,
@@ -413,5 +432,20 @@ export const OPTIONS = [
     key: 'pendingDeviceDays', env: 'DIALTONE_PENDING_DEVICE_DAYS', defaultText: '30',
     description: 'Days after which a pending device (an unknown MAC that asked for its files and was never given to a tenant or an extension) that has not asked again is removed, with its timeline; 0 keeps them for ever.',
     fallback: () => 30, parse: integer(0, 3650),
+  }),
+  opt({
+    key: 'pbxUri', env: 'DIALTONE_PBX_URI', defaultText: 'unset (no PBX: calls from phones are refused)',
+    description: 'The PBX calls from phones are relayed to, for every tenant without one of its own (`PUT /api/v1/tenants/{id}/pbx`): `sip:127.0.0.1:5070;transport=udp`; a `sip:` or `sips:` URI with a host, an optional port and transport udp, tcp, tls or ws.',
+    fallback: () => null,
+    parse: (raw) => {
+      const parsed = parsePbxUri(raw);
+      if (!parsed.ok) throw new OptionError(parsed.reason);
+      return parsed.pbx.uri;
+    },
+  }),
+  opt({
+    key: 'emergencyNumbers', env: 'DIALTONE_EMERGENCY_NUMBERS', defaultText: '911,112,999,933',
+    description: 'Emergency numbers, comma-separated: always relayed whatever the calling permission, with the caller\'s emergency address as PIDF-LO.',
+    fallback: () => ['911', '112', '999', '933'], parse: emergencyNumbers,
   }),
 ] as const;

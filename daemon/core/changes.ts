@@ -6,7 +6,8 @@ import { EventEmitter } from 'node:events';
  * the admin code knowing either exists.
  */
 export interface Change {
-  kind: 'tenant' | 'site' | 'user' | 'extension' | 'device';
+  /** `pbx`: a tenant's own PBX was set or removed (`id` is the tenant's). */
+  kind: 'tenant' | 'site' | 'user' | 'extension' | 'device' | 'pbx';
   id: string;
   tenantId: string;
   /** `replaced`: a device that lost its extension to another phone. */

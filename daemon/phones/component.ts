@@ -35,7 +35,7 @@ export function phonesComponent(rt: Runtime, sip: SipService): Component {
       }, { prefix: '/api/v1' });
     },
     async start() {
-      sip.route(['INVITE', 'INFO', 'BYE', 'CANCEL'], service.handle);
+      sip.serve(service);
       stops = [recordRegistrations(knex, sip, log), rt.changes.subscribe(auto.listener), auto.stop, service.stop];
     },
     async stop() {

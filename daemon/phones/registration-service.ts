@@ -22,9 +22,6 @@ interface Call {
   dialog: UasDialog;
   deviceId: string;
   aor: string;
-  /** The phone's From and our To, for the BYE we may send. */
-  remote: { uri: string; tag: string };
-  local: { uri: string; tag: string };
   rtp: dgram.Socket;
   digits: DigitCollector;
   state: EntryState;
@@ -70,15 +67,7 @@ export function registrationService(d: RegistrationServiceDeps) {
     calls.delete(call.dialog.callId);
     clearTimeout(call.timer);
     call.rtp.close();
-    if (!sendBye) return;
-    d.sip.engine.request({
-      method: 'BYE', uri: call.dialog.remoteTarget, flow: call.dialog.flow,
-      headers: {
-        to: { uri: call.remote.uri, params: { tag: call.remote.tag } },
-        from: { uri: call.local.uri, params: { tag: call.local.tag } },
-        'call-id': call.dialog.callId, cseq: { seq: 1, method: 'BYE' },
-      },
-    }, () => undefined);
+    if (sendBye) d.sip.engine.endDialog(call.dialog);
   }
 
   async function finishActivation(call: Call, extensionId: string): Promise<void> {
@@ -132,11 +121,8 @@ export function registrationService(d: RegistrationServiceDeps) {
     await new Promise<void>((resolve) => rtp.bind(0, d.mediaHost, () => resolve()));
     const sdp = answerFor(offer, { address: d.advertisedHost, port: rtp.address().port, sessionId: crypto.randomInt(1, 2 ** 31) });
     const dialog = d.sip.engine.createUasDialog(req, 200, 'OK', { headers: { 'content-type': 'application/sdp' }, content: sdp });
-    const m = req.message;
     const call: Call = {
       dialog, deviceId: caller.deviceId, aor: caller.aor, rtp,
-      remote: { uri: m.headers.from!.uri, tag: dialog.remoteTag },
-      local: { uri: m.headers.to!.uri, tag: dialog.localTag },
       digits: new DigitCollector(CODE_LENGTH), state: initialEntry(), busy: false,
       timer: setTimeout(() => end(call, true), CALL_LIMIT_MS),
     };
@@ -169,6 +155,12 @@ export function registrationService(d: RegistrationServiceDeps) {
   }
 
   return {
+    /** Calls to the service number, and every request inside a call of ours. */
+    owns(req: IncomingRequest): boolean {
+      const m = req.message;
+      if (calls.has(m.headers['call-id'] ?? '')) return true;
+      return m.method === 'INVITE' && !m.headers.to?.params.tag && sip.parseUri(m.uri ?? '')?.user === d.serviceNumber;
+    },
     handle(req: IncomingRequest): void {
       const method = req.message.method;
       if (method === 'INVITE') {
@@ -178,7 +170,7 @@ export function registrationService(d: RegistrationServiceDeps) {
         });
       } else if (method === 'CANCEL') {
         req.reply(481, 'Call/Transaction Does Not Exist');
-      } else {
+      } else if (method !== 'ACK') {
         inDialog(req);
       }
     },

@@ -18,14 +18,27 @@ import { type ResyncResult, resyncContacts } from './resync';
 export interface SipService {
   engine: SipEngine;
   registrar: Registrar;
+  /** The host in our Via, Contact and Record-Route headers. */
+  advertisedHost: string;
   /** `host:port` phones and softphones register at. */
   registrarAddress(): string;
   /** `ws://host:port` for SIP over WebSocket, or null when that transport is off. */
   websocketUrl(): string | null;
   /** Sends the resync NOTIFY to every contact registered for `aor`; resolves with each answer. */
   resync(aor: string, event: string): Promise<ResyncResult[]>;
-  /** Hands requests of these methods to `handler` instead of the registrar (the registration service takes INVITE, INFO, BYE). */
-  route(methods: string[], handler: (req: IncomingRequest) => void): void;
+  /**
+   * Hands the requests a service claims to it instead of the default routing
+   * (the registrar today): the registration service claims its calls.
+   * Services are asked in the order they were added.
+   */
+  serve(service: SipApplication): void;
+}
+
+/** A part of dialtone that answers some SIP requests itself, such as the registration service. */
+export interface SipApplication {
+  /** True for requests this service answers: cheap, no I/O (it runs for every request). */
+  owns(req: IncomingRequest): boolean;
+  handle(req: IncomingRequest): void;
 }
 
 /** The host in our Via and Contact headers, when none is configured. */
@@ -44,7 +57,7 @@ function makeEngine(rt: Runtime, advertisedHost: string): SipEngine {
     if (!c.drachtioSecret) throw new ConfigError('DIALTONE_DRACHTIO_SECRET is required with DIALTONE_SIP_ENGINE=drachtio');
     return new DrachtioEngine({ host: c.drachtioHost, port: c.drachtioPort, secret: c.drachtioSecret }, rt.log);
   }
-  return new BuiltinEngine({ host: c.sipHost, port: c.sipPort, wsPort: c.sipWsPort, transports: c.sipTransports, advertisedHost }, rt.log);
+  return new BuiltinEngine({ host: c.sipHost, port: c.sipPort, wsPort: c.sipWsPort, transports: c.sipTransports, advertisedHost, timerCMs: c.sipTimerC * 1000 }, rt.log);
 }
 
 /** The registrar's settings, the same in the daemon and in each registrar worker. */
@@ -66,18 +79,27 @@ export function createSipService(rt: Runtime, lookups: SipIdentityLookup[] = [])
   const engine = makeEngine(rt, host);
   const store: RegistrarStore = c.redisUrl ? new RedisStore(c.redisUrl) : new MemoryStore();
   const registrar = new Registrar(store, [extensionIdentityLookup({ knex: rt.db.knex, secrets: rt.secrets }), ...lookups], registrarOptions(c, rt.secrets), rt.log);
-  const routes = new Map<string, (req: IncomingRequest) => void>();
-  engine.onRequest((req) => (routes.get(req.message.method ?? '') ?? ((r: IncomingRequest) => registrar.handle(r)))(req));
+  const applications: SipApplication[] = [];
+  engine.onRequest((req) => {
+    for (const app of applications) {
+      if (app.owns(req)) {
+        app.handle(req);
+        return;
+      }
+    }
+    registrar.handle(req);
+  });
   const service: SipService = {
     engine,
     registrar,
+    advertisedHost: host,
     registrarAddress: () => `${host}:${engine.addresses().udp ?? engine.addresses().tcp ?? c.sipPort}`,
     websocketUrl: () => (engine.addresses().ws ? `ws://${host}:${engine.addresses().ws}` : null),
     async resync(aor, event) {
       return resyncContacts(engine, aor, await registrar.bindings(aor), event);
     },
-    route(methods, handler) {
-      for (const m of methods) routes.set(m, handler);
+    serve(app) {
+      applications.push(app);
     },
   };
   return { service, store, advertisedHost: host };

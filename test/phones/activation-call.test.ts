@@ -76,7 +76,11 @@ t.test('a pending phone keys its activation code and comes back with its extensi
   t.teardown(() => media.close());
   const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${media.address().port} RTP/AVP 0 101`, 'a=rtpmap:101 telephone-event/8000', ''].join('\r\n');
 
-  t.equal((await phone.request(invite(phone, { from: user, target: '1234', callId: 'c0', sdp }))).status, 404, 'only the registration service number');
+  const elsewhere = await phone.request(invite(phone, { from: user, target: '1234', callId: 'c0', sdp }));
+  t.equal(elsewhere.status, 407, 'a call to another number is challenged');
+  const withCredentials = invite(phone, { from: user, target: '1234', callId: 'c0', sdp }).replace('CSeq: 1 INVITE', `CSeq: 2 INVITE\r\nProxy-Authorization: ${answer(elsewhere, { username: user, password, uri: `sip:1234@${ACTIVATION_DOMAIN}`, method: 'INVITE' })}`);
+  const refused = await phone.request(withCredentials);
+  t.equal(refused.status, 403, 'activation credentials reach only the registration service number');
   t.equal((await phone.request(invite(phone, { from: user, target: '*8000', callId: 'c1' }))).status, 488, 'no SDP, no call');
   const stranger = await RawPeer.udp(f.ports.udp!);
   t.teardown(() => stranger.close());

@@ -1,18 +1,27 @@
 import Srf from 'drachtio-srf';
 import sip, { type Message } from 'sip';
+import { ConfigError } from '../../config/load';
 import type { Logger } from '../../core/log';
-import type { Flow, IncomingRequest, OutgoingRequest, ReplyOptions, RequestCallback, SipEngine, SipTransport, UasDialog } from '../engine';
-import { randomToken } from '../builtin/engine';
+import type { Flow, IncomingRequest, OutgoingRequest, ProxyPlan, ReplyOptions, RequestCallback, SipEngine, SipTransport, UasDialog } from '../engine';
+import { dialogOf, randomToken } from '../builtin/engine';
 import { parseMessage } from '../builtin/wire';
+import { ConnectionMemory } from './connection-memory';
 import type { SrfClient, SrfRequest, SrfResponse } from './srf-types';
 
 export interface DrachtioOptions {
   host: string;
   port: number;
   secret: string;
+  /** How long start() waits for drachtio-server to accept and authenticate us. */
+  startTimeoutMs?: number;
 }
 
 const TRANSPORTS: Record<string, SipTransport> = { udp: 'udp', tcp: 'tcp', ws: 'ws', wss: 'ws' };
+/** Out-of-dialog requests dialtone answers; drachtio-server sends us those verbs only. */
+const ROUTED = ['register', 'options', 'subscribe', 'notify', 'invite', 'message'] as const;
+/** drachtio-srf's own back-off grows without bound; a restarted drachtio-server is found again within this. */
+const RECONNECT_MAX_DELAY_MS = 2000;
+const CLOSE_GRACE_MS = 500;
 
 /**
  * Our header objects as the `name: value` text drachtio-srf takes: the
@@ -27,6 +36,24 @@ export function headerLines(headers: Record<string, unknown>): [string, string][
 }
 
 /**
+ * The headers as drachtio-srf's one-value-per-name object. A repeated header
+ * stays one line each (RFC 3261 §7.3.1 forbids joining WWW-Authenticate and
+ * its kin with commas): drachtio-srf writes a value's text as given and
+ * drachtio-server takes every line as a header of its own.
+ */
+export function srfHeaders(headers: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of headerLines(headers)) out[name] = name in out ? `${out[name]}\r\n${name}: ${value}` : value;
+  return out;
+}
+
+/** Our dialog in drachtio-server: its id once the 200 is out, or the BYE waiting for it. */
+interface DialogEntry {
+  id: string | null;
+  endWhenUp: RequestCallback | null;
+}
+
+/**
  * The engine on a drachtio-server: drachtio owns transports and
  * transactions, we take requests and answer them. Authentication stays
  * ours: drachtio-srf's digest middleware never checks nonces.
@@ -36,6 +63,12 @@ export class DrachtioEngine implements SipEngine {
   private readonly srf = new Srf() as unknown as SrfClient;
   private handler: (req: IncomingRequest) => void = () => {};
   private hostport = '';
+  private stopped = false;
+  /** The drachtio-srf request and response behind each request handed over, for createUasDialog. */
+  private readonly srfOf = new WeakMap<IncomingRequest, { req: SrfRequest; res: SrfResponse }>();
+  private readonly dialogs = new Map<UasDialog, DialogEntry>();
+  private readonly byStackId = new Map<string, UasDialog>();
+  private readonly connections = new ConnectionMemory();
 
   constructor(private readonly opts: DrachtioOptions, private readonly log: Logger) {}
 
@@ -45,40 +78,86 @@ export class DrachtioEngine implements SipEngine {
 
   async start(): Promise<void> {
     const receive = (req: SrfRequest, res: SrfResponse) => this.receive(req, res);
-    for (const verb of ['register', 'options', 'subscribe', 'notify', 'invite', 'message'] as const) this.srf[verb](receive);
+    for (const verb of ROUTED) this.srf[verb](receive);
+    // Requests inside our calls (INFO, BYE, re-INVITE) and their ACKs match no verb route: without this, drachtio-srf answers them 404.
+    this.srf.use(receive);
+    const where = `drachtio-server at ${this.opts.host}:${this.opts.port} (DIALTONE_DRACHTIO_HOST, DIALTONE_DRACHTIO_PORT)`;
     await new Promise<void>((resolve, reject) => {
       let starting = true;
-      // drachtio-srf keeps reconnecting and emits every failure: one listener for the whole life.
-      this.srf.on('error', (err: Error) => {
-        if (!starting) {
-          this.log.warn({ err }, 'drachtio connection error');
-          return;
-        }
-        starting = false;
-        try {
-          this.srf.disconnect();
-        } catch {
-          // Nothing was connected.
-        }
-        reject(err);
-      });
-      this.srf.on('connect', (err: Error | null, hostport: string) => {
+      let down = false;
+      const fail = (err: Error) => {
         if (!starting) return;
         starting = false;
+        clearTimeout(timer);
+        this.close();
+        reject(err);
+      };
+      const timer = setTimeout(() => fail(new ConfigError(`${where} did not answer within ${this.timeoutMs() / 1000} s`)), this.timeoutMs());
+      // drachtio-srf keeps reconnecting and emits every failure: one listener for the whole life.
+      this.srf.on('error', (err: Error) => {
+        if (starting) {
+          fail(new ConfigError(`cannot reach ${where}: ${err.message}`));
+          return;
+        }
+        if (!down && !this.stopped) this.log.warn({ err: err.message }, 'drachtio-server connection lost; reconnecting');
+        down = true;
+      });
+      this.srf.on('connect', (err: Error | null, hostport: string) => {
+        if (this.stopped) {
+          this.close();
+          return;
+        }
         if (err) {
-          reject(err);
+          if (starting) fail(new ConfigError(`${where} refused DIALTONE_DRACHTIO_SECRET: ${err.message}`));
+          else this.log.error({ err: err.message }, 'drachtio-server refused us on reconnection');
           return;
         }
         this.hostport = hostport;
-        resolve();
+        if (starting) {
+          starting = false;
+          clearTimeout(timer);
+          resolve();
+          return;
+        }
+        down = false;
+        this.connections.clear();
+        this.log.info({ hostport }, 'reconnected to drachtio-server');
       });
-      this.srf.connect({ host: this.opts.host, port: this.opts.port, secret: this.opts.secret });
+      this.srf.connect({ host: this.opts.host, port: this.opts.port, secret: this.opts.secret, reconnect: { retryMaxDelay: RECONNECT_MAX_DELAY_MS } });
     });
     this.log.info({ hostport: this.hostport }, 'connected to drachtio-server');
   }
 
+  private timeoutMs(): number {
+    return this.opts.startTimeoutMs ?? 10_000;
+  }
+
   async stop(): Promise<void> {
-    this.srf.disconnect();
+    this.stopped = true;
+    this.close();
+    this.dialogs.clear();
+    this.byStackId.clear();
+  }
+
+  /**
+   * Closes the admin connection for good. drachtio-srf's own disconnect()
+   * throws when nothing is connected, before it stops reconnecting, and then
+   * its retry timer keeps the process alive.
+   */
+  private close(): void {
+    const client = this.srf.app.client;
+    const wire = client?.wp;
+    if (wire) {
+      wire.closing = true;
+      if (wire.reconnectVars?.retryTimer) clearTimeout(wire.reconnectVars.retryTimer);
+      if (wire.reconnectVars) wire.reconnectVars.retryTimer = null;
+      wire.socket?.destroy();
+    }
+    for (const socket of client?.mapServer?.keys() ?? []) {
+      // What was written goes out first; a drachtio-server that never closes its side is not waited for.
+      socket.end();
+      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+    }
   }
 
   addresses(): Partial<Record<SipTransport, number>> {
@@ -92,56 +171,133 @@ export class DrachtioEngine implements SipEngine {
 
   private receive(req: SrfRequest, res: SrfResponse): void {
     const source: Flow = { transport: TRANSPORTS[String(req.protocol).toLowerCase()] ?? 'udp', address: req.source_address, port: Number(req.source_port) };
+    const isAck = req.method === 'ACK';
+    let answered = false;
     const send = (status: number, reason: string, o: ReplyOptions = {}) => {
-      const headers: Record<string, string> = {};
-      for (const [name, value] of headerLines(o.headers ?? {})) headers[name] = headers[name] ? `${headers[name]}, ${value}` : value;
-      res.send(status, reason, { headers, ...(o.content ? { body: o.content } : {}) });
+      // An ACK gets no answer; a request gets one final answer.
+      if (isAck || answered) return;
+      answered = status >= 200;
+      res.send(status, reason, { headers: srfHeaders(o.headers ?? {}), ...(o.content ? { body: o.content } : {}) });
+      if (parsed.kind === 'message') this.connections.answered(parsed.message, source, status, o.headers ?? {}, Date.now());
     };
     const parsed = parseMessage(req.msg.raw ?? req.msg.toString());
     if (parsed.kind !== 'message') {
       send(400, 'Bad Request');
       return;
     }
+    // A BYE ends the dialog in drachtio-server whichever side sends it (drachtio-server's own after a lost ACK, too).
+    if (req.method === 'BYE' && req.stackDialogId) this.forget(req.stackDialogId);
+    const incoming: IncomingRequest = { message: parsed.message, source, reply: send };
+    this.srfOf.set(incoming, { req, res });
     try {
-      this.handler({ message: parsed.message, source, reply: send });
+      this.handler(incoming);
     } catch (err) {
       this.log.error({ err }, 'SIP request handler failed');
     }
   }
 
+  /**
+   * Sends to the binding's own flow, or not at all: where drachtio-server
+   * would put the request on another connection, the callback says so.
+   */
   request(req: OutgoingRequest, callback: RequestCallback): void {
-    const headers: Record<string, string> = {};
-    for (const [name, value] of headerLines(req.headers)) headers[name] = value;
+    const other = this.connections.divert(req.method, req.uri, req.flow, Date.now());
+    if (other) {
+      const flow = (f: Flow) => `${f.transport}:${f.address}:${f.port}`;
+      setImmediate(() => callback(new Error(`not sent: drachtio-server would send it on ${flow(other)}, the connection another contact with the same user and host registered on, not on ${flow(req.flow)}`)));
+      return;
+    }
+    this.send(req.uri, {
+      method: req.method, headers: srfHeaders(req.headers), ...(req.content ? { body: req.content } : {}),
+      proxy: `sip:${req.flow.address}:${req.flow.port};transport=${req.flow.transport}`,
+    }, callback);
+  }
+
+  private send(uri: string, opts: Parameters<SrfClient['request']>[1], callback: RequestCallback): void {
     let done = false;
     const finish = (err: Error | null, m?: Message) => {
       if (done) return;
       done = true;
       callback(err, m);
     };
-    this.srf.request(req.uri, {
-      method: req.method, headers, ...(req.content ? { body: req.content } : {}),
-      proxy: `sip:${req.flow.address}:${req.flow.port};transport=${req.flow.transport}`,
-    }, (err, sent) => {
-      if (err) {
-        finish(err);
-        return;
-      }
-      sent.on('response', (res?: SrfResponse) => {
-        if (!res || res.status < 200) return;
-        const parsed = parseMessage(res.msg.raw ?? res.msg.toString());
-        finish(null, parsed.kind === 'message' ? parsed.message : { status: res.status, reason: res.reason, headers: {} });
+    try {
+      this.srf.request(uri, opts, (err, sent) => {
+        if (err) {
+          finish(err instanceof Error ? err : new Error(String(err)));
+          return;
+        }
+        sent.on('response', (res?: SrfResponse) => {
+          if (!res || res.status < 200) return;
+          const parsed = parseMessage(res.msg.raw ?? res.msg.toString());
+          finish(null, parsed.kind === 'message' ? parsed.message : { status: res.status, reason: res.reason, headers: {} });
+        });
       });
-    });
+    } catch (err) {
+      // drachtio-srf throws, rather than calling back, while it has no connection to drachtio-server.
+      setImmediate(() => finish(err instanceof Error ? err : new Error(String(err))));
+    }
   }
 
-  createUasDialog(req: IncomingRequest, status: number, reason: string, opts: ReplyOptions = {}): UasDialog {
+  /**
+   * Answers through drachtio-srf's UAS dialog, so drachtio-server holds the
+   * dialog and a BYE inside it ends it there. drachtio-server takes our To
+   * tag, so the dialog state is known at once; drachtio-srf answers an
+   * INVITE 200 OK.
+   */
+  createUasDialog(req: IncomingRequest, _status: number, _reason: string, opts: ReplyOptions = {}): UasDialog {
+    const from = this.srfOf.get(req);
+    if (!from) throw new Error('createUasDialog: the request did not come through this engine');
     const localTag = randomToken();
     const to = req.message.headers.to!;
-    req.reply(status, reason, { ...opts, headers: { ...opts.headers, to: { ...to, params: { ...to.params, tag: localTag } } } });
-    const contact = req.message.headers.contact;
-    return {
-      callId: req.message.headers['call-id']!, localTag, remoteTag: req.message.headers.from?.params.tag ?? '',
-      remoteTarget: Array.isArray(contact) && contact[0] ? contact[0].uri : req.message.uri ?? '', flow: req.source,
-    };
+    const dialog = dialogOf(req, localTag);
+    const entry: DialogEntry = { id: null, endWhenUp: null };
+    this.dialogs.set(dialog, entry);
+    const headers = srfHeaders({ ...opts.headers, to: { ...to, params: { ...to.params, tag: localTag } } });
+    this.srf.createUAS(from.req, from.res, { headers, ...(opts.content ? { localSdp: opts.content } : {}) }, (err, made) => {
+      const waiting = entry.endWhenUp;
+      if (err || !made) {
+        this.dialogs.delete(dialog);
+        this.log.warn({ err: err?.message, callId: dialog.callId }, 'drachtio-server did not take the dialog');
+        waiting?.(err ?? new Error('no dialog'));
+        return;
+      }
+      // Requests inside the dialog then reach our handler, answered by it, instead of drachtio-srf's dialog object.
+      this.srf.removeDialog(made);
+      entry.id = made.id;
+      this.byStackId.set(made.id, dialog);
+      if (waiting) this.bye(dialog, made.id, waiting);
+    });
+    return dialog;
+  }
+
+  proxy(req: IncomingRequest, _plan: ProxyPlan): void {
+    req.reply(501, 'Not Implemented', { headers: { warning: '399 dialtone "calls are relayed by the built-in SIP engine only, so far"' } });
+  }
+
+  isLoop(): boolean {
+    return false;
+  }
+
+  endDialog(dialog: UasDialog, callback: RequestCallback = () => undefined): void {
+    const entry = this.dialogs.get(dialog);
+    if (!entry) {
+      setImmediate(() => callback(new Error('the dialog has already ended')));
+      return;
+    }
+    if (entry.id === null) entry.endWhenUp = callback;
+    else this.bye(dialog, entry.id, callback);
+  }
+
+  /** The BYE inside the dialog, by drachtio-server's dialog id (what drachtio-srf's Dialog.destroy sends), keeping the answer for the callback. */
+  private bye(dialog: UasDialog, id: string, callback: RequestCallback): void {
+    this.forget(id);
+    this.send(dialog.remoteTarget, { method: 'BYE', stackDialogId: id }, callback);
+  }
+
+  private forget(id: string): void {
+    const dialog = this.byStackId.get(id);
+    if (!dialog) return;
+    this.byStackId.delete(id);
+    this.dialogs.delete(dialog);
   }
 }

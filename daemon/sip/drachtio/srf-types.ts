@@ -9,9 +9,12 @@ export interface SrfMessage {
 }
 
 export interface SrfRequest {
+  method: string;
   source_address: string;
   source_port: number;
   protocol: string;
+  /** drachtio-server's id of the dialog a request belongs to, when it belongs to one. */
+  stackDialogId?: string;
   msg: SrfMessage;
   on(event: 'response', listener: (res?: SrfResponse) => void): void;
 }
@@ -31,19 +34,48 @@ export interface OutOfDialogRequest {
   body?: string;
   /** Send here instead of resolving the Request-URI: `sip:host:port;transport=tcp`. */
   proxy?: string;
+  /** Send inside this drachtio-server dialog instead. */
+  stackDialogId?: string;
+}
+
+/** The dialog drachtio-srf makes of an answered INVITE; its id is drachtio-server's. */
+export interface SrfDialog {
+  id: string;
+}
+
+export interface UasOptions {
+  headers?: Record<string, string>;
+  localSdp?: string;
+}
+
+/** The admin connection under drachtio-srf, reached to close it for good. */
+export interface SrfWire {
+  closing?: boolean;
+  /** The socket of a reconnection under way. */
+  socket?: SrfSocket;
+  reconnectVars?: { retryTimer?: NodeJS.Timeout | null };
+}
+
+export interface SrfSocket {
+  end(): void;
+  destroy(): void;
 }
 
 export interface SrfClient {
-  connect(opts: { host: string; port: number; secret: string }): unknown;
-  disconnect(): void;
+  connect(opts: { host: string; port: number; secret: string; reconnect?: { retryMaxDelay?: number } }): unknown;
   register(handler: SrfHandler): unknown;
   options(handler: SrfHandler): unknown;
   subscribe(handler: SrfHandler): unknown;
   notify(handler: SrfHandler): unknown;
   invite(handler: SrfHandler): unknown;
   message(handler: SrfHandler): unknown;
+  /** Every request no verb handler took: requests inside dialogs and their ACKs. */
+  use(handler: SrfHandler): unknown;
+  createUAS(req: SrfRequest, res: SrfResponse, opts: UasOptions, callback: (err: Error | null, dialog?: SrfDialog) => void): unknown;
+  removeDialog(dialog: SrfDialog): void;
   /** The callback form: the promise form can lose a response that arrives before it settles. */
   request(uri: string, opts: OutOfDialogRequest, callback: (err: Error | null, sent: SrfRequest) => void): unknown;
   on(event: 'connect', listener: (err: Error | null, hostport: string) => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
+  app: { client?: { wp?: SrfWire; mapServer?: Map<SrfSocket, unknown> } };
 }
