@@ -8,7 +8,6 @@ import { version } from '../version';
 import { COMMANDS, type Command, UsageError } from './commands';
 import { InputFileError } from './input-file';
 import { ListenError } from '../ops/listeners';
-import { runDaemon } from '../ops/daemon';
 
 // Exit codes, as sysexits(3) names them where one fits.
 const EXIT = { refused: 1, config: 2, usage: 64, noInput: 66, internal: 70 } as const;
@@ -39,6 +38,8 @@ const helpOf = (c: Command) => `usage: ${usageLine(c)}\n\n${c.summary}\n`;
 
 async function serve(): Promise<void> {
   const config = loadConfig();
+  // Loaded here: the whole daemon takes about a second to load, which `--help` and the other commands need not wait.
+  const { runDaemon } = await import('../ops/daemon');
   await runDaemon(config, createLogger(config.logLevel));
 }
 
