@@ -459,7 +459,7 @@ export const OPTIONS = [
   }),
   opt({
     key: 'drainSeconds', env: 'DIALTONE_DRAIN_SECONDS', defaultText: '30',
-    description: 'On SIGTERM, how long transfers, requests and SIP transactions already under way may finish while nothing new is accepted; then the daemon exits 0. Keep it below systemd\'s TimeoutStopSec.',
+    description: 'On SIGTERM, how long HTTP requests, downloads and TFTP transfers already under way may finish while no new one is accepted; then the daemon exits 0. Keep it below systemd\'s TimeoutStopSec.',
     fallback: () => 30, parse: integer(0, 3600),
   }),
   opt({
