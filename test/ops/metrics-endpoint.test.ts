@@ -36,7 +36,13 @@ for (const kind of databaseKinds()) {
     t.match(res.raw, /dialtone_provisioning_fetch_seconds_count\{protocol="http"\} 2/);
     t.match(res.raw, 'dialtone_dependency_up{dependency="database"} 1');
     t.match(res.raw, 'dialtone_dependency_up{dependency="sip"} 1');
-    t.match(res.raw, 'dialtone_mail_queue{status="pending"} 1', 'the tenant administrator\'s welcome email waits in the queue');
+    // The welcome email is queued once the tenant's creation has been announced, which may finish after the API answered.
+    let queued = res.raw;
+    for (let i = 0; i < 50 && !queued.includes('dialtone_mail_queue{status="pending"} 1'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      queued = (await ta.call('GET', '/metrics', { token: ta.operatorToken })).raw;
+    }
+    t.match(queued, 'dialtone_mail_queue{status="pending"} 1', 'the tenant administrator\'s welcome email waits in the queue');
     t.notMatch(res.raw, new RegExp(mac, 'i'), 'no MAC in any label');
     t.notMatch(res.raw, /00:15:65|metrics\.example|admin\./i, 'no user, domain or address in any label');
 
