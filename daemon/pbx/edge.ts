@@ -13,6 +13,14 @@ export interface DialtoneEdge {
   addresses: string[];
 }
 
+/**
+ * The header dialtone sets on every request it relays from a phone to the
+ * PBX, naming the authenticated extension by its SIP username (any the phone
+ * sent is dropped): the PBX identifies the extension by it, whatever the
+ * phone put in From, and takes it only from dialtone's address.
+ */
+export const ENDPOINT_HEADER = 'X-Dialtone-Endpoint';
+
 /** `host:port` as `SipService.registrarAddress()` gives it (an IPv6 host with or without brackets). */
 export function parseHostPort(hostPort: string): { host: string; port: number } {
   const m = /^\[?(.+?)\]?:(\d{1,5})$/.exec(hostPort.trim());

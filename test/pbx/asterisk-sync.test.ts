@@ -61,14 +61,15 @@ t.test('extensions are written into Asterisk realtime tables', { skip: MYSQL_URL
   const dialtone = (ta.app.components.find((c) => c.name === 'sip') as SipComponent).sip.registrarAddress();
   t.match(dialtone, /^127\.0\.0\.1:[1-9][0-9]*$/, 'the address and port dialtone bound');
   t.match(endpoint, {
-    auth: null, identify_by: 'username', rewrite_contact: 'no', outbound_proxy: `sip:${dialtone}^3Blr`,
+    auth: null, identify_by: 'header', rewrite_contact: 'no', outbound_proxy: `sip:${dialtone}^3Blr`,
     deny: '0.0.0.0/0,::/0', permit: '127.0.0.1/32', set_var: 'DIALTONE_FAX_MODE=disabled;DIALTONE_FAX_EMAIL=;DIALTONE_FAX_DETECT=no',
   }, 'the endpoint takes calls only from dialtone and sends through it');
   t.equal((await ast.db('ps_auths').where('id', creds.sip_username)).length, 0, 'no digest: dialtone authenticated the phone');
   t.match(await ast.db('ps_aors').where('id', creds.sip_username).first(), {
     contact: 'sip:1001@acme.sip.test', outbound_proxy: `sip:${dialtone}^3Blr`, max_contacts: 0, qualify_frequency: 60, qualify_2xx_only: 'yes',
   }, 'Asterisk reaches and qualifies the extension through dialtone');
-  t.equal((await ast.db('ps_endpoint_id_ips')).length, 0, 'no address identifier: every extension comes from the same address');
+  t.same(await ast.db('ps_endpoint_id_ips').select('id', 'endpoint', 'match', 'match_header'), [{ id: creds.sip_username, endpoint: creds.sip_username, match: null, match_header: `X-Dialtone-Endpoint: ${creds.sip_username}` }],
+    'identified by the header dialtone sets, never by address: every extension comes from the same one');
   // A digest row from before dialtone was the edge proxy is removed at the next sync.
   await ast.db('ps_auths').insert({ id: creds.sip_username, auth_type: 'userpass', username: creds.sip_username, password_digest: `MD5:${md5(`${creds.sip_username}:acme.sip.test:${password}`)}` });
   await ta.call('PATCH', `/api/v1/extensions/${ext.body.id}`, { token: acme.token, body: { fax: { mode: 'attachment', email: 'fax@acme.test' } } });
@@ -92,6 +93,7 @@ t.test('extensions are written into Asterisk realtime tables', { skip: MYSQL_URL
   const rotated = await ta.app.runtime.db.knex('extensions').where('id', ext.body.id).first('sip_username');
   await until(() => ast.db('ps_endpoints').where('id', rotated.sip_username).first(), 'the rotated endpoint');
   t.equal((await ast.db('ps_endpoints').where('id', creds.sip_username)).length, 0, 'the old endpoint is removed');
+  t.same((await ast.db('ps_endpoint_id_ips').select('id')).map((r: { id: string }) => r.id), [rotated.sip_username], 'and its identify row');
 
   await ta.call('PATCH', `/api/v1/extensions/${ext.body.id}`, { token: acme.token, body: { voicemail: { enabled: false } } });
   await until(async () => (await ast.db('voicemail').where({ mailbox: '1001' })).length === 0, 'the mailbox removed');

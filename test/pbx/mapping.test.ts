@@ -47,7 +47,7 @@ t.test('Asterisk rows: codecs, mailbox, recording; no digest, calls only from an
   t.equal(rows.endpoint.auth, null, 'no inbound digest: dialtone authenticated the phone');
   t.notOk('auth' in rows, 'no ps_auths row');
   t.match(rows.endpoint, {
-    identify_by: 'username', rewrite_contact: 'no', trust_id_inbound: 'yes',
+    identify_by: 'header', rewrite_contact: 'no', trust_id_inbound: 'yes',
     outbound_proxy: 'sip:sip.dialtone.test:5060^3Blr',
     deny: '0.0.0.0/0,::/0', permit: '192.0.2.10/32,2001:db8::10/128',
   });
@@ -55,11 +55,12 @@ t.test('Asterisk rows: codecs, mailbox, recording; no digest, calls only from an
     contact: 'sip:1001@acme.sip.test', outbound_proxy: 'sip:sip.dialtone.test:5060^3Blr',
     max_contacts: 0, qualify_frequency: 60, qualify_2xx_only: 'yes', authenticate_qualify: 'no',
   });
+  t.same(rows.identify, { id: '1001xabc234', endpoint: '1001xabc234', match_header: 'X-Dialtone-Endpoint: 1001xabc234' }, 'identified by the header dialtone sets, with no address to match');
   t.match(rows.voicemail, { context: 'acme.sip.test', mailbox: '1001', password: '480135', email: 'ada@acme.test', fullname: 'Ada Lovelace' });
   const off = realtimeRows(line({ voicemail: { enabled: false } }), EDGE);
   t.equal(off.voicemail, null);
   t.equal(off.endpoint.mailboxes, null);
-  for (const row of [rows.endpoint, rows.aor, rows.voicemail!]) {
+  for (const row of [rows.endpoint, rows.aor, rows.identify, rows.voicemail!]) {
     for (const [column, value] of Object.entries(row)) {
       if (typeof value === 'string' && column !== 'set_var') t.notMatch(value, /;/, `no ; reaches the realtime column ${column}`);
     }

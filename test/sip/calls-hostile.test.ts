@@ -2,7 +2,7 @@ import t from 'tap';
 import type { Message } from 'sip';
 import type { BuiltinEngine } from '../../daemon/sip/builtin/engine';
 import { SDP, authenticatedInvite, fixture, phone } from '../helpers/calls';
-import { RawPeer } from '../helpers/sip-client';
+import { RawPeer, answer } from '../helpers/sip-client';
 import { Ua } from '../helpers/sip-ua';
 
 /** Calls through dialtone when peers misbehave: forged PBXs, stolen credentials, loops, calls nobody answers, phones that vanish. */
@@ -23,6 +23,24 @@ t.test("an INVITE from the PBX's address but another port is a phone's: challeng
   t.equal(answer!.status, 407);
   const rang = await Promise.race([b.nextRequest('INVITE').then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 500))]);
   t.notOk(rang, 'the phone never hears of it');
+});
+
+t.test("a phone cannot name another extension to the PBX: its own X-Dialtone-Endpoint and From are not who the PBX is told calls", async (t) => {
+  const f = await fixture(t);
+  const a = await phone(t, f, '201', 'udp');
+  const other = f.ext['202']!.username;
+  // Phone 201 claims 202 in the header the PBX identifies extensions by.
+  const uri = `sip:5551234@${f.domain}`;
+  const first = a.request({ method: 'INVITE', uri, body: SDP, headers: [`X-Dialtone-Endpoint: ${other}`] });
+  const [challenge] = await a.send(first.text);
+  t.equal(challenge!.status, 407);
+  a.peer.send(a.ackFailure(first.text, challenge!));
+  const auth = answer(challenge!, { username: f.ext['201']!.username, password: f.ext['201']!.password, uri, method: 'INVITE' });
+  a.peer.send(a.request({ method: 'INVITE', uri, callId: first.callId, fromTag: first.fromTag, cseq: 2, body: SDP, headers: [`Proxy-Authorization: ${auth}`, `X-Dialtone-Endpoint: ${other}`] }).text);
+  const forged = await f.pbx.nextRequest('INVITE');
+  t.equal(forged.headers['x-dialtone-endpoint'], f.ext['201']!.username, "the PBX hears the authenticated extension, not the phone's claim");
+  f.pbx.reply(forged, 486, 'Busy Here', { toTag: 'busy2' });
+  t.equal((await finalOf(a)).status, 486);
 });
 
 t.test('a stolen Proxy-Authorization replayed in another call is challenged again', async (t) => {

@@ -18,6 +18,7 @@ t.test('a phone calls the PBX through dialtone, and the PBX hangs up', async (t)
   t.equal(invite.headers['call-id'], callId);
   t.match(String(invite.headers['p-asserted-identity']), new RegExp(`<sip:201@${f.domain}>`), 'the PBX is told who calls');
   t.notOk(invite.headers['proxy-authorization'], "dialtone's own credentials are not passed on");
+  t.equal(invite.headers['x-dialtone-endpoint'], f.ext['201']!.username, 'and which extension, by the SIP username the PBX knows it by');
   t.equal(invite.headers.via!.length, 2, 'dialtone added its Via above the phone’s');
   const rr = (invite.headers['record-route'] as NameAddr[] | undefined) ?? [];
   t.equal(rr.length, 1, 'dialtone record-routes');

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { Codec, EffectiveSettings } from '../../admin/domain/extension';
-import { type DialtoneEdge, edgeUri } from '../edge';
+import { type DialtoneEdge, ENDPOINT_HEADER, edgeUri } from '../edge';
 import { type PbxLine, tenantContext } from '../line';
 import { callerIdString, realtimeChunk, realtimeText } from './text';
 
@@ -12,6 +12,8 @@ const CODEC_NAMES: Record<Codec, string> = {
 export interface RealtimeRows {
   endpoint: Record<string, string | number | null>;
   aor: Record<string, string | number | null>;
+  /** ps_endpoint_id_ips: the extension identified by the header dialtone sets, never by address. */
+  identify: Record<string, string>;
   /** Null when voicemail is off: the mailbox row is then removed. */
   voicemail: Record<string, string | null> | null;
 }
@@ -51,10 +53,10 @@ function faxVariables(fax: EffectiveSettings['fax']): string {
  * a static contact through dialtone (calls and qualify OPTIONS alike, so the
  * endpoint's reachability is dialtone's registration), and accepts the
  * extension's calls only from dialtone, which has authenticated the phone.
- * The endpoint is named by the phone's SIP username, which is the From user
- * dialtone relays, so Asterisk identifies it by that username; an address
- * identifier (ps_endpoint_id_ips) cannot tell apart extensions that all come
- * from dialtone's one address.
+ * The endpoint is identified by the header dialtone sets from the phone's
+ * credentials (a phone's From may hold its number or anything else); an
+ * address match cannot tell apart extensions that all come from dialtone's
+ * one address, so the identify row has a header and no address.
  */
 export function realtimeRows(line: PbxLine, edge: DialtoneEdge): RealtimeRows {
   const id = line.sipUsername;
@@ -70,7 +72,7 @@ export function realtimeRows(line: PbxLine, edge: DialtoneEdge): RealtimeRows {
       mailboxes: mailbox, moh_suggest: realtimeText(s.musicOnHold, 40),
       // Media flows between the phone and Asterisk (dialtone carries none): symmetric RTP still answers a phone behind NAT.
       direct_media: 'no', rtp_symmetric: 'yes', force_rport: 'yes', rewrite_contact: 'no', dtmf_mode: 'rfc4733',
-      identify_by: 'username', outbound_proxy: outboundProxy, ...dialtoneOnly(edge),
+      identify_by: 'header', outbound_proxy: outboundProxy, ...dialtoneOnly(edge),
       trust_id_inbound: 'yes',
       set_var: faxVariables(s.fax),
       one_touch_recording: s.recording.mode === 'on_demand' ? 'yes' : 'no',
@@ -85,6 +87,7 @@ export function realtimeRows(line: PbxLine, edge: DialtoneEdge): RealtimeRows {
       qualify_2xx_only: 'yes',
       mailboxes: mailbox,
     },
+    identify: { id, endpoint: id, match_header: `${ENDPOINT_HEADER}: ${id}` },
     voicemail: s.voicemail.enabled && line.voicemailPin
       ? {
           context, mailbox: line.number, password: line.voicemailPin,

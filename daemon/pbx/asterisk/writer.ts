@@ -33,10 +33,11 @@ export async function writeLine(asterisk: Knex, dialtone: Knex, secrets: SecretB
     }
     const id = rows.endpoint.id as string;
     if (state && state.endpoint_id !== id) {
-      for (const table of ['ps_endpoints', 'ps_auths', 'ps_aors']) await trx(table).where('id', state.endpoint_id).delete();
+      for (const table of ['ps_endpoints', 'ps_auths', 'ps_aors', 'ps_endpoint_id_ips']) await trx(table).where('id', state.endpoint_id).delete();
     }
     await trx('ps_endpoints').insert(rows.endpoint).onConflict('id').merge();
     await trx('ps_aors').insert(rows.aor).onConflict('id').merge();
+    await trx('ps_endpoint_id_ips').insert(rows.identify).onConflict('id').merge();
     // Phones authenticated to Asterisk before dialtone became their edge proxy; that digest must not linger.
     await trx('ps_auths').where('id', id).delete();
 

@@ -1,7 +1,7 @@
 import type { Component, Runtime } from '../../core/component';
 import type { Flow } from '../engine';
 import type { SipService } from '../service';
-import { areaCodeOf, decideCall, planFor } from './dial-plan';
+import { areaCodeOf, decideCall, emergencyNumberOf, planFor } from './dial-plan';
 import { type CallDirectory, callDirectory } from './directory';
 import { locateInvite } from './emergency';
 import { PbxDirectory } from './pbx';
@@ -41,7 +41,7 @@ function callPolicy(rt: Runtime, directory: CallDirectory): CallPolicy {
       const decision = decideCall(dialed, caller.extension.externalCalling, await context(caller, dialed));
       return decision.allow ? { emergency: decision.class === 'emergency' } : { refusal: { status: decision.status, reason: decision.reason } };
     },
-    isEmergency: (dialed) => emergencyNumbers.includes(dialed.replace(/#$/, '')),
+    isEmergency: (dialed) => emergencyNumberOf(dialed, emergencyNumbers) !== null,
     location(caller, sdp) {
       const address = caller.extension.emergencyAddress;
       if (!address) return null;

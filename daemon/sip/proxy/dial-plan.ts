@@ -89,6 +89,16 @@ function dialedDigits(user: string): string | null {
 
 const within = (n: number, [min, max]: readonly [number, number]) => n >= min && n <= max;
 
+/**
+ * The emergency number a Request-URI user dials, or null. However the phone
+ * wrote it (separators, `%` escapes) it is found, and phones that send on #
+ * leave it at the end: an emergency call must not fail on either.
+ */
+export function emergencyNumberOf(user: string, emergencyNumbers: readonly string[]): string | null {
+  const number = dialedDigits(user)?.replace(/#$/, '');
+  return number !== undefined && emergencyNumbers.includes(number) ? number : null;
+}
+
 /** An E.164 number (digits after the +): national when it is in the plan's country, international otherwise. */
 function e164(digits: string, plan: CountryPlan): CallClass | null {
   if (!/^[1-9][0-9]{6,14}$/.test(digits)) return null;
@@ -103,9 +113,9 @@ function e164(digits: string, plan: CountryPlan): CallClass | null {
  */
 export function classifyDialed(user: string, ctx: DialContext): Classification {
   if (user === '') return { class: null, status: 484, reason: 'Address Incomplete' };
+  const emergency = emergencyNumberOf(user, ctx.emergencyNumbers);
+  if (emergency !== null) return { class: 'emergency', number: emergency };
   const dialed = dialedDigits(user);
-  // Phones that send on # leave it at the end; an emergency call must not fail on it.
-  if (dialed !== null && ctx.emergencyNumbers.includes(dialed.replace(/#$/, ''))) return { class: 'emergency', number: dialed.replace(/#$/, '') };
   if (ctx.isExtension(user) || (dialed !== null && ctx.isExtension(dialed))) return { class: 'internal', number: dialed ?? user };
   if (dialed === null) return { class: null, status: 404, reason: 'Not a Dialable Number' };
   if (dialed.startsWith('*')) return { class: 'internal', number: dialed };

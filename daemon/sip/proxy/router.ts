@@ -5,6 +5,7 @@ import type { Logger } from '../../core/log';
 import type { Flow, IncomingRequest, ProxyPlan, ProxyTarget, SipEngine, SipTransport } from '../engine';
 import type { Registrar } from '../registrar/registrar';
 import type { SipIdentity } from '../identity';
+import { ENDPOINT_HEADER } from '../../pbx/edge';
 import type { CallDirectory, CallParty } from './directory';
 import { flowToken, readFlowToken, sameFlow } from './flow-token';
 
@@ -50,7 +51,7 @@ const TO_PHONE = new Set(['INVITE', 'MESSAGE', 'NOTIFY']);
 const TO_PBX = new Set(['INVITE', 'MESSAGE', 'SUBSCRIBE']);
 const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, NOTIFY, SUBSCRIBE, REFER, INFO, UPDATE, PRACK, REGISTER';
 /** Caller identity headers only dialtone may set: a phone's own are dropped. */
-const IDENTITY_HEADERS = ['p-asserted-identity', 'p-preferred-identity', 'proxy-authorization'];
+const IDENTITY_HEADERS = ['p-asserted-identity', 'p-preferred-identity', 'proxy-authorization', ENDPOINT_HEADER.toLowerCase()];
 
 /**
  * dialtone as the phones' edge proxy, the whole path of a call in one place
@@ -244,7 +245,10 @@ export function callRouter(d: RouterDeps) {
       targets: [{ uri: m.uri!, flow: pbx.flow, recordRoute: m.method === 'MESSAGE' ? [] : recordRoute(req.source, req.source, pbx.flow) }],
       route: rest,
       remove: IDENTITY_HEADERS,
-      set: { 'p-asserted-identity': `${quoted(cid.name)} <sip:${cid.number || caller.extension.number}@${caller.domain}>` },
+      set: {
+        'p-asserted-identity': `${quoted(cid.name)} <sip:${cid.number || caller.extension.number}@${caller.domain}>`,
+        [ENDPOINT_HEADER.toLowerCase()]: identity.username,
+      },
     };
     if (classified.emergency && m.method === 'INVITE') {
       const sdp = /^application\/sdp/i.test(String(m.headers['content-type'] ?? '')) ? m.content ?? '' : '';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { COUNTRY_PLANS, NANP, areaCodeOf, classifyDialed, decideCall, planFor, type DialContext } from '../../../daemon/sip/proxy/dial-plan';
+import { COUNTRY_PLANS, NANP, areaCodeOf, classifyDialed, decideCall, emergencyNumberOf, planFor, type DialContext } from '../../../daemon/sip/proxy/dial-plan';
 import { CALLING_SCOPES } from '../../../daemon/admin/domain/extension';
 
 const extensions = new Set(['1001', '1002', '911', 'front.desk']);
@@ -68,6 +68,13 @@ t.test('golden classification', async (t) => {
 
 t.test('an emergency number wins over an extension of the same number', async (t) => {
   t.equal(classifyDialed('911', ctx('US')).class, 'emergency');
+});
+
+t.test('an emergency number is found however the phone writes it', async (t) => {
+  const numbers = ['911', '112'];
+  for (const user of ['911', '9-1-1', '(911)', '911#', '%39%311', '911;phone-context=+1', '1.1.2']) t.ok(emergencyNumberOf(user, numbers), user);
+  t.equal(emergencyNumberOf('%39%311', numbers), '911');
+  for (const user of ['9111', '+911', '0911', '911##', '91 1x', '', '%', '9'.repeat(300)]) t.equal(emergencyNumberOf(user, numbers), null, JSON.stringify(user.slice(0, 20)));
 });
 
 t.test('permission: each scope reaches its class and those below; emergency and internal always', async (t) => {
