@@ -42,14 +42,18 @@ step() {
   read -r -a ports <<< "$(free_ports 2)"
   (cd "$dir" && sipp "127.0.0.1:$port" -sf "$here/$scenario" -inf "$work/users.csv" -i 127.0.0.1 -p "${local_port:-${ports[0]}}" -mp "${ports[1]}" \
       -t u1 -buff_size 4194304 -r "$rate" -m "$calls" -l $((rate * (hold / 1000 + 4))) -d "$hold" \
-      -timeout $((seconds * 4 + hold / 1000 + 20))s -timeout_error -nostdin \
+      -timeout $((seconds * 4 + hold / 1000 + 20))s -timeout_error -nostdin -trace_err \
       -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 50 >/dev/null 2>&1) || true
   local ok failed retrans p99
   ok="$(sipp_stat "$dir/stat.csv" 'SuccessfulCall(C)')"
   failed="$(sipp_stat "$dir/stat.csv" 'FailedCall(C)')"
   retrans="$(sipp_stat "$dir/stat.csv" 'Retransmissions(C)')"
   p99="$(sipp_p99 "$dir")"
-  if [ "$ok" = "$calls" ] && [ "$failed" = "0" ] && [ "$retrans" = "0" ]; then echo "pass $p99"; else echo "fail ok=$ok/$calls failed=$failed retransmissions=$retrans p99=$p99"; fi
+  if [ "$ok" = "$calls" ] && [ "$failed" = "0" ] && [ "$retrans" = "0" ]; then echo "pass $p99"; return; fi
+  # What sipp said of the first failed call (an unexpected answer, a timeout), so a failure can be told from a limit.
+  local why
+  why="$(grep -h -m1 -E 'Aborting|unexpected|timeout' "$dir"/*_errors.log 2>/dev/null | head -1 | cut -c1-200)"
+  echo "fail ok=$ok/$calls failed=$failed retransmissions=$retrans p99=$p99${why:+ first error: $why}"
 }
 
 climb() {
