@@ -24,6 +24,9 @@ const CALL_LIMIT_MS = 120_000;
 // No ACK within 64*T1 (RFC 3261 §13.3.1.4): the caller is gone, and so is the call.
 const ACK_WAIT_MS = 32_000;
 const ALLOW = 'INVITE, ACK, BYE, CANCEL, INFO, OPTIONS';
+// A request for a call that just ended still gets 481 from us, not the registrar (Timer J's span, RFC 3261 §17.2.2).
+const ENDED_KEPT_MS = 32_000;
+const ENDED_KEPT_MAX = 10_000;
 
 interface Call {
   dialog: UasDialog;
@@ -78,6 +81,8 @@ const warning = (text: string): Record<string, unknown> => ({ warning: `399 dial
  */
 export function registrationService(d: RegistrationServiceDeps) {
   const calls = new Map<string, Call>();
+  /** Call-IDs of calls that ended lately, oldest first, with when they are forgotten. */
+  const ended = new Map<string, number>();
   const wrongCodes = new WrongCodes();
   const { prompts } = d.media;
 
@@ -100,6 +105,12 @@ export function registrationService(d: RegistrationServiceDeps) {
     if (call.ended) return;
     call.ended = true;
     calls.delete(call.dialog.callId);
+    const now = Date.now();
+    for (const [id, until] of ended) {
+      if (until > now && ended.size < ENDED_KEPT_MAX) break;
+      ended.delete(id);
+    }
+    ended.set(call.dialog.callId, now + ENDED_KEPT_MS);
     clearTimeout(call.timer);
     call.media.close();
     if (how !== 'caller') d.sip.engine.endDialog(call.dialog);
@@ -315,7 +326,8 @@ export function registrationService(d: RegistrationServiceDeps) {
     /** Calls to the service number, and every request inside a call of ours. */
     owns(req: IncomingRequest): boolean {
       const m = req.message;
-      if (calls.has(m.headers['call-id'] ?? '')) return true;
+      const id = m.headers['call-id'] ?? '';
+      if (calls.has(id) || (ended.get(id) ?? 0) > Date.now()) return true;
       return m.method === 'INVITE' && !m.headers.to?.params.tag && sip.parseUri(m.uri ?? '')?.user === d.serviceNumber;
     },
     handle(req: IncomingRequest): void {
