@@ -17,12 +17,13 @@ import { migrate, openDatabase } from './storage/database';
 import { sipComponentWith } from './sip/component';
 import { activationIdentities } from './provisioning';
 import { phonesComponent } from './phones/component';
+import { callsComponent } from './sip/proxy/component';
 import { version } from './version';
 
-/** SIP, with pending phones as registrar identities, and the phone lifecycle that needs the SIP service. */
+/** SIP, with pending phones as registrar identities, the phone lifecycle that needs the SIP service, and calls. */
 function telephony(rt: Runtime): Component[] {
   const sip = sipComponentWith((r) => [activationIdentities(r.db.knex, r.secrets, r.config.activationDomain)])(rt);
-  return [sip, phonesComponent(rt, sip.sip)];
+  return [sip, phonesComponent(rt, sip.sip), callsComponent(rt, sip.sip)];
 }
 
 /** The parts of the daemon, in start order. Each is a plugin on the small core below. */

@@ -32,6 +32,9 @@ export interface Config {
   sipLockoutSource: number;
   sipLockoutSeconds: number;
   sipWorkers: number;
+  sipTimerC: number;
+  pbxUri: string | null;
+  emergencyNumbers: string[];
   publicUrl: string;
   smtpUrl: string | null;
   mailFrom: string | null;
@@ -299,6 +302,25 @@ export const OPTIONS = [
     key: 'sipWorkers', env: 'DIALTONE_SIP_WORKERS', defaultText: '0',
     description: 'Extra processes that answer REGISTER on the same UDP socket, for registration storms beyond one core. Needs `DIALTONE_REDIS_URL`, the built-in engine and UDP.',
     fallback: () => 0, parse: integer(0, 64),
+  }),
+  opt({
+    key: 'sipTimerC', env: 'DIALTONE_SIP_TIMER_C', defaultText: '181',
+    description: 'Seconds a relayed call may ring without an answer before dialtone cancels it (Timer C of RFC 3261, more than three minutes by the RFC; shorter only for tests).',
+    fallback: () => 181, parse: integer(1, 3600),
+  }),
+  opt({
+    key: 'pbxUri', env: 'DIALTONE_PBX_URI', defaultText: 'unset (calls from phones are refused with 480)',
+    description: 'The PBX of every tenant that has none of its own (`PUT /api/v1/tenants/{id}/pbx`): phones\' calls go there, and calls from there reach phones. `sip:127.0.0.1:5070;transport=udp`.',
+    fallback: () => null, parse: (raw) => {
+      const u = /^sip:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?(;transport=(udp|tcp))?$/i.exec(raw);
+      if (!u || (u[2] !== undefined && (Number(u[2]) < 1 || Number(u[2]) > 65535))) throw new OptionError(`must be a SIP URI such as sip:10.0.0.5:5060;transport=udp, got ${JSON.stringify(raw)}`);
+      return raw;
+    },
+  }),
+  opt({
+    key: 'emergencyNumbers', env: 'DIALTONE_EMERGENCY_NUMBERS', defaultText: '911,112,999,933',
+    description: 'Emergency numbers, comma-separated: calls to them always pass (no calling permission or lockout stops them) and carry the caller\'s emergency address as PIDF-LO.',
+    fallback: () => ['911', '112', '999', '933'], parse: (raw) => raw.split(',').map((n) => dialNumber(n.trim())),
   }),
   opt({
     key: 'publicUrl', env: 'DIALTONE_PUBLIC_URL', defaultText: 'http://127.0.0.1:<http port>',

@@ -1,4 +1,4 @@
-import type { Message } from 'sip';
+import type { Message, NameAddr } from 'sip';
 
 /**
  * The small SIP interface dialtone's SIP logic is written against. An engine
@@ -51,6 +51,32 @@ export interface UasDialog {
   flow: Flow;
 }
 
+/** One branch of a relayed request. */
+export interface ProxyTarget {
+  /** The branch's Request-URI: a registered Contact, the PBX's URI, or the request's own. */
+  uri: string;
+  /** Where the branch is sent: a binding's flow, or the next hop's address. */
+  flow: Flow;
+  /** Route URIs put before the request's own (a binding's Path). */
+  route?: string[];
+  /** dialtone's Record-Route URIs, top first (two when the transports of the two sides differ, RFC 5658). */
+  recordRoute?: string[];
+}
+
+/** What the router decided for a request to relay (RFC 3261 §16.6). */
+export interface ProxyPlan {
+  targets: ProxyTarget[];
+  /** The request's Route headers with dialtone's own taken off. */
+  route: NameAddr[];
+  /** Headers set on every branch (P-Asserted-Identity, Geolocation…) and headers taken off (Proxy-Authorization). */
+  set?: Record<string, unknown>;
+  remove?: string[];
+  /** A body replacing the request's (the emergency call's SDP with its location). */
+  content?: string;
+  /** Called once with the final status answered upstream. */
+  done?(status: number): void;
+}
+
 export interface SipEngine {
   readonly name: string;
   /**
@@ -63,6 +89,14 @@ export interface SipEngine {
   request(req: OutgoingRequest, callback: RequestCallback): void;
   /** Answers `req` with 2xx and a To tag, and returns the dialog state that later in-dialog requests use. */
   createUasDialog(req: IncomingRequest, status: number, reason: string, opts?: ReplyOptions): UasDialog;
+  /**
+   * Relays the request as a transaction-stateful proxy (RFC 3261 §16): in
+   * parallel to every target, the best answer upstream, CANCEL passed on.
+   * An ACK is relayed without a transaction.
+   */
+  proxy(req: IncomingRequest, plan: ProxyPlan): void;
+  /** True when the request came round through dialtone unchanged (482 Loop Detected), not a spiral. */
+  isLoop(req: IncomingRequest): boolean;
   /** Ends a dialog of ours with a BYE inside it; the callback sees the answer or a timeout. */
   endDialog(dialog: UasDialog, callback?: RequestCallback): void;
   start(): Promise<void>;

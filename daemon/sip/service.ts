@@ -18,6 +18,8 @@ import { type ResyncResult, resyncContacts } from './resync';
 export interface SipService {
   engine: SipEngine;
   registrar: Registrar;
+  /** The host in our Via, Contact and Record-Route headers. */
+  advertisedHost: string;
   /** `host:port` phones and softphones register at. */
   registrarAddress(): string;
   /** `ws://host:port` for SIP over WebSocket, or null when that transport is off. */
@@ -55,7 +57,7 @@ function makeEngine(rt: Runtime, advertisedHost: string): SipEngine {
     if (!c.drachtioSecret) throw new ConfigError('DIALTONE_DRACHTIO_SECRET is required with DIALTONE_SIP_ENGINE=drachtio');
     return new DrachtioEngine({ host: c.drachtioHost, port: c.drachtioPort, secret: c.drachtioSecret }, rt.log);
   }
-  return new BuiltinEngine({ host: c.sipHost, port: c.sipPort, wsPort: c.sipWsPort, transports: c.sipTransports, advertisedHost }, rt.log);
+  return new BuiltinEngine({ host: c.sipHost, port: c.sipPort, wsPort: c.sipWsPort, transports: c.sipTransports, advertisedHost, timerCMs: c.sipTimerC * 1000 }, rt.log);
 }
 
 /** The registrar's settings, the same in the daemon and in each registrar worker. */
@@ -85,12 +87,12 @@ export function createSipService(rt: Runtime, lookups: SipIdentityLookup[] = [])
         return;
       }
     }
-    if (req.message.method === 'INVITE') req.reply(404, 'Not Found');
-    else registrar.handle(req);
+    registrar.handle(req);
   });
   const service: SipService = {
     engine,
     registrar,
+    advertisedHost: host,
     registrarAddress: () => `${host}:${engine.addresses().udp ?? engine.addresses().tcp ?? c.sipPort}`,
     websocketUrl: () => (engine.addresses().ws ? `ws://${host}:${engine.addresses().ws}` : null),
     async resync(aor, event) {

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import sip, { type Message } from 'sip';
+import sip, { type AuthHeader, type Message } from 'sip';
 import { digestResponse, unquote, type DigestAlgorithm } from '../../daemon/sip/registrar/digest';
 
 /** A bare SIP peer on loopback: sends raw text, hands back parsed answers in order. */
@@ -13,10 +13,11 @@ export class RawPeer {
 
   private constructor(private readonly sendRaw: (b: Buffer) => void, readonly close: () => void, readonly localPort: number, readonly transport: 'UDP' | 'TCP') {}
 
-  static async udp(target: number): Promise<RawPeer> {
+  /** `target` may be a function, for a peer whose port must be known before the other side's (a PBX in DIALTONE_PBX_URI). */
+  static async udp(target: number | (() => number)): Promise<RawPeer> {
     const s = dgram.createSocket('udp4');
     await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-    const peer = new RawPeer((b) => s.send(b, target, '127.0.0.1'), () => s.close(), s.address().port, 'UDP');
+    const peer = new RawPeer((b) => s.send(b, typeof target === 'number' ? target : target(), '127.0.0.1'), () => s.close(), s.address().port, 'UDP');
     s.on('message', (b) => peer.push(b.toString('latin1')));
     return peer;
   }
@@ -103,15 +104,16 @@ export function registerText(peer: RawPeer, o: RegisterOpts): string {
   ].join('\r\n');
 }
 
-/** The Authorization answering a challenge from a 401. */
-export function answer(challenge: Message, o: { username: string; password: string; uri: string; algorithm?: DigestAlgorithm; nc?: number }): string {
+/** The Authorization answering a challenge from a 401 (or the Proxy-Authorization answering a 407). */
+export function answer(challenge: Message, o: { username: string; password: string; uri: string; algorithm?: DigestAlgorithm; nc?: number; method?: string }): string {
   const wanted = o.algorithm ?? 'MD5';
-  const c = (challenge.headers['www-authenticate'] ?? []).find((h) => h.algorithm === wanted);
+  const offered = (challenge.status === 407 ? challenge.headers['proxy-authenticate'] : challenge.headers['www-authenticate']) as AuthHeader[] | undefined;
+  const c = (offered ?? []).find((h) => h.algorithm === wanted);
   if (!c) throw new Error(`no ${wanted} challenge`);
   const realm = unquote(c.realm)!;
   const nonce = unquote(c.nonce)!;
   const ncText = (o.nc ?? 1).toString(16).padStart(8, '0');
   const cnonce = crypto.randomBytes(6).toString('hex');
-  const response = digestResponse({ username: o.username, realm, nonce, uri: o.uri, algorithm: wanted, qop: 'auth', ncText, cnonce }, o.password, 'REGISTER');
+  const response = digestResponse({ username: o.username, realm, nonce, uri: o.uri, algorithm: wanted, qop: 'auth', ncText, cnonce }, o.password, o.method ?? 'REGISTER');
   return `Digest username="${o.username}", realm="${realm}", nonce="${nonce}", uri="${o.uri}", response="${response}", algorithm=${wanted}, qop=auth, nc=${ncText}, cnonce="${cnonce}"`;
 }

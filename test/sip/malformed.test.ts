@@ -41,8 +41,10 @@ t.test('malformed SIP never crashes the daemon and gets 400 where SIP says so', 
     ['an Authorization with no scheme', request({ port, headers: ['Authorization: '] }), 401],
     ['a bad Request-URI', request({ port }).replace('sip:a.test', 'http://a.test'), 400],
     ['a REGISTER to a tel: URI', request({ port }).replace('REGISTER sip:a.test', 'REGISTER tel:+15550100'), 416],
-    ['an unsupported method', request({ port, cseq: '1 SUBSCRIBE' }).replace(/^REGISTER/, 'SUBSCRIBE'), 405],
-    ['an INVITE to a number other than the registration service', request({ port, cseq: '1 INVITE' }).replace(/^REGISTER/, 'INVITE'), 404],
+    ['an unsupported method', request({ port, cseq: '1 PUBLISH' }).replace(/^REGISTER/, 'PUBLISH'), 405],
+    ['an INVITE from a caller that has not authenticated', request({ port, cseq: '1 INVITE' }).replace(/^REGISTER/, 'INVITE'), 407],
+    ['a negative CSeq', request({ port, cseq: '-1 REGISTER' }), 400],
+    ['a CSeq with junk after its number', request({ port, cseq: '1x REGISTER' }), 400],
   ];
   for (const [name, text, status] of answered) {
     const r = await udp.request(text);

@@ -57,7 +57,7 @@ t.test('registrar workers share the UDP socket with the daemon', { skip: REDIS_U
     const before = workers.relayed.datagrams;
     for (let i = 0; i < 20; i++) {
       const r = await peer.request(invite(peer.localPort));
-      t.equal(r.status, 404, 'the registration service (in the daemon) answers an INVITE to another number');
+      t.equal(r.status, 407, "the daemon's call router challenges an INVITE from a phone");
     }
     t.ok(workers.relayed.datagrams > before, 'some INVITEs came through a worker');
   });

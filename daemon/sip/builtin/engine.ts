@@ -2,7 +2,9 @@ import crypto from 'node:crypto';
 import type dgram from 'node:dgram';
 import type { Message } from 'sip';
 import type { Logger } from '../../core/log';
-import type { Flow, IncomingRequest, OutgoingRequest, ReplyOptions, RequestCallback, SipEngine, SipTransport, UasDialog } from '../engine';
+import type { Via } from 'sip';
+import type { Flow, IncomingRequest, OutgoingRequest, ProxyPlan, ReplyOptions, RequestCallback, SipEngine, SipTransport, UasDialog } from '../engine';
+import { ProxyCore } from '../proxy/core';
 import { stringify } from './serialize';
 import { ClientTransactions, ServerTransactions, serverKey } from './transactions';
 import { type TransportOptions, Transports } from './transports';
@@ -11,7 +13,12 @@ import type { Parsed } from './wire';
 export interface BuiltinOptions extends TransportOptions {
   /** The host put in our Via and Contact headers. */
   advertisedHost: string;
+  /** Timer C of relayed INVITEs (RFC 3261 §16.6), in milliseconds. */
+  timerCMs?: number;
 }
+
+/** RFC 3261 §16.6 step 11: greater than three minutes. */
+const TIMER_C_MS = 181_000;
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 513: 'Message Too Large' };
 /**
@@ -32,9 +39,20 @@ export class BuiltinEngine implements SipEngine {
   private readonly transports: Transports;
   private readonly server = new ServerTransactions();
   private readonly client = new ClientTransactions();
+  private readonly relay: ProxyCore;
 
   constructor(private readonly opts: BuiltinOptions, private readonly log: Logger) {
     this.transports = new Transports(opts, (parsed, flow) => this.inbound(parsed, flow), log);
+    this.relay = new ProxyCore({
+      send: (flow, m) => this.transports.send(flow, stringify(m)),
+      via: (flow) => this.via(flow.transport),
+      isOurs: (via) => via.host === opts.advertisedHost && Object.values(this.transports.ports()).includes(Number(via.port ?? 5060)),
+    }, { timerCMs: opts.timerCMs ?? TIMER_C_MS });
+  }
+
+  /** Our Via for a request leaving on `transport`, without its branch. */
+  private via(transport: SipTransport): Via {
+    return { protocol: transport.toUpperCase(), host: this.opts.advertisedHost, port: this.transports.ports()[transport] ?? this.opts.port, params: { rport: null } };
   }
 
   onRequest(handler: (req: IncomingRequest) => void): void {
@@ -46,6 +64,7 @@ export class BuiltinEngine implements SipEngine {
   }
 
   async stop(): Promise<void> {
+    this.relay.stop();
     this.client.cancelAll();
     this.server.clear();
     await this.transports.stop();
@@ -72,11 +91,12 @@ export class BuiltinEngine implements SipEngine {
     }
     const m = parsed.message;
     if (m.status !== undefined) {
-      this.client.response(m);
+      if (!this.client.response(m)) this.relay.response(m);
       return;
     }
     stampVia(m, flow);
     if (m.method === 'ACK') {
+      if (this.relay.absorbAck(m)) return;
       this.handler({ message: m, source: flow, reply: () => undefined });
       return;
     }
@@ -98,8 +118,9 @@ export class BuiltinEngine implements SipEngine {
         this.transports.send(flow, text);
         return;
       }
-      const kept = answered && !STATELESS.has(status);
-      if (answered && !kept) this.server.forget(key);
+      // A provisional answer is kept too: a retransmitted INVITE gets it again (RFC 3261 §17.2.1).
+      const kept = !STATELESS.has(status);
+      if (!kept) this.server.forget(key);
       // A kept answer gets memory of its own: a slice of Node's shared pool would hold the whole 8 kB block.
       const bytes = kept ? Buffer.allocUnsafeSlow(text.length) : Buffer.from(text, 'latin1');
       if (kept) {
@@ -113,17 +134,29 @@ export class BuiltinEngine implements SipEngine {
       reply(parsed.status, REASONS[parsed.status] ?? 'Bad Request', { headers: { warning: `399 dialtone "${parsed.reason}"` } });
       return;
     }
+    if (m.method === 'CANCEL' && this.relay.cancel(m)) {
+      reply(200, 'OK');
+      return;
+    }
     this.handler({ message: m, source: flow, reply });
+  }
+
+  proxy(req: IncomingRequest, plan: ProxyPlan): void {
+    this.relay.relay(req, plan);
+  }
+
+  isLoop(req: IncomingRequest): boolean {
+    return this.relay.isLoop(req.message);
   }
 
   request(req: OutgoingRequest, callback: RequestCallback): void {
     const branch = `z9hG4bK${randomToken(10)}`;
-    const ports = this.transports.ports();
+    const via = this.via(req.flow.transport);
     const message: Message = {
       method: req.method,
       uri: req.uri,
       headers: {
-        via: [{ protocol: req.flow.transport.toUpperCase(), host: this.opts.advertisedHost, port: ports[req.flow.transport] ?? this.opts.port, params: { branch, rport: null } }],
+        via: [{ ...via, params: { ...via.params, branch } }],
         'max-forwards': '70',
         ...req.headers,
       },

@@ -19,6 +19,9 @@ export type Parsed =
 const MANDATORY = ['to', 'from', 'call-id', 'cseq'] as const;
 const BAD_CALL_ID = /[\s\x00-\x1f\x7f]/;
 const CONTENT_LENGTH = /^(?:content-length|l)[ \t]*:[ \t]*(.*?)[ \t]*$/im;
+/** The CSeq line as sent: the parser reads `-1 INVITE` as 1 (RFC 3261 §20.16 wants a 32-bit unsigned number). */
+const CSEQ_LINE = /^cseq[ \t]*:[ \t]*(.*?)[ \t]*$/im;
+const CSEQ_VALUE = /^\d{1,10}[ \t]+[A-Za-z!%*_+`'~.-]+$/;
 
 /** The raw Content-Length of a header block: undefined when absent, NaN when not a number. */
 export function rawContentLength(head: string): number | undefined {
@@ -72,7 +75,7 @@ export function parseMessage(bytes: Buffer | string): Parsed {
   if (head.length > MAX_HEADER_BYTES) return fail('headers too large', 513);
   if (end < 0) return fail('message truncated before the end of its headers');
   if (!routable(message)) return fail('missing Via');
-  const bad = problem(message);
+  const bad = problem(message) ?? (CSEQ_VALUE.test(CSEQ_LINE.exec(head)?.[1] ?? '') ? null : 'bad CSeq');
   if (bad) return fail(bad);
   const length = rawContentLength(head);
   if (length !== undefined && Number.isNaN(length)) return fail('bad Content-Length');

@@ -1,7 +1,7 @@
 import Srf from 'drachtio-srf';
 import sip, { type Message } from 'sip';
 import type { Logger } from '../../core/log';
-import type { Flow, IncomingRequest, OutgoingRequest, ReplyOptions, RequestCallback, SipEngine, SipTransport, UasDialog } from '../engine';
+import type { Flow, IncomingRequest, OutgoingRequest, ProxyPlan, ReplyOptions, RequestCallback, SipEngine, SipTransport, UasDialog } from '../engine';
 import { dialogOf, randomToken } from '../builtin/engine';
 import { parseMessage } from '../builtin/wire';
 import type { SrfClient, SrfRequest, SrfResponse } from './srf-types';
@@ -139,6 +139,14 @@ export class DrachtioEngine implements SipEngine {
     const to = req.message.headers.to!;
     req.reply(status, reason, { ...opts, headers: { ...opts.headers, to: { ...to, params: { ...to.params, tag: localTag } } } });
     return dialogOf(req, localTag);
+  }
+
+  proxy(req: IncomingRequest, _plan: ProxyPlan): void {
+    req.reply(501, 'Not Implemented', { headers: { warning: '399 dialtone "calls are relayed by the built-in SIP engine only, so far"' } });
+  }
+
+  isLoop(): boolean {
+    return false;
   }
 
   endDialog(dialog: UasDialog, callback: RequestCallback = () => undefined): void {

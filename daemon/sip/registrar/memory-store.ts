@@ -1,6 +1,6 @@
 import { type Binding, mergeBindings } from './bindings';
 import { type LastNonce, isReplay } from './nonce-count';
-import type { ExpiredBinding, LockKeys, LockLimits, RegisterAttempt, RegisterOutcome, RegistrarStore } from './store';
+import type { AuthorizeAttempt, AuthorizeOutcome, ExpiredBinding, LockKeys, LockLimits, RegisterAttempt, RegisterOutcome, RegistrarStore } from './store';
 
 interface Aor {
   bindings: Binding[];
@@ -13,6 +13,8 @@ interface Aor {
 export class MemoryStore implements RegistrarStore {
   private readonly aors = new Map<string, Aor>();
   private readonly counters = new Map<string, { count: number; until: number }>();
+  /** The last nonce each identity's calls were authenticated with, apart from its registrations'. */
+  private readonly requestNonces = new Map<string, { nonce: LastNonce; until: number }>();
 
   async register(a: RegisterAttempt): Promise<RegisterOutcome> {
     const now = a.update.now;
@@ -24,6 +26,14 @@ export class MemoryStore implements RegistrarStore {
     if (result.kind !== 'ok') return result;
     this.aors.set(a.aor, { bindings: result.bindings, nonce: { nonce: a.nonce, nc: a.nc, issuedAt: a.nonceIssuedAt }, nonceUntil: a.nonceIssuedAt + a.nonceTtlMs });
     return result;
+  }
+
+  async authorize(a: AuthorizeAttempt): Promise<AuthorizeOutcome> {
+    if (this.lockedAt(a.lockKeys, a.limits, a.now)) return 'locked';
+    const current = this.requestNonces.get(a.key);
+    if (isReplay(current && current.until > a.now ? current.nonce : null, a.nonce, a.nc, a.nonceIssuedAt)) return 'replay';
+    this.requestNonces.set(a.key, { nonce: { nonce: a.nonce, nc: a.nc, issuedAt: a.nonceIssuedAt }, until: a.nonceIssuedAt + a.nonceTtlMs });
+    return 'ok';
   }
 
   async recordFailure(keys: LockKeys, coolDownMs: number): Promise<void> {
@@ -58,6 +68,7 @@ export class MemoryStore implements RegistrarStore {
       if (entry.bindings.length === 0 && entry.nonceUntil <= now) this.aors.delete(aor);
     }
     for (const [k, v] of this.counters) if (v.until <= now) this.counters.delete(k);
+    for (const [k, v] of this.requestNonces) if (v.until <= now) this.requestNonces.delete(k);
     return out;
   }
 

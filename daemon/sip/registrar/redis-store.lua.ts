@@ -187,3 +187,27 @@ for _, aor in ipairs(members) do
 end
 return out
 `;
+
+/**
+ * An authenticated request other than REGISTER: lockout, then the replay
+ * rule of nonce-count.ts on the identity's own last-nonce key, then that
+ * key written, as one step. KEYS: source counter, user counter, nonce key.
+ */
+export const AUTHORIZE_LUA = `
+local got = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
+local now, nonce, nc, issued, ttl = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+if tonumber(got[1] or '0') >= tonumber(ARGV[6]) or tonumber(got[2] or '0') >= tonumber(ARGV[7]) then return 'locked' end
+if got[3] then
+  local n, c, at = string.match(got[3], '^(%S+) (%d+) (%d+)$')
+  if n then
+    if n == nonce then
+      if nc <= tonumber(c) then return 'replay' end
+    elseif issued <= tonumber(at) then
+      return 'replay'
+    end
+  end
+end
+local left = issued + ttl - now
+if left > 0 then redis.call('SET', KEYS[3], string.format('%s %d %d', nonce, nc, issued), 'PX', left) end
+return 'ok'
+`;

@@ -1,8 +1,8 @@
 import Redis from 'ioredis';
 import type { Flow } from '../engine';
 import { type Binding, type BindingOwner, type RegisterUpdate, type RemovalReason, normalizeContact } from './bindings';
-import { REGISTER_LUA, SWEEP_LUA } from './redis-store.lua';
-import type { ExpiredBinding, LockKeys, RegisterAttempt, RegisterOutcome, RegistrarStore } from './store';
+import { AUTHORIZE_LUA, REGISTER_LUA, SWEEP_LUA } from './redis-store.lua';
+import type { AuthorizeAttempt, AuthorizeOutcome, ExpiredBinding, LockKeys, RegisterAttempt, RegisterOutcome, RegistrarStore } from './store';
 
 /** An address of record outlives its last binding by this much, so the sweeper still finds what expired. */
 const GRACE_MS = 5 * 60 * 1000;
@@ -12,6 +12,7 @@ type Reply = (string | number)[];
 type Scripted = Redis & {
   dialtoneRegister(numberOfKeys: number, ...args: (string | number)[]): Promise<Reply[]>;
   dialtoneSweep(dueKey: string, prefix: string, now: number, max: number): Promise<string[]>;
+  dialtoneAuthorize(src: string, user: string, nonceKey: string, ...args: (string | number)[]): Promise<AuthorizeOutcome>;
 };
 
 /**
@@ -90,6 +91,7 @@ export class RedisStore implements RegistrarStore {
     const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: false });
     redis.defineCommand('dialtoneRegister', { lua: REGISTER_LUA });
     redis.defineCommand('dialtoneSweep', { numberOfKeys: 1, lua: SWEEP_LUA });
+    redis.defineCommand('dialtoneAuthorize', { numberOfKeys: 3, lua: AUTHORIZE_LUA });
     this.redis = redis as Scripted;
   }
 
@@ -139,6 +141,12 @@ export class RedisStore implements RegistrarStore {
         });
       }, (err: Error) => batch.forEach((p) => p.reject(err)));
     }
+  }
+
+  async authorize(a: AuthorizeAttempt): Promise<AuthorizeOutcome> {
+    const [src, user] = this.failKeys(a.lockKeys);
+    return this.redis.dialtoneAuthorize(src, user, `${this.prefix}auth-nonce:${a.key}`,
+      a.now, word('nonce', a.nonce), a.nc, a.nonceIssuedAt, a.nonceTtlMs, a.limits.source, a.limits.user);
   }
 
   async recordFailure(keys: LockKeys, coolDownMs: number): Promise<void> {

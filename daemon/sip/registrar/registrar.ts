@@ -46,6 +46,13 @@ const USER_AGENT_MAX = 200;
 
 type Refusal = { status: number; reason: string; headers?: Record<string, unknown> };
 
+type Verified =
+  | { kind: 'challenge'; stale: boolean }
+  | { kind: 'forbidden' }
+  | { kind: 'ok'; identity: SipIdentity; creds: DigestCredentials; lockKeys: { source: string; user: string } };
+
+const UNLIMITED = { source: Number.MAX_SAFE_INTEGER, user: Number.MAX_SAFE_INTEGER };
+
 /**
  * The registrar of RFC 3261 §10.3 with digest authentication by dialtone's
  * own nonces. Identities come from the lookups in order (extensions, then
@@ -119,30 +126,16 @@ export class Registrar {
       req.reply(contacts.status, contacts.reason, contacts.headers ? { headers: contacts.headers } : {});
       return;
     }
-    const auth = this.pickAuthorization(m.headers.authorization, domain);
-    if (!auth) {
-      this.challenge(req, domain, false);
+    const checked = await this.verify(req, m.headers.authorization, domain, 'REGISTER');
+    if (checked.kind === 'challenge') {
+      this.challenge(req, domain, checked.stale);
       return;
     }
-    const creds = parseCredentials(auth);
-    if ('problem' in creds) {
-      this.log.debug({ problem: creds.problem, source: req.source.address }, 'REGISTER credentials not usable');
-      this.challenge(req, domain, false);
-      return;
-    }
-    const nonce = checkNonce(this.opts.nonceSecret, creds.nonce, domain, Date.now(), this.opts.nonceTtlMs);
-    if (nonce !== 'valid') {
-      this.challenge(req, domain, nonce === 'stale');
-      return;
-    }
-    const lockKeys = { source: req.source.address, user: `${domain}/${creds.username}` };
-    const identity = await this.identify(domain, creds.username);
-    if (!identity || identity.realm.toLowerCase() !== domain || !responseMatches(creds, identity.password, 'REGISTER')) {
-      await this.store.recordFailure(lockKeys, this.opts.lockout.coolDownMs);
-      this.log.info({ username: creds.username, domain, source: req.source.address }, 'SIP authentication failed');
+    if (checked.kind === 'forbidden') {
       req.reply(403, 'Forbidden');
       return;
     }
+    const { identity, creds, lockKeys } = checked;
     if (!mayRegister(identity, toUri.user)) {
       this.log.info({ username: creds.username, to: toUri.user.slice(0, 64), source: req.source.address }, 'SIP registration refused: To names another user');
       req.reply(403, 'Forbidden', { headers: { warning: '399 dialtone "the credentials do not belong to the address in To"' } });
@@ -215,15 +208,72 @@ export class Registrar {
     return { changes };
   }
 
-  private pickAuthorization(headers: AuthHeader[] | undefined, domain: string): AuthHeader | undefined {
-    return (headers ?? []).find((h) => unquote(h.realm)?.toLowerCase() === domain);
+  /**
+   * The digest check every authenticated request goes through: the
+   * credentials for `domain`, a nonce of ours still valid, an identity whose
+   * password gives the same response. A wrong password counts against the
+   * user and the source; nonce counts and lockout are the caller's step.
+   */
+  private async verify(req: IncomingRequest, headers: AuthHeader[] | undefined, domain: string, method: string): Promise<Verified> {
+    const auth = (headers ?? []).find((h) => unquote(h.realm)?.toLowerCase() === domain);
+    if (!auth) return { kind: 'challenge', stale: false };
+    const creds = parseCredentials(auth);
+    if ('problem' in creds) {
+      this.log.debug({ problem: creds.problem, source: req.source.address }, 'SIP credentials not usable');
+      return { kind: 'challenge', stale: false };
+    }
+    const nonce = checkNonce(this.opts.nonceSecret, creds.nonce, domain, Date.now(), this.opts.nonceTtlMs);
+    if (nonce !== 'valid') return { kind: 'challenge', stale: nonce === 'stale' };
+    const lockKeys = { source: req.source.address, user: `${domain}/${creds.username}` };
+    const identity = await this.identify(domain, creds.username);
+    if (!identity || identity.realm.toLowerCase() !== domain || !responseMatches(creds, identity.password, method)) {
+      await this.store.recordFailure(lockKeys, this.opts.lockout.coolDownMs);
+      this.log.info({ username: creds.username, domain, method, source: req.source.address }, 'SIP authentication failed');
+      return { kind: 'forbidden' };
+    }
+    return { kind: 'ok', identity, creds, lockKeys };
   }
 
-  private challenge(req: IncomingRequest, realm: string, stale: boolean): void {
+  /**
+   * Who sent a request other than REGISTER (a phone's INVITE, MESSAGE or
+   * SUBSCRIBE), proven as a proxy proves it: 407 and Proxy-Authorization,
+   * with the registrar's nonces, replay rule and lockout. Resolves null once
+   * the request has been answered (challenged or refused). An emergency call
+   * is never refused by the lockout.
+   */
+  async authenticate(req: IncomingRequest, domain: string, opts: { emergency?: boolean } = {}): Promise<SipIdentity | null> {
+    const realm = domain.toLowerCase();
+    const checked = await this.verify(req, req.message.headers['proxy-authorization'] as AuthHeader[] | undefined, realm, req.message.method ?? '');
+    if (checked.kind === 'challenge') {
+      this.challenge(req, realm, checked.stale, 407);
+      return null;
+    }
+    if (checked.kind === 'forbidden') {
+      req.reply(403, 'Forbidden', { headers: { warning: '399 dialtone "wrong credentials"' } });
+      return null;
+    }
+    const { identity, creds, lockKeys } = checked;
+    const outcome = await this.store.authorize({
+      key: identity.aor, nonce: creds.nonce, nonceIssuedAt: nonceIssuedAt(creds.nonce), nc: creds.nc, nonceTtlMs: this.opts.nonceTtlMs,
+      lockKeys, limits: opts.emergency ? UNLIMITED : this.opts.lockout, now: Date.now(),
+    });
+    if (outcome === 'locked') {
+      req.reply(403, 'Forbidden', { headers: { warning: '399 dialtone "too many failed attempts, try later"' } });
+      return null;
+    }
+    if (outcome === 'replay') {
+      this.challenge(req, realm, false, 407);
+      return null;
+    }
+    return identity;
+  }
+
+  private challenge(req: IncomingRequest, realm: string, stale: boolean, status: 401 | 407 = 401): void {
     const nonce = issueNonce(this.opts.nonceSecret, realm, Date.now());
     const ua = req.message.headers['user-agent'];
     const order = challengeOrder(this.opts.algorithms, typeof ua === 'string' ? ua : '');
-    req.reply(401, 'Unauthorized', { headers: { 'www-authenticate': challenges(order, realm, nonce, stale) } });
+    const header = status === 401 ? 'www-authenticate' : 'proxy-authenticate';
+    req.reply(status, status === 401 ? 'Unauthorized' : 'Proxy Authentication Required', { headers: { [header]: challenges(order, realm, nonce, stale) } });
   }
 
   private async identify(domain: string, username: string): Promise<SipIdentity | null> {

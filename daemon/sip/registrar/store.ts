@@ -31,6 +31,21 @@ export interface LockLimits {
 
 export type RegisterOutcome = MergeResult | { kind: 'locked' } | { kind: 'replay' };
 
+/** A request other than REGISTER, authenticated: its nonce count and the lockout, checked as one step. */
+export interface AuthorizeAttempt {
+  /** Whose last nonce is kept (the identity's address of record), apart from its registrations'. */
+  key: string;
+  nonce: string;
+  nonceIssuedAt: number;
+  nc: number;
+  nonceTtlMs: number;
+  lockKeys: LockKeys;
+  limits: LockLimits;
+  now: number;
+}
+
+export type AuthorizeOutcome = 'ok' | 'locked' | 'replay';
+
 export interface ExpiredBinding {
   aor: string;
   binding: Binding;
@@ -39,6 +54,7 @@ export interface ExpiredBinding {
 export interface RegistrarStore {
   /** Lock check, nonce-count check and binding merge as one step (one round trip for Redis). */
   register(attempt: RegisterAttempt): Promise<RegisterOutcome>;
+  authorize(attempt: AuthorizeAttempt): Promise<AuthorizeOutcome>;
   /** Counts a failed authentication against both keys for `coolDownMs`. */
   recordFailure(keys: LockKeys, coolDownMs: number): Promise<void>;
   bindings(aor: string, now: number): Promise<Binding[]>;
