@@ -73,8 +73,8 @@ const warning = (text: string): Record<string, unknown> => ({ warning: `399 dial
 
 /**
  * The number a pending phone dials to key in its activation code. The call
- * is accepted only from the address, port and transport the phone registered
- * from with its activation credentials, so the caller is that pending phone.
+ * is challenged, and taken only with the activation credentials of a pending
+ * phone that is registered with them, so the caller is that pending phone.
  * It hears the prompts, keys its code (RFC 4733, SIP INFO or in-band tones),
  * and on the right code is bound to the code's extension and rebooted into
  * its full configuration; three wrong codes end the call.
@@ -86,14 +86,24 @@ export function registrationService(d: RegistrationServiceDeps) {
   const wrongCodes = new WrongCodes();
   const { prompts } = d.media;
 
+  /**
+   * The pending phone calling, proven by its activation credentials (407 and
+   * Proxy-Authorization, with the registrar's nonces, replay rule and
+   * lockout), and registered, since the reboot after activation goes to its
+   * registration. Null once the request has been answered.
+   */
   async function callerDevice(req: IncomingRequest): Promise<{ deviceId: string; aor: string } | null> {
-    const from = sip.parseUri(req.message.headers.from?.uri ?? '');
-    if (!from?.user || from.host.toLowerCase() !== d.activationDomain.toLowerCase() || from.user.length > 64) return null;
-    const aor = `${from.user}@${d.activationDomain.toLowerCase()}`;
-    // The same socket the phone registered from: a phone sends its calls from its SIP port.
-    const binding = (await d.sip.registrar.bindings(aor)).find((b) =>
-      b.source.address === req.source.address && b.source.port === req.source.port && b.source.transport === req.source.transport && b.owner.deviceId);
-    return binding ? { deviceId: binding.owner.deviceId!, aor } : null;
+    const identity = await d.sip.registrar.authenticate(req, d.activationDomain);
+    if (!identity) return null;
+    if (identity.kind !== 'activation' || !identity.deviceId) {
+      req.reply(403, 'Forbidden', { headers: warning('only a pending phone, with its activation credentials, reaches the registration service') });
+      return null;
+    }
+    if ((await d.sip.registrar.bindings(identity.aor)).length === 0) {
+      req.reply(403, 'Forbidden', { headers: warning('register with the activation credentials first: the phone is restarted through its registration') });
+      return null;
+    }
+    return { deviceId: identity.deviceId, aor: identity.aor };
   }
 
   function timeline(call: Call, kind: 'call' | 'assigned', result: string, detail: string): void {
@@ -216,10 +226,7 @@ export function registrationService(d: RegistrationServiceDeps) {
       return;
     }
     const caller = await callerDevice(req);
-    if (!caller) {
-      req.reply(403, 'Forbidden', { headers: warning('only a pending phone, from where it registered, reaches the registration service') });
-      return;
-    }
+    if (!caller) return;
     const description = readDescription(req);
     if (description && !description.ok) {
       refuse(req, description);

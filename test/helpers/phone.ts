@@ -30,14 +30,18 @@ export class TestPhone {
   call: Message | null = null;
   remoteMedia: { address: string; port: number } | null = null;
 
-  private constructor(readonly sip: RawPeer, readonly media: dgram.Socket, readonly user: string) {
+  /** The registration service's last challenge, answered again with the next nonce count as phones do. */
+  private challenge: Message | null = null;
+  private nc = 0;
+
+  private constructor(readonly sip: RawPeer, readonly media: dgram.Socket, readonly user: string, readonly password: string) {
     media.on('message', (b) => {
       if (b.length < 12) return;
       this.heard.push({ payloadType: b[1]! & 0x7f, sequence: b.readUInt16BE(2), timestamp: b.readUInt32BE(4), ssrc: b.readUInt32BE(8), payload: Buffer.from(b.subarray(12)) });
     });
   }
 
-  static async boot(t: Test, f: SipFixture, mac: string): Promise<TestPhone> {
+  static async boot(t: Test, f: SipFixture, mac: string, o: { register?: boolean } = {}): Promise<TestPhone> {
     const ua = { 'user-agent': `Yealink SIP-T46S 66.85.0.5 ${mac.match(/../g)!.join(':')}` };
     const activation = await f.ta.call('GET', `/prov/${mac}.cfg`, { headers: ua });
     if (activation.status !== 200) throw new Error(`activation file: ${activation.status}`);
@@ -51,25 +55,28 @@ export class TestPhone {
       peer.close();
       media.close();
     });
-    const challenge = await peer.request(registerText(peer, { domain: ACTIVATION_DOMAIN, user, cseq: 1 }));
-    const ok = await peer.request(registerText(peer, { domain: ACTIVATION_DOMAIN, user, cseq: 2, authorization: answer(challenge, { username: user, password, uri: `sip:${ACTIVATION_DOMAIN}` }) }));
-    if (ok.status !== 200) throw new Error(`register: ${ok.status}`);
-    return new TestPhone(peer, media, user);
+    if (o.register !== false) {
+      const challenge = await peer.request(registerText(peer, { domain: ACTIVATION_DOMAIN, user, cseq: 1 }));
+      const ok = await peer.request(registerText(peer, { domain: ACTIVATION_DOMAIN, user, cseq: 2, authorization: answer(challenge, { username: user, password, uri: `sip:${ACTIVATION_DOMAIN}` }) }));
+      if (ok.status !== 200) throw new Error(`register: ${ok.status}`);
+    }
+    return new TestPhone(peer, media, user, password);
   }
 
   sdp(codecs = '0 8 101', extra: string[] = []): string {
     return ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${this.media.address().port} RTP/AVP ${codecs}`, 'a=rtpmap:101 telephone-event/8000', ...extra, ''].join('\r\n');
   }
 
-  inviteText(o: { target?: string; callId: string; sdp?: string; contentType?: string; toTag?: string; cseq?: number }): string {
+  inviteText(o: { target?: string; callId: string; sdp?: string; contentType?: string; toTag?: string; cseq?: number; auth?: string; branch?: string; method?: string }): string {
     const body = o.sdp ?? '';
     const target = o.target ?? '*8000';
     return [
-      `INVITE sip:${target}@${ACTIVATION_DOMAIN} SIP/2.0`,
-      `Via: SIP/2.0/UDP 127.0.0.1:${this.sip.localPort};branch=z9hG4bK${crypto.randomBytes(6).toString('hex')};rport`,
+      `${o.method ?? 'INVITE'} sip:${target}@${ACTIVATION_DOMAIN} SIP/2.0`,
+      `Via: SIP/2.0/UDP 127.0.0.1:${this.sip.localPort};branch=${o.branch ?? `z9hG4bK${crypto.randomBytes(6).toString('hex')}`};rport`,
+      ...(o.auth ? [`Proxy-Authorization: ${o.auth}`] : []),
       `From: <sip:${this.user}@${ACTIVATION_DOMAIN}>;tag=ph-${o.callId}`,
       `To: <sip:${target}@${ACTIVATION_DOMAIN}>${o.toTag ? `;tag=${o.toTag}` : ''}`,
-      `Call-ID: ${o.callId}`, `CSeq: ${o.cseq ?? 1} INVITE`, `Contact: <sip:${this.user}@127.0.0.1:${this.sip.localPort}>`, 'Max-Forwards: 70',
+      `Call-ID: ${o.callId}`, `CSeq: ${o.cseq ?? 1} ${o.method ?? 'INVITE'}`, `Contact: <sip:${this.user}@127.0.0.1:${this.sip.localPort}>`, 'Max-Forwards: 70',
       ...(body ? [`Content-Type: ${o.contentType ?? 'application/sdp'}`] : []), `Content-Length: ${Buffer.byteLength(body)}`, '', body,
     ].join('\r\n');
   }
@@ -88,9 +95,30 @@ export class TestPhone {
     ].join('\r\n');
   }
 
+  /** Proxy-Authorization for the next request, from the last challenge: null before the first. */
+  authorization(target = '*8000', password = this.password): string | null {
+    if (!this.challenge) return null;
+    return answer(this.challenge, { username: this.user, password, uri: `sip:${target}@${ACTIVATION_DOMAIN}`, method: 'INVITE', nc: ++this.nc });
+  }
+
+  /**
+   * An INVITE as a phone sends it: with the credentials of the last
+   * challenge, and again with fresh ones when it is challenged (the 407 ACKed).
+   */
+  async invite(o: { callId: string; sdp?: string; contentType?: string; target?: string }): Promise<Message> {
+    for (let cseq = 1; ; cseq++) {
+      const branch = `z9hG4bK${crypto.randomBytes(6).toString('hex')}`;
+      const res = await this.sip.request(this.inviteText({ ...o, cseq, branch, auth: this.authorization(o.target) ?? undefined }));
+      if (res.status !== 407 || cseq > 2) return res;
+      this.sip.send(this.inviteText({ ...o, sdp: '', cseq, branch, method: 'ACK', toTag: res.headers.to!.params.tag ?? undefined }));
+      this.challenge = res;
+      this.nc = 0;
+    }
+  }
+
   /** Dials the registration service; on 200 the call is ACKed (with `ackSdp` when we sent no offer). */
   async dial(callId: string, o: { sdp?: string; ackSdp?: string; target?: string } = {}): Promise<Message> {
-    const res = await this.sip.request(this.inviteText({ callId, sdp: o.sdp ?? this.sdp(), target: o.target }));
+    const res = await this.invite({ callId, sdp: o.sdp ?? this.sdp(), target: o.target });
     if (res.status === 200) {
       this.call = res;
       this.sip.send(this.inDialog('ACK', { body: o.ackSdp }));

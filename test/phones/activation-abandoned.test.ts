@@ -42,7 +42,7 @@ t.test('2,000 calls opened and abandoned, some never ACKed: no crash, every port
     for (let i = from; i < to; i++) {
       // One call in twenty is never ACKed: its caller is gone after the 200.
       const neverAcked = i % 20 === 7;
-      const res = await phone.sip.request(phone.inviteText({ callId: `abandon-${p}-${i}`, sdp: phone.sdp() }));
+      const res = await phone.invite({ callId: `abandon-${p}-${i}`, sdp: phone.sdp() });
       statuses.set(res.status!, (statuses.get(res.status!) ?? 0) + 1);
       if (res.status !== 200 || neverAcked) continue;
       phone.call = res;

@@ -3,6 +3,7 @@ import type { Test } from 'tap';
 import { PROMPT_NAMES } from '../../daemon/activation/entry';
 import { builtinPromptsDir, loadPrompts } from '../../daemon/media/prompts';
 import { ACTIVATION_DOMAIN, TestPhone, heardAt, heardShare, sleep } from '../helpers/phone';
+import { answer } from '../helpers/sip-client';
 import { type SipFixture, sipFixture } from '../helpers/sip';
 
 const prompts = loadPrompts(builtinPromptsDir(), 'en', PROMPT_NAMES);
@@ -84,11 +85,34 @@ t.test('a wrong code plays "not valid"; the third gets goodbye and the call ends
   t.notOk(events.some((e) => /0000000000|1234567890|5555555555/.test(e.detail ?? '')), 'never the digits');
 });
 
-t.test('who may call: only the pending phone, from where it registered, at the service number', async (t) => {
+t.test('who may call: a pending phone proven by its activation credentials, and registered', async (t) => {
   const f = await sipFixture(t, { DIALTONE_ACTIVATION_DOMAIN: ACTIVATION_DOMAIN });
   const phone = await TestPhone.boot(t, f, '805ec0aa0005');
-  t.equal((await phone.dial('c0', { target: '1234' })).status, 404, 'only the registration service number');
+  const bare = await phone.sip.request(phone.inviteText({ callId: 'c1', sdp: phone.sdp() }));
+  t.equal(bare.status, 407, 'the INVITE is challenged');
+  t.match(bare.headers['proxy-authenticate'], [{ realm: `"${ACTIVATION_DOMAIN}"` }], 'in the activation realm');
+  const wrong = answer(bare, { username: phone.user, password: 'not-the-password', uri: `sip:*8000@${ACTIVATION_DOMAIN}`, method: 'INVITE' });
+  t.equal((await phone.sip.request(phone.inviteText({ callId: 'c1', cseq: 2, sdp: phone.sdp(), auth: wrong }))).status, 403, 'a wrong password is refused');
+  const right = answer(bare, { username: phone.user, password: phone.password, uri: `sip:*8000@${ACTIVATION_DOMAIN}`, method: 'INVITE' });
+  const ok = await phone.sip.request(phone.inviteText({ callId: 'c2', sdp: phone.sdp(), auth: right }));
+  t.equal(ok.status, 200, 'the right credentials are let in');
+  phone.call = ok;
+  phone.sip.send(phone.inDialog('ACK'));
+  t.equal((await phone.sip.request(phone.inDialog('BYE'))).status, 200);
+  t.equal((await phone.sip.request(phone.inviteText({ callId: 'c3', sdp: phone.sdp(), auth: right }))).status, 407, 'the same credentials again are a replay: challenged afresh');
+
   const stranger = await TestPhone.boot(t, f, '805ec0aa0006');
-  const text = phone.inviteText({ callId: 'c2', sdp: phone.sdp() });
-  t.equal((await stranger.sip.request(text)).status, 403, 'another phone using this one\'s identity is refused');
+  const stolen = await stranger.sip.request(phone.inviteText({ callId: 'c4', sdp: phone.sdp() }));
+  t.equal(stolen.status, 407, 'another phone using this one\'s identity must prove it');
+  const guessed = answer(stolen, { username: phone.user, password: stranger.password, uri: `sip:*8000@${ACTIVATION_DOMAIN}`, method: 'INVITE' });
+  t.equal((await stranger.sip.request(phone.inviteText({ callId: 'c4', cseq: 2, sdp: phone.sdp(), auth: guessed }))).status, 403, 'and cannot');
+
+  const unregistered = await TestPhone.boot(t, f, '805ec0aa0007', { register: false });
+  const refused = await unregistered.invite({ callId: 'c5', sdp: unregistered.sdp() });
+  t.equal(refused.status, 403, 'a pending phone not registered cannot be restarted after activation, so it is refused');
+  t.match(refused.headers.warning, /register with the activation credentials first/);
+
+  const extension = await phone.sip.request(phone.inviteText({ callId: 'c6', sdp: phone.sdp() }).replace(`From: <sip:${phone.user}@`, `From: <sip:${f.creds.username}@`));
+  const asExtension = answer(extension, { username: f.creds.username, password: f.creds.password, uri: `sip:*8000@${ACTIVATION_DOMAIN}`, method: 'INVITE' });
+  t.equal((await phone.sip.request(phone.inviteText({ callId: 'c6', cseq: 2, sdp: phone.sdp(), auth: asExtension }))).status, 403, 'an extension\'s credentials are not activation credentials');
 });

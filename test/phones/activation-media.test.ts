@@ -48,7 +48,7 @@ t.test('signalling and media edge cases on one daemon', async (t) => {
   await t.test('descriptions we cannot use are refused with the reason', async (t) => {
     const p = await phone();
     const port = p.media.address().port;
-    const res = async (sdp: string, contentType?: string) => p.sip.request(p.inviteText({ callId: `bad-${Math.random()}`, sdp, contentType }));
+    const res = async (sdp: string, contentType?: string) => p.invite({ callId: `bad-${Math.random()}`, sdp, contentType });
     const noCodec = await res(p.sdp('18 101'));
     t.equal(noCodec.status, 488, 'no common codec');
     t.match(noCodec.headers.warning, /no common codec/);
