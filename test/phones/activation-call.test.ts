@@ -85,6 +85,18 @@ t.test('a wrong code plays "not valid"; the third gets goodbye and the call ends
   t.notOk(events.some((e) => /0000000000|1234567890|5555555555/.test(e.detail ?? '')), 'never the digits');
 });
 
+t.test('an expired code is said to be expired, and another try follows', async (t) => {
+  const f = await sipFixture(t, { DIALTONE_ACTIVATION_DOMAIN: ACTIVATION_DOMAIN });
+  const phone = await TestPhone.boot(t, f, '805ec0aa0008');
+  const code = await codeFor(f);
+  await f.ta.app.runtime.db.knex('activation_codes').where('extension_id', f.extension.id).update({ expires_at: '2000-01-01T00:00:00.000Z' });
+  t.equal((await phone.dial('expired')).status, 200);
+  await phone.keyInfo(code);
+  await until(t, '"that code has expired", then "enter your code" again', () => heardShare(phone.heard, ulaw('code-expired')) > 0.9 && heardAt(phone.heard, ulaw('enter-code')) >= 0);
+  t.ok(heardShare(phone.heard, ulaw('code-not-valid')) < 0.1, 'not "not valid"');
+  t.equal((await phone.sip.request(phone.inDialog('BYE'))).status, 200, 'the caller hangs up; the call was still open for another try');
+});
+
 t.test('who may call: a pending phone proven by its activation credentials, and registered', async (t) => {
   const f = await sipFixture(t, { DIALTONE_ACTIVATION_DOMAIN: ACTIVATION_DOMAIN });
   const phone = await TestPhone.boot(t, f, '805ec0aa0005');
