@@ -43,6 +43,8 @@ interface Call {
   state: EntryState;
   step: Step | null;
   tones: number;
+  /** A key press came as an event or an INFO: tones in the audio are then the same presses again, not new ones. */
+  signalled: boolean;
   timer: NodeJS.Timeout;
   busy: boolean;
   /** The phone was bound during the call: it is rebooted when the call ends, however it ends. */
@@ -241,14 +243,19 @@ export function registrationService(d: RegistrationServiceDeps) {
     const call = {
       deviceId: caller.deviceId, aor: caller.aor, source: req.source.address,
       sessionId: crypto.randomInt(1, 2 ** 31), sdpVersion: 1, awaitingAnswer: !description, acked: false,
-      digits: new DigitCollector(CODE_LENGTH), state: initialEntry(), step: null, tones: 0, busy: false, reboot: false, ended: false,
+      digits: new DigitCollector(CODE_LENGTH), state: initialEntry(), step: null, tones: 0, signalled: false, busy: false, reboot: false, ended: false,
     } as Omit<Call, 'dialog' | 'media' | 'timer'> as Call;
     call.media = new MediaSession(ports, d.media.pool, d.media.pacer, {
       signallingAddress: req.source.address,
       silence: prompts.silence,
       events: {
-        event: (payload, timestamp) => keyPressed(call, keyPressFromEvent(payload, timestamp)),
-        tone: (digit) => keyPressed(call, { digit, key: `tone:${call.tones++}`, end: true }),
+        event: (payload, timestamp) => {
+          call.signalled = true;
+          keyPressed(call, keyPressFromEvent(payload, timestamp));
+        },
+        tone: (digit) => {
+          if (!call.signalled) keyPressed(call, { digit, key: `tone:${call.tones++}`, end: true });
+        },
         played: () => played(call),
       },
     });
@@ -309,6 +316,7 @@ export function registrationService(d: RegistrationServiceDeps) {
       return;
     }
     req.reply(200, 'OK');
+    call.signalled = true;
     keyPressed(call, press);
   }
 

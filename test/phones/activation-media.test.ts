@@ -151,6 +151,20 @@ t.test('signalling and media edge cases on one daemon', async (t) => {
     t.equal(victim.got.length + intruder.got.length, 0, 'nothing ever reached the others');
   });
 
+  await t.test('a phone that sends both events and tones: each key counts once', async (t) => {
+    const p = await phone();
+    t.equal((await p.dial('both')).status, 200);
+    // Five keys, each as an RFC 4733 event and as a tone in the audio: counted twice, they would make a ten-digit entry.
+    for (const digit of '00000') {
+      await p.keyEvents(digit);
+      await p.keyTones(digit);
+    }
+    await sleep(800);
+    t.equal(heardShare(p.heard, prompts['code-not-valid'].PCMU), 0, 'no entry: five keys, not ten');
+    await p.keyEvents('00000');
+    await until('the next five complete the entry', () => heardShare(p.heard, prompts['code-not-valid'].PCMU) > 0.5);
+  });
+
   await t.test('absurd event durations: a key held for ever is one key', async (t) => {
     const p = await phone();
     t.equal((await p.dial('held')).status, 200);
