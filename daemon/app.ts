@@ -20,15 +20,19 @@ import { phonesComponent } from './phones/component';
 import { callsComponent } from './sip/proxy/component';
 import { version } from './version';
 
-/** SIP, with pending phones as registrar identities, the phone lifecycle that needs the SIP service, and calls. */
+/**
+ * SIP, with pending phones as registrar identities; the phones' files, which name the registrar SIP bound;
+ * the phone lifecycle that needs the SIP service; calls through it; and PBX sync, which sends the PBX's
+ * calls through it.
+ */
 function telephony(rt: Runtime): Component[] {
   const sip = sipComponentWith((r) => [activationIdentities(r.db.knex, r.secrets, r.config.activationDomain)])(rt);
-  return [sip, phonesComponent(rt, sip.sip), callsComponent(rt, sip.sip)];
+  return [sip, provisioningComponent(rt, sip.sip), phonesComponent(rt, sip.sip), callsComponent(rt, sip.sip), pbxComponent(rt, () => sip.sip.registrarAddress())];
 }
 
 /** The parts of the daemon, in start order. Each is a plugin on the small core below. */
 export const COMPONENTS: ComponentFactory[] = [
-  adminComponent, activationComponent, pbxComponent, provisioningComponent,
+  adminComponent, activationComponent,
   (rt) => accountsComponent(rt, { activationCode: activationCodeOf(rt) }), scimComponent, telephony,
 ];
 

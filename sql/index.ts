@@ -5,6 +5,7 @@ import * as pbx from './005_pbx';
 import * as activation from './006_activation';
 import * as provisioning from './002_provisioning';
 import * as eventCounts from './007_event_counts';
+import * as tenantPbx from './008_tenant_pbx';
 
 /**
  * The migrations in order. Listed here rather than found on disk so the same
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   '006_activation': activation,
   '002_provisioning': provisioning,
   '007_event_counts': eventCounts,
+  '008_tenant_pbx': tenantPbx,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

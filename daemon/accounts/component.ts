@@ -6,6 +6,7 @@ import { MailTemplates } from '../mail/templates';
 import { outboxTransport, smtpTransport } from '../mail/transport';
 import { MailWorker } from '../mail/worker';
 import { type ActivationCodeProvider, type NoticeDeps, welcomeOnChanges } from './notices';
+import { phoneReplacedOnChanges } from './phone-replaced';
 import { pruneAccounts } from './prune';
 import { revokeOnDisable } from './revoke';
 import { RateLimiter } from './rate-limit';
@@ -47,6 +48,7 @@ export function accountsComponent(rt: Runtime, opts: AccountsOptions = {}): Acco
   };
   const limiter = new RateLimiter(knex);
   const welcome = welcomeOnChanges(notices, rt.changes, rt.log);
+  const replaced = phoneReplacedOnChanges(notices, rt.changes, rt.log);
   const audit = auditChanges(knex, rt.changes, rt.log);
   const revoke = revokeOnDisable(knex, rt.changes, rt.log);
   let pruner: NodeJS.Timeout | null = null;
@@ -70,12 +72,14 @@ export function accountsComponent(rt: Runtime, opts: AccountsOptions = {}): Acco
     },
     async idle() {
       await welcome.idle();
+      await replaced.idle();
       await audit.idle();
       await revoke.idle();
     },
     async stop() {
       if (pruner) clearInterval(pruner);
       welcome.stop();
+      replaced.stop();
       audit.stop();
       revoke.stop();
       await this.idle();

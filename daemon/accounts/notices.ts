@@ -21,7 +21,7 @@ export type ActivationCodeProvider = (extensionId: string) => Promise<string | n
 export interface NoticeDeps {
   knex: Knex;
   secrets: SecretBox;
-  config: Pick<Config, 'publicUrl'>;
+  config: Pick<Config, 'publicUrl' | 'registrationService'>;
   templates: MailTemplates;
   /** Called after a message is queued, so the mail worker sends it now rather than at its next poll. */
   queued: () => void;
@@ -65,7 +65,7 @@ export function welcomeRows(d: Pick<NoticeDeps, 'secrets' | 'config' | 'template
   const body = d.templates.render('welcome', {
     firstName: f.user.firstName, username: f.user.username, tenantName: f.tenantName, sipDomain: f.sipDomain,
     extension: f.extension ? { number: f.extension.number, activationCode: f.extension.activationCode } : null,
-    isAdmin: f.user.isAdmin, password: mode, link: link ? setPasswordUrl(d.config.publicUrl, link.token) : null,
+    isAdmin: f.user.isAdmin, registrationService: d.config.registrationService, password: mode, link: link ? setPasswordUrl(d.config.publicUrl, link.token) : null,
     linkValidDays: LINK_LIFETIME_MS.welcome / 86_400_000, signInUrl: signInUrl(d.config.publicUrl),
   });
   return { link: link?.row ?? null, mail: mailRow(d.secrets, { tenantId: f.user.tenantId, to: f.user.email, purpose: 'welcome', ...body }, at.toISOString()), mode };

@@ -44,7 +44,7 @@ export function accountPages(d: NoticeDeps, limiter: RateLimiter, secureCookie: 
     app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_LIMIT }, (_req, body: string, done) => {
       done(null, Object.fromEntries(new URLSearchParams(body)));
     });
-    const hide = { schema: { hide: true } };
+    const hide = { schema: { hide: true }, config: { accepts: ['application/x-www-form-urlencoded'] } };
 
     app.get<{ Querystring: { token?: string } }>('/set-password', hide, async (req, reply) => {
       const state = await checkLink(knex, req.query.token ?? '');

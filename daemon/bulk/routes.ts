@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { unsupportedMediaType } from '../http/errors';
 import type { Runtime } from '../core/component';
 import { bearerAuth } from '../http/auth';
 import { tenantForCreate, scoped } from '../admin/service/scope';
@@ -29,15 +30,17 @@ export function bulkRoutes(rt: Runtime, notices: NoticeDeps) {
     });
 
     app.post<{ Querystring: { tenantId?: string }; Body: Buffer }>('/users/bulk', {
+      config: { accepts: ['text/csv'] },
       schema: {
         tags: ['users'],
         summary: 'Create profiles (and extensions) from a CSV file: every row is checked first; any problem and nothing is created',
         querystring: { type: 'object', additionalProperties: false, properties: { tenantId: { type: 'string', maxLength: 64, description: 'Only with an operator token' } } },
       },
     }, async (req, reply) => {
+      // JSON has a parser of its own on the whole API: a JSON body arrives parsed, not as a file.
+      if (!Buffer.isBuffer(req.body)) return reply.status(415).send(unsupportedMediaType(['text/csv'], req.headers['content-type']));
       const tenantId = await tenantForCreate(knex, req.scope, req.query.tenantId);
-      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.from(typeof req.body === 'string' ? req.body : '');
-      const result = await importUsers({ knex, secrets: rt.secrets, changes: rt.changes, notices }, req.scope, tenantId, body);
+      const result = await importUsers({ knex, secrets: rt.secrets, changes: rt.changes, notices }, req.scope, tenantId, req.body);
       reply.status(201);
       return result;
     });

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import type { Config } from '../config/options';
 import { SecretBox } from '../crypto/secret-box';
 import { loadSecretKey } from '../crypto/secret-key';
@@ -9,6 +8,7 @@ import { importUsers } from '../bulk/import';
 import { adoptExtensions } from '../adopt/adopt';
 import { activationCodeOf } from '../activation/welcome';
 import { type NoticeDeps, sendWelcome } from '../accounts/notices';
+import { readInputFile } from './input-file';
 
 /**
  * `dialtone users import` and `dialtone adopt`, run against the database
@@ -27,8 +27,9 @@ export async function welcomeAdministrator(config: Config, db: Database, adminId
 
 export async function importUsersFromFile(config: Config, db: Database, tenantId: string, file: string) {
   await tenantForCreate(db.knex, OPERATOR, tenantId);
+  const bytes = readInputFile(file);
   const notices = noticesFor(config, db);
-  return importUsers({ knex: db.knex, secrets: notices.secrets, changes: null, notices }, OPERATOR, tenantId, fs.readFileSync(file));
+  return importUsers({ knex: db.knex, secrets: notices.secrets, changes: null, notices }, OPERATOR, tenantId, bytes);
 }
 
 export async function adopt(db: Database, tenantId: string, dryRun: boolean) {

@@ -4,39 +4,37 @@ import { buildApp } from '../app';
 import { ConfigError, loadConfig } from '../config/load';
 import { DomainError } from '../core/errors';
 import { createLogger } from '../core/log';
-import { createTenant } from '../admin/service/tenants';
-import { createToken } from '../admin/service/tokens';
-import { migrate, openDatabase } from '../storage/database';
-import { adopt, importUsersFromFile, welcomeAdministrator } from './accounts';
+import { BulkValidationError } from '../bulk/import';
+import { version } from '../version';
+import { COMMANDS, type Command, UsageError } from './commands';
+import { InputFileError } from './input-file';
+
+// Exit codes, as sysexits(3) names them where one fits.
+const EXIT = { refused: 1, config: 2, usage: 64, noInput: 66, internal: 70 } as const;
+
+const SERVE: Command = {
+  name: 'serve', synopsis: '', summary: 'run the daemon (what npm start runs); settings from DIALTONE_* variables', options: {},
+  run: () => serve(),
+};
+
+const ALL = [SERVE, ...COMMANDS];
+
+const usageLine = (c: Command) => `dialtone ${c.name}${c.synopsis ? ` ${c.synopsis}` : ''}`;
 
 const USAGE = `usage: dialtone <command> [options]
 
-  serve                         run the daemon (what npm start runs)
-  migrate                       bring the database schema up to date
-  tenant create --name N --domain D --admin-first F --admin-last L --admin-email E [--admin-username U]
-                                create a tenant and its primary administrator; prints the tenant and an administrator token
-  users import FILE.csv --tenant ID
-                                create profiles (and extensions) from a bulk upload CSV; all or nothing
-  adopt --tenant ID [--dry-run] create profiles for extensions that have none; prints the clean-up report
-  token create --operator [--label L]
-  token create --tenant ID [--label L]
-                                create an API token (shown once)
+${ALL.map((c) => `  ${usageLine(c)}\n      ${c.summary}`).join('\n')}
+  dialtone help [COMMAND], dialtone COMMAND --help
+      this text, or one command's
+  dialtone --version
+      the version
 
-Settings come from DIALTONE_* environment variables or the JSON file named by DIALTONE_CONFIG (see README.md).`;
+Settings come from DIALTONE_* environment variables or the JSON file named by DIALTONE_CONFIG (see README.md).
+Commands print JSON on stdout. Exit status: 0 done; 1 refused (the reason is printed: a field, a line of a file,
+something not found); 2 a setting is wrong; 64 the command was called wrongly; 66 an input file cannot be read;
+70 an internal error (please report it, with the trace printed).`;
 
-function out(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
-}
-
-async function withDb<T>(fn: (db: ReturnType<typeof openDatabase>) => Promise<T>): Promise<T> {
-  const db = openDatabase(loadConfig().dbUrl);
-  try {
-    await migrate(db);
-    return await fn(db);
-  } finally {
-    await db.close();
-  }
-}
+const helpOf = (c: Command) => `usage: ${usageLine(c)}\n\n${c.summary}\n`;
 
 async function serve(): Promise<void> {
   const config = loadConfig();
@@ -55,74 +53,102 @@ async function serve(): Promise<void> {
   await app.listen();
 }
 
-async function main(argv: string[]): Promise<void> {
-  const [command, sub] = argv;
-  const rest = argv.slice(command === 'tenant' || command === 'token' || command === 'users' ? 2 : 1);
-  switch (command) {
-    case 'serve':
-      return serve();
-    case 'migrate':
-      return withDb(async (db) => out({ migrated: true, dialect: db.dialect }));
-    case 'tenant': {
-      if (sub !== 'create') break;
-      const { values } = parseArgs({
-        args: rest, strict: true,
-        options: {
-          name: { type: 'string' }, domain: { type: 'string' }, 'admin-first': { type: 'string' }, 'admin-last': { type: 'string' },
-          'admin-email': { type: 'string' }, 'admin-username': { type: 'string' },
-        },
-      });
-      return withDb(async (db) => {
-        const { tenant, admin } = await createTenant(db.knex, {
-          name: values.name, sipDomain: values.domain,
-          admin: { firstName: values['admin-first'], lastName: values['admin-last'], email: values['admin-email'], username: values['admin-username'] },
-        });
-        const { token } = await createToken(db.knex, { tenantId: tenant.id, userId: admin.id, label: `primary administrator ${admin.username}` });
-        await welcomeAdministrator(loadConfig(), db, admin.id);
-        out({ tenant, admin, token });
-      });
-    }
-    case 'users': {
-      if (sub !== 'import') break;
-      const { values, positionals } = parseArgs({ args: rest, strict: true, allowPositionals: true, options: { tenant: { type: 'string' } } });
-      if (positionals.length !== 1 || !values.tenant) throw new UsageError('users import needs FILE.csv and --tenant ID');
-      return withDb(async (db) => out(await importUsersFromFile(loadConfig(), db, values.tenant!, positionals[0]!)));
-    }
-    case 'adopt': {
-      const { values } = parseArgs({ args: rest, strict: true, options: { tenant: { type: 'string' }, 'dry-run': { type: 'boolean' } } });
-      if (!values.tenant) throw new UsageError('adopt needs --tenant ID');
-      return withDb(async (db) => out(await adopt(db, values.tenant!, values['dry-run'] ?? false)));
-    }
-    case 'token': {
-      if (sub !== 'create') break;
-      const { values } = parseArgs({ args: rest, strict: true, options: { operator: { type: 'boolean' }, tenant: { type: 'string' }, label: { type: 'string' } } });
-      if (!values.operator === !values.tenant) throw new UsageError('token create needs exactly one of --operator or --tenant ID');
-      return withDb(async (db) => {
-        const tenantId = values.operator ? null : values.tenant!;
-        const created = await createToken(db.knex, { tenantId, label: values.label ?? (tenantId ? 'tenant administrator' : 'operator') });
-        out({ id: created.id, tenantId, token: created.token, scope: tenantId ? 'tenant' : 'operator' });
-      });
-    }
+/** The command named by the leading words of argv (`tenant create`), and the arguments after them. */
+function find(argv: string[]): { command: Command | null; rest: string[]; words: string[] } {
+  for (const c of ALL) {
+    const words = c.name.split(' ');
+    if (words.every((w, i) => argv[i] === w)) return { command: c, rest: argv.slice(words.length), words };
   }
-  throw new UsageError(command ? `unknown command: ${argv.slice(0, 2).join(' ')}` : 'no command given');
+  const words = argv.filter((a) => !a.startsWith('-')).slice(0, 2);
+  return { command: null, rest: [], words };
 }
 
-class UsageError extends Error {}
+const wantsHelp = (args: string[]) => args.includes('--help') || args.includes('-h');
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`dialtone: ${err.message}\n`);
-    process.exit(2);
+async function main(argv: string[]): Promise<void> {
+  const first = argv[0];
+  if (first === undefined || first === 'help' || first === '--help' || first === '-h') {
+    const asked = first === 'help' && argv.length > 1 ? find(argv.slice(1)).command : null;
+    if (first === 'help' && argv.length > 1 && !asked) throw new UsageError(`unknown command: ${argv.slice(1).join(' ')}`);
+    if (first === undefined) throw new UsageError('no command given');
+    process.stdout.write(asked ? helpOf(asked) : `${USAGE}\n`);
+    return;
   }
-  if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-    process.stderr.write(`dialtone: ${(err as Error).message}\n\n${USAGE}\n`);
-    process.exit(64);
+  if (first === '--version' || first === 'version') {
+    process.stdout.write(`dialtone ${version}\n`);
+    return;
+  }
+  const { command, rest, words } = find(argv);
+  if (!command) {
+    const group = ALL.filter((c) => c.name.startsWith(`${first} `));
+    if (group.length > 0 && (argv.length === 1 || wantsHelp(argv))) {
+      const text = `usage:\n${group.map((c) => `  ${usageLine(c)}\n      ${c.summary}`).join('\n')}\n`;
+      if (wantsHelp(argv)) return void process.stdout.write(text);
+      throw new UsageError(`${first} needs one of: ${group.map((c) => c.name.split(' ')[1]).join(', ')}`);
+    }
+    throw new UsageError(`unknown command: ${words.join(' ')}`);
+  }
+  if (wantsHelp(rest)) {
+    process.stdout.write(helpOf(command));
+    return;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, strict: true, allowPositionals: true, options: command.options });
+  } catch (err) {
+    // node's messages go on to explain `--`; the first sentence is the mistake.
+    throw new UsageError((err as Error).message.replace(/\. .*$/s, ''), command);
+  }
+  const wanted = command.positionals ?? 0;
+  if (parsed.positionals.length !== wanted) {
+    throw new UsageError(wanted === 0 ? `${command.name} takes no argument ${JSON.stringify(parsed.positionals[0])}` : `${command.name} needs ${command.synopsis.split(' ')[0]}`, command);
+  }
+  try {
+    await command.run(parsed.values, parsed.positionals);
+  } catch (err) {
+    if (err instanceof UsageError && !err.command) throw new UsageError(err.message, command);
+    if (err instanceof DomainError) throw Object.assign(err, { command });
+    throw err;
+  }
+}
+
+/** A field problem as the person typing knows it: by the flag that set it. */
+function problemLine(command: Command | undefined, field: string, reason: string): string {
+  return `${command?.flags?.[field] ?? field}: ${reason}`;
+}
+
+function report(err: unknown): number {
+  const say = (text: string) => process.stderr.write(`dialtone: ${text}\n`);
+  if (err instanceof ConfigError) {
+    say(err.message);
+    return EXIT.config;
+  }
+  if (err instanceof UsageError) {
+    say(err.message);
+    process.stderr.write(`\n${err.command ? helpOf(err.command) : `${USAGE}\n`}`);
+    return EXIT.usage;
+  }
+  if (err instanceof BulkValidationError) {
+    const file = (err as BulkValidationError & { file?: string }).file ?? 'the file';
+    const problems = err.details as { line?: number; column?: string; reason: string }[];
+    say(`${file} has ${problems.length === 1 ? 'a problem' : `${problems.length} problems`}; nothing was created`);
+    // FILE:LINE: as compilers print it, so an editor can jump to the line.
+    for (const p of problems) process.stderr.write(`${file}${p.line ? `:${p.line}` : ''}: ${p.column ?? 'file'}: ${p.reason}\n`);
+    return EXIT.refused;
   }
   if (err instanceof DomainError) {
-    process.stderr.write(`dialtone: ${err.message}\n`);
-    process.exit(1);
+    const command = (err as DomainError & { command?: Command }).command;
+    say(err.details.length > 0 ? err.details.map((d) => problemLine(command, d.field, d.reason)).join('; ') : err.message);
+    return EXIT.refused;
   }
-  process.stderr.write(`dialtone: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+  if (err instanceof InputFileError) {
+    say(err.message);
+    return EXIT.noInput;
+  }
+  process.stderr.write(`dialtone: internal error: ${(err as Error).stack ?? String(err)}\n`);
+  return EXIT.internal;
+}
 
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.exit(report(err));
+});

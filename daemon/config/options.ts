@@ -1,6 +1,8 @@
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import type { PortRange } from '../media/ports';
+import { parsePbxUri } from '../sip/proxy/pbx-uri';
 
 /**
  * Every setting dialtone reads, as data: the README documents each row, and
@@ -20,7 +22,7 @@ export interface Config {
   drachtioHost: string;
   drachtioPort: number;
   drachtioSecret: string | null;
-  sipPublicHost: string | null;
+  sipPublicHost: string;
   sipTransports: SipTransportName[];
   sipWsPort: number;
   sipDigestAlgorithms: DigestAlgorithmName[];
@@ -33,8 +35,7 @@ export interface Config {
   sipLockoutSeconds: number;
   sipWorkers: number;
   sipTimerC: number;
-  pbxUri: string | null;
-  emergencyNumbers: string[];
+  publicHost: string;
   publicUrl: string;
   smtpUrl: string | null;
   mailFrom: string | null;
@@ -50,7 +51,7 @@ export interface Config {
   firmwareDir: string;
   activationDomain: string;
   registrationService: string;
-  mediaHost: string | null;
+  mediaHost: string;
   rtpPorts: PortRange;
   promptsDir: string | null;
   promptsLanguage: string;
@@ -58,6 +59,8 @@ export interface Config {
   ntpServers: string[];
   provRateLimit: number;
   pendingDeviceDays: number;
+  pbxUri: string | null;
+  emergencyNumbers: string[];
 }
 
 export type SipTransportName = 'udp' | 'tcp' | 'ws';
@@ -170,10 +173,31 @@ function portRange(raw: string): PortRange {
   return { min, max };
 }
 
+/** Numbers a phone may always dial, whatever its calling permission: digits only, as dialed. */
+function emergencyNumbers(raw: string): string[] {
+  const list = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (list.length === 0) throw new OptionError('must list at least one emergency number, such as 911');
+  for (const n of list) {
+    if (!/^[0-9]{2,6}$/.test(n)) throw new OptionError(`must be comma-separated numbers of 2 to 6 digits, got ${JSON.stringify(n)}`);
+  }
+  return [...new Set(list)];
+}
+
 function positive(raw: string): number {
   if (!/^\d{1,6}$/.test(raw) || Number(raw) < 1) throw new OptionError(`must be a whole number from 1 to 999999, got ${JSON.stringify(raw)}`);
   return Number(raw);
 }
+
+/** Where phones on the LAN reach this machine when nobody said: its first IPv4 address that is not loopback. */
+export function machineAddress(): string {
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+const urlHost = (h: string) => (net.isIPv6(h) ? `[${h}]` : h);
+const isWildcard = (h: string) => h === '0.0.0.0' || h === '::';
 
 function opt<K extends keyof Config>(spec: OptionSpec<K>): OptionSpec<K> {
   return spec;
@@ -244,11 +268,6 @@ export const OPTIONS = [
     description: 'Shared secret of the drachtio-server admin connection.', fallback: () => null, parse: nonEmpty,
   }),
   opt({
-    key: 'sipPublicHost', env: 'DIALTONE_SIP_PUBLIC_HOST', defaultText: 'the SIP host, or this machine\'s first IPv4 address when that is 0.0.0.0',
-    description: 'Host dialtone puts in its Via and Contact headers and gives softphones as the registrar.',
-    fallback: () => null, parse: host,
-  }),
-  opt({
     key: 'sipTransports', env: 'DIALTONE_SIP_TRANSPORTS', defaultText: 'udp,tcp,ws',
     description: 'SIP transports of the built-in engine: any of `udp`, `tcp` (both on the SIP port) and `ws` (RFC 7118, on the WebSocket port).',
     fallback: () => ['udp', 'tcp', 'ws'] as SipTransportName[], parse: listOf<SipTransportName>(['udp', 'tcp', 'ws'], true),
@@ -309,24 +328,20 @@ export const OPTIONS = [
     fallback: () => 181, parse: integer(1, 3600),
   }),
   opt({
-    key: 'pbxUri', env: 'DIALTONE_PBX_URI', defaultText: 'unset (calls from phones are refused with 480)',
-    description: 'The PBX of every tenant that has none of its own (`PUT /api/v1/tenants/{id}/pbx`): phones\' calls go there, and calls from there reach phones. `sip:127.0.0.1:5070;transport=udp`.',
-    fallback: () => null, parse: (raw) => {
-      const u = /^sip:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?(;transport=(udp|tcp))?$/i.exec(raw);
-      if (!u || (u[2] !== undefined && (Number(u[2]) < 1 || Number(u[2]) > 65535))) throw new OptionError(`must be a SIP URI such as sip:10.0.0.5:5060;transport=udp, got ${JSON.stringify(raw)}`);
-      return raw;
-    },
+    key: 'publicHost', env: 'DIALTONE_PUBLIC_HOST', defaultText: 'this machine\'s first IPv4 address that is not loopback',
+    description: 'The host name or address phones and people reach dialtone at. Every address phones are told (provisioning URL, SIP registrar, activation domain) and emailed links are derived from it unless set on its own; the start-up log prints them.',
+    fallback: () => machineAddress(), parse: host,
   }),
   opt({
-    key: 'emergencyNumbers', env: 'DIALTONE_EMERGENCY_NUMBERS', defaultText: '911,112,999,933',
-    description: 'Emergency numbers, comma-separated: calls to them always pass (no calling permission or lockout stops them) and carry the caller\'s emergency address as PIDF-LO.',
-    fallback: () => ['911', '112', '999', '933'], parse: (raw) => raw.split(',').map((n) => dialNumber(n.trim())),
-  }),
-  opt({
-    key: 'publicUrl', env: 'DIALTONE_PUBLIC_URL', defaultText: 'http://127.0.0.1:<http port>',
-    description: 'The address people and phones reach dialtone at: used in emailed links and in provisioning server URLs.',
-    fallback: (r) => `http://127.0.0.1:${r.httpPort ?? 8080}`,
+    key: 'publicUrl', env: 'DIALTONE_PUBLIC_URL', defaultText: 'http://<public host>:<http port>',
+    description: 'Base URL of dialtone\'s web side as phones and people reach it: provisioning server URLs, emailed links, the SCIM base URL.',
+    fallback: (r) => `http://${urlHost(r.publicHost ?? '127.0.0.1')}:${r.httpPort ?? 8080}`,
     parse: (raw) => url(['http', 'https'])(raw).replace(/\/+$/, ''),
+  }),
+  opt({
+    key: 'sipPublicHost', env: 'DIALTONE_SIP_PUBLIC_HOST', defaultText: 'the SIP host, or the public host when that is 0.0.0.0',
+    description: 'Host of the SIP registrar phones are given (in their files and by `sip-credentials`), and that dialtone puts in its Via and Contact headers.',
+    fallback: (r) => (r.sipHost && !isWildcard(r.sipHost) ? r.sipHost : r.publicHost ?? '127.0.0.1'), parse: host,
   }),
   opt({
     key: 'smtpUrl', env: 'DIALTONE_SMTP_URL', defaultText: 'unset (mail is written to <data dir>/outbox as .eml files)',
@@ -334,8 +349,8 @@ export const OPTIONS = [
     fallback: () => null, parse: url(['smtp', 'smtps']),
   }),
   opt({
-    key: 'mailFrom', env: 'DIALTONE_MAIL_FROM', defaultText: 'dialtone@<host of the public URL>',
-    description: 'Sender address of the welcome and password emails, such as `Phones <phones@example.com>`.',
+    key: 'mailFrom', env: 'DIALTONE_MAIL_FROM', defaultText: 'dialtone@<host of the public URL> when that is a domain name, else dialtone@localhost',
+    description: 'Sender address of the welcome and password emails, such as `Phones <phones@example.com>`. Set it when mail goes out over SMTP: many servers refuse a sender at localhost.',
     fallback: () => null, parse: (raw) => {
       if (!/@/.test(raw) || /[\r\n]/.test(raw)) throw new OptionError(`must be an email address, got ${JSON.stringify(raw)}`);
       return raw;
@@ -373,10 +388,10 @@ export const OPTIONS = [
   }),
   opt({
     key: 'freeswitchAuth', env: 'DIALTONE_FREESWITCH_AUTH', defaultText: 'unset (no FreeSWITCH directory)',
-    description: '`user:password` that FreeSWITCH mod_xml_curl sends (gateway-credentials) to `POST /pbx/freeswitch/directory`; setting it turns the directory on.',
+    description: '`user:password` that FreeSWITCH mod_xml_curl sends (gateway-credentials) to `POST /pbx/freeswitch/directory`; setting it turns the directory on. The password has 12 to 128 characters without spaces.',
     fallback: () => null,
     parse: (raw) => {
-      if (!/^[^:\s]{1,64}:\S{12,128}$/.test(raw)) throw new OptionError('must be user:password with a password of 12 characters or more');
+      if (!/^[^:\s]{1,64}:\S{12,128}$/.test(raw)) throw new OptionError('must be user:password with a password of 12 to 128 characters and no spaces');
       return raw;
     },
   }),
@@ -414,9 +429,9 @@ export const OPTIONS = [
     fallback: () => '*8000', parse: dialNumber,
   }),
   opt({
-    key: 'mediaHost', env: 'DIALTONE_MEDIA_HOST', defaultText: 'the address phones reach SIP at (DIALTONE_SIP_PUBLIC_HOST, or as for it)',
+    key: 'mediaHost', env: 'DIALTONE_MEDIA_HOST', defaultText: 'DIALTONE_SIP_PUBLIC_HOST',
     description: 'Address the registration service\'s audio (RTP) is advertised at in SDP; its ports are bound on it when it is an address of this machine, on all addresses otherwise.',
-    fallback: () => null, parse: host,
+    fallback: (r) => r.sipPublicHost ?? '127.0.0.1', parse: host,
   }),
   opt({
     key: 'rtpPorts', env: 'DIALTONE_RTP_PORTS', defaultText: '16384-32767',
@@ -457,5 +472,20 @@ export const OPTIONS = [
     key: 'pendingDeviceDays', env: 'DIALTONE_PENDING_DEVICE_DAYS', defaultText: '30',
     description: 'Days after which a pending device (an unknown MAC that asked for its files and was never given to a tenant or an extension) that has not asked again is removed, with its timeline; 0 keeps them for ever.',
     fallback: () => 30, parse: integer(0, 3650),
+  }),
+  opt({
+    key: 'pbxUri', env: 'DIALTONE_PBX_URI', defaultText: 'unset (no PBX: calls from phones are refused)',
+    description: 'The PBX calls from phones are relayed to, for every tenant without one of its own (`PUT /api/v1/tenants/{id}/pbx`): `sip:127.0.0.1:5070;transport=udp`; a `sip:` or `sips:` URI with a host, an optional port and transport udp, tcp, tls or ws.',
+    fallback: () => null,
+    parse: (raw) => {
+      const parsed = parsePbxUri(raw);
+      if (!parsed.ok) throw new OptionError(parsed.reason);
+      return parsed.pbx.uri;
+    },
+  }),
+  opt({
+    key: 'emergencyNumbers', env: 'DIALTONE_EMERGENCY_NUMBERS', defaultText: '911,112,999,933',
+    description: 'Emergency numbers, comma-separated: always relayed whatever the calling permission, with the caller\'s emergency address as PIDF-LO.',
+    fallback: () => ['911', '112', '999', '933'], parse: emergencyNumbers,
   }),
 ] as const;

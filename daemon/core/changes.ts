@@ -6,10 +6,12 @@ import { EventEmitter } from 'node:events';
  * the admin code knowing either exists.
  */
 export interface Change {
-  kind: 'tenant' | 'site' | 'user' | 'extension' | 'device';
+  /** `pbx`: a tenant's own PBX was set or removed (`id` is the tenant's). */
+  kind: 'tenant' | 'site' | 'user' | 'extension' | 'device' | 'pbx';
   id: string;
   tenantId: string;
-  action: 'created' | 'updated' | 'disabled' | 'enabled' | 'reassigned' | 'credentials';
+  /** `replaced`: a device that lost its extension to another phone. */
+  action: 'created' | 'updated' | 'disabled' | 'enabled' | 'reassigned' | 'credentials' | 'replaced';
   /** Who made the change: `operator`, `token:<id>`, `user:<id>`, or a subsystem such as `scim`. */
   actor: string;
 }

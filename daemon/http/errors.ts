@@ -12,6 +12,22 @@ const STATUS: Record<DomainError['code'], number> = {
   validation: 400, conflict: 409, not_found: 404, refused: 405, forbidden: 403, unauthorized: 401, rate_limited: 429,
 };
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A route whose body is not JSON names the types it takes, so its 415 answer can say them. */
+    accepts?: string[];
+  }
+}
+
+export function unsupportedMediaType(accepts: string[] | undefined, got: string | undefined): ErrorBody {
+  const wanted = (accepts ?? ['application/json']).join(' or ');
+  return {
+    error: 'unsupported_media_type',
+    message: `Content-Type ${got ? JSON.stringify(got) : 'is missing'}${got ? ' is not accepted here' : ''}: send the body as ${wanted}`,
+    details: [{ field: 'content-type', reason: `must be ${wanted}` }],
+  };
+}
+
 function fromAjv(err: FastifyError): FieldProblem[] {
   const list = (err as FastifyError & { validation?: { instancePath: string; message?: string; params: Record<string, unknown> }[] }).validation ?? [];
   const context = (err as { validationContext?: string }).validationContext ?? 'body';
@@ -37,7 +53,10 @@ export function installErrorHandler(app: FastifyInstance): void {
       req.log.error({ err }, 'request failed');
       return reply.status(500).send({ error: 'internal', message: 'internal error; see the daemon log', details: [] });
     }
-    const code = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'too_large' : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type' : 'bad_request';
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.status(415).send(unsupportedMediaType(req.routeOptions.config.accepts, req.headers['content-type']));
+    }
+    const code = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'too_large' : 'bad_request';
     return reply.status(status).send({ error: code, message: err.message, details: [] });
   });
   app.setNotFoundHandler((req, reply) => {

@@ -7,7 +7,9 @@ import { Eta, type TemplateFunction } from 'eta';
  * of the same name (for example `welcome.html.eta`) in the mail templates
  * folder; the built-in text below is used for any file that is not there.
  */
-export const TEMPLATE_NAMES = ['welcome.subject', 'welcome.txt', 'welcome.html', 'reset.subject', 'reset.txt', 'reset.html'] as const;
+export const TEMPLATE_NAMES = [
+  'welcome.subject', 'welcome.txt', 'welcome.html', 'reset.subject', 'reset.txt', 'reset.html', 'replaced.subject', 'replaced.txt', 'replaced.html',
+] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 
 export interface WelcomeData {
@@ -17,11 +19,22 @@ export interface WelcomeData {
   sipDomain: string;
   extension: { number: string; activationCode: string | null } | null;
   isAdmin: boolean;
+  /** The number a phone dials to activate with the code. */
+  registrationService: string;
   /** set: choose a password with the link; existing: use the one already chosen; none: online access is off. */
   password: 'set' | 'existing' | 'none';
   link: string | null;
   linkValidDays: number;
   signInUrl: string;
+}
+
+/** To a tenant's primary administrator: a phone activated with a code took an extension from the phone that had it. */
+export interface ReplacedData {
+  firstName: string;
+  tenantName: string;
+  extension: string;
+  previous: { mac: string; model: string | null };
+  next: { mac: string; model: string | null };
 }
 
 export interface ResetData {
@@ -41,7 +54,7 @@ const BUILT_IN: Record<TemplateName, string> = {
   Extension:  <%= it.extension.number %>
   SIP domain: <%= it.sipDomain %>
 <% if (it.extension.activationCode) { %>  Device activation code: <%= it.extension.activationCode %>
-  To activate your desk phone, dial the registration service from it and enter this code.
+  To activate your desk phone, dial <%= it.registrationService %> from it and enter this code, then #.
 <% } %><% } %><% if (it.isAdmin) { %>You are an administrator of the <%= it.tenantName %> phone system.
 <% } %>
 Your username: <%= it.username %>
@@ -60,12 +73,34 @@ Your username: <%= it.username %>
 <tr><th align="left">SIP domain</th><td><%= it.sipDomain %></td></tr>
 <% if (it.extension.activationCode) { %><tr><th align="left">Device activation code</th><td><%= it.extension.activationCode %></td></tr><% } %>
 </table>
-<% if (it.extension.activationCode) { %><p>To activate your desk phone, dial the registration service from it and enter this code.</p><% } %>
+<% if (it.extension.activationCode) { %><p>To activate your desk phone, dial <strong><%= it.registrationService %></strong> from it and enter this code, then #.</p><% } %>
 <% } %><% if (it.isAdmin) { %><p>You are an administrator of the <%= it.tenantName %> phone system.</p><% } %>
 <p>Your username: <strong><%= it.username %></strong></p>
 <% if (it.password === 'set') { %><p><a href="<%= it.link %>">Choose your password</a> (the link works once, for <%= it.linkValidDays %> days).</p>
 <% } else if (it.password === 'existing') { %><p>You already have a password: <a href="<%= it.signInUrl %>">sign in</a> with the same username and password as before.</p>
 <% } %></body></html>`,
+  'replaced.subject': 'Extension <%= it.extension %> moved to another phone',
+  'replaced.txt': `Hello <%= it.firstName %>,
+
+A phone was activated on extension <%= it.extension %> at <%= it.tenantName %> with the extension's activation code.
+The phone that had the extension no longer has one and stops receiving its calls.
+
+  Now on the extension: <%= it.next.mac %><% if (it.next.model) { %> (<%= it.next.model %>)<% } %>
+  No longer on it:      <%= it.previous.mac %><% if (it.previous.model) { %> (<%= it.previous.model %>)<% } %>
+
+If nobody at <%= it.tenantName %> meant this, give the extension a new activation code and put the old phone back on it.
+`,
+  'replaced.html': `<!doctype html>
+<html><body style="font-family: sans-serif">
+<p>Hello <%= it.firstName %>,</p>
+<p>A phone was activated on extension <strong><%= it.extension %></strong> at <%= it.tenantName %> with the extension's activation code.
+The phone that had the extension no longer has one and stops receiving its calls.</p>
+<table>
+<tr><th align="left">Now on the extension</th><td><%= it.next.mac %><% if (it.next.model) { %> (<%= it.next.model %>)<% } %></td></tr>
+<tr><th align="left">No longer on it</th><td><%= it.previous.mac %><% if (it.previous.model) { %> (<%= it.previous.model %>)<% } %></td></tr>
+</table>
+<p>If nobody at <%= it.tenantName %> meant this, give the extension a new activation code and put the old phone back on it.</p>
+</body></html>`,
   'reset.subject': 'Reset your password',
   'reset.txt': `Hello <%= it.firstName %>,
 
@@ -114,7 +149,8 @@ export class MailTemplates {
 
   render(base: 'welcome', data: WelcomeData): { subject: string; text: string; html: string };
   render(base: 'reset', data: ResetData): { subject: string; text: string; html: string };
-  render(base: 'welcome' | 'reset', data: object): { subject: string; text: string; html: string } {
+  render(base: 'replaced', data: ReplacedData): { subject: string; text: string; html: string };
+  render(base: 'welcome' | 'reset' | 'replaced', data: object): { subject: string; text: string; html: string } {
     const subject = this.run(this.plain, 'plain', this.source(`${base}.subject`), data).replace(/[\r\n]+/g, ' ').trim();
     return {
       subject,

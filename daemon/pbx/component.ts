@@ -3,6 +3,7 @@ import type { Change } from '../core/changes';
 import type { Component, Runtime } from '../core/component';
 import { mysqlConnection } from '../storage/database';
 import { writeLine } from './asterisk/writer';
+import { type DialtoneEdge, resolveEdge } from './edge';
 import { freeswitchDirectory } from './freeswitch/routes';
 import { affectedExtensionIds } from '../admin/service/extensions';
 import { loadLine } from './snapshot';
@@ -10,10 +11,21 @@ import { loadLine } from './snapshot';
 /**
  * Keeps the PBX in step with the admin records: Asterisk realtime tables are
  * written on every committed change (and in full at start), FreeSWITCH asks
- * over HTTP. Either side is off unless configured.
+ * over HTTP. Either side is off unless configured. Both send an extension's
+ * calls through dialtone at `sipAddress` (the SIP service's `host:port`),
+ * read once it is known, when the SIP engine has bound its ports.
  */
-export function pbxComponent(rt: Runtime): Component {
+export function pbxComponent(rt: Runtime, sipAddress: () => string): Component {
   let asterisk: Knex | null = null;
+  let edgeLookup: Promise<DialtoneEdge> | null = null;
+  const edge = (): Promise<DialtoneEdge> => {
+    // A failed lookup is forgotten, so the next change or request tries again.
+    edgeLookup ??= resolveEdge(sipAddress()).catch((err: unknown) => {
+      edgeLookup = null;
+      throw err;
+    });
+    return edgeLookup;
+  };
   let unsubscribe: (() => void) | null = null;
   // One write at a time keeps the Asterisk transactions from racing on the same extension.
   let queue: Promise<void> = Promise.resolve();
@@ -22,7 +34,7 @@ export function pbxComponent(rt: Runtime): Component {
   const syncExtension = async (id: string): Promise<void> => {
     if (!asterisk) return;
     try {
-      const outcome = await writeLine(asterisk, rt.db.knex, rt.secrets, await loadLine(rt.db.knex, rt.secrets, id));
+      const outcome = await writeLine(asterisk, rt.db.knex, rt.secrets, await loadLine(rt.db.knex, rt.secrets, id), await edge());
       if (outcome.adoptedPin) log.info({ extensionId: id }, 'voicemail PIN changed from the phone adopted');
     } catch (err) {
       log.error({ err, extensionId: id }, 'Asterisk sync failed; the next change or restart retries');
@@ -42,7 +54,7 @@ export function pbxComponent(rt: Runtime): Component {
   return {
     name: 'pbx-sync',
     async http(app) {
-      if (rt.config.freeswitchAuth) await app.register(freeswitchDirectory(rt, rt.config.freeswitchAuth));
+      if (rt.config.freeswitchAuth) await app.register(freeswitchDirectory(rt, rt.config.freeswitchAuth, edge));
     },
     async start() {
       if (!rt.config.asteriskDbUrl) return;

@@ -24,7 +24,7 @@ export function phonesComponent(rt: Runtime, sip: SipService): Component {
   const auto = resyncOnChange(knex, sip, rt.config.activationDomain, log);
   const service = registrationService({
     knex, secrets: rt.secrets, changes: rt.changes, sip, log, activationDomain: rt.config.activationDomain,
-    serviceNumber: rt.config.registrationService, media: registrationMedia(rt, sip, log),
+    serviceNumber: rt.config.registrationService, media: registrationMedia(rt, log),
   });
   let stops: (() => void)[] = [];
   return {
@@ -54,10 +54,10 @@ export function phonesComponent(rt: Runtime, sip: SipService): Component {
 /**
  * The registration service's audio: prompts read at start-up (a missing one
  * stops the daemon), ports from DIALTONE_RTP_PORTS, advertised at
- * DIALTONE_MEDIA_HOST or where phones reach SIP, and bound there when that
+ * DIALTONE_MEDIA_HOST (where phones reach SIP, unless set), and bound there when that
  * is an address of this machine (otherwise, behind a 1:1 NAT, on all addresses).
  */
-function registrationMedia(rt: Runtime, sip: SipService, log: Logger): MediaDeps {
+function registrationMedia(rt: Runtime, log: Logger): MediaDeps {
   const c = rt.config;
   let prompts: MediaDeps['prompts'];
   try {
@@ -66,7 +66,7 @@ function registrationMedia(rt: Runtime, sip: SipService, log: Logger): MediaDeps
     if (err instanceof PromptError) throw new ConfigError(err.message);
     throw err;
   }
-  const host = c.mediaHost ?? sip.registrarAddress().replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+  const host = c.mediaHost;
   const local = Object.values(os.networkInterfaces()).some((list) => list?.some((a) => a.address === host));
   const bindTo = local ? host : host.includes(':') ? '::' : '0.0.0.0';
   return { prompts, host, pool: new PortPool(c.rtpPorts, bindTo), pacer: new Pacer((err) => log.error({ err }, 'audio frame failed')) };

@@ -51,6 +51,13 @@ export class RenderCache {
     }
   }
 
+  /** Drops every file: what they were all built from changed (the SIP registrar's address, once the engine is listening). */
+  clear(): void {
+    this.entries.clear();
+    this.byDep.clear();
+    this.changes++;
+  }
+
   invalidate(id: string): void {
     for (const key of this.byDep.get(id) ?? []) this.delete(key);
     this.byDep.delete(id);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import https from 'node:https';
 import type { Component, Runtime } from '../core/component';
+import type { SipService } from '../sip/service';
 import { deviceRoutes } from './api/routes';
 import { RenderCache } from './cache';
 import { DigestAuth } from './serve/digest';
@@ -28,9 +29,11 @@ export interface ProvisioningComponent extends Component {
 /**
  * Phones' files over TFTP, HTTP and HTTPS, the devices API, and the render
  * cache, which drops a device's files whenever a record they came from changes.
+ * Phones are given the registrar the SIP service reports; the component starts
+ * after SIP so that address is the bound one.
  */
-export function provisioningComponent(rt: Runtime): ProvisioningComponent {
-  const server = serverDefaults(rt.config);
+export function provisioningComponent(rt: Runtime, sip: Pick<SipService, 'registrarAddress'>): ProvisioningComponent {
+  const server = serverDefaults(rt.config, () => sip.registrarAddress());
   const renderer = new TemplateRenderer();
   const cache = new RenderCache();
   const log = rt.log.child({ component: 'provisioning' });
@@ -79,7 +82,16 @@ export function provisioningComponent(rt: Runtime): ProvisioningComponent {
       await fastify.register(deviceRoutes(rt, server, renderer, () => timeline.flush()), { prefix: '/api/v1' });
     },
     async start() {
+      // Files fetched over HTTP while the SIP engine was still starting named the registrar it had not bound yet.
+      cache.clear();
       await tftp.start();
+      const c = rt.config;
+      const told = { provisioningUrl: server.provisioningUrl, registrar: sip.registrarAddress(), activationDomain: c.activationDomain, tftp: `${c.publicHost}:${tftp.port()}` };
+      if (/^(127\.|localhost$|::1$)/.test(c.publicHost)) {
+        log.warn(told, 'phones will be told a loopback address, which only software on this machine can reach: set DIALTONE_PUBLIC_HOST');
+      } else {
+        log.info(told, 'phones will be told (DIALTONE_PUBLIC_HOST and the options in the README derive these)');
+      }
       if (rt.config.pendingDeviceDays > 0) {
         void expirePending();
         expiry = setInterval(() => void expirePending(), PENDING_EXPIRY_EVERY_MS).unref();

@@ -10,12 +10,27 @@ import type { Device } from './store/devices';
 
 export const PROV_PREFIX = '/prov';
 
-export function serverDefaults(config: Config): ServerDefaults {
-  const publicHost = new URL(config.publicUrl).hostname.replace(/^\[(.*)\]$/, '$1');
+/** `host:port`, the host possibly an IPv6 address without brackets. */
+export function splitHostPort(address: string): { host: string; port: number } {
+  const cut = address.lastIndexOf(':');
+  return { host: address.slice(0, cut).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(cut + 1)) };
+}
+
+/**
+ * What phones are told about the server. The registrar is whatever the SIP
+ * service says it is (the engine's bound port; drachtio-server's, not
+ * DIALTONE_SIP_PORT, with that engine), so phone files and `sip-credentials`
+ * can never disagree.
+ */
+export function serverDefaults(config: Config, registrarAddress: () => string): ServerDefaults {
   return {
     provisioningUrl: `${config.publicUrl}${PROV_PREFIX}`,
-    sipHost: publicHost,
-    sipPort: config.sipPort,
+    get sipHost() {
+      return splitHostPort(registrarAddress()).host;
+    },
+    get sipPort() {
+      return splitHostPort(registrarAddress()).port;
+    },
     ntpServers: config.ntpServers,
     voicemailNumber: config.voicemailNumber,
     registrationServiceNumber: config.registrationService,

@@ -9,6 +9,7 @@ import { usernameKey } from '../admin/domain/profile';
 import { ScimError } from './errors';
 import { parseFilter } from './filter';
 import { applyPatch } from './patch';
+import { checkStorable } from './storable';
 import { applyFilter, sortColumn } from './query';
 import { fromScimUser, type ScimInput, type ScimResource, scimName, toScimUser } from './resource';
 import { MAX_RESULTS } from './discovery';
@@ -121,6 +122,7 @@ export async function replaceScimUser(d: ScimDeps, scope: Scope, id: string, bod
 export async function patchScimUser(d: ScimDeps, scope: Scope, id: string, body: unknown): Promise<ScimResource> {
   const current = await getScimUser(d, scope, id);
   const next = applyPatch(current, body);
+  checkStorable(current, next);
   return replaceScimUser(d, scope, id, { ...next, id });
 }
 

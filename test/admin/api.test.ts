@@ -203,6 +203,7 @@ for (const kind of databaseKinds()) {
       t.match(broken.body.details[0].reason, /not valid JSON/);
       const notJson = await ta.call('POST', url, { token: beta.token, payload: 'firstName=A', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
       t.equal(notJson.status, 415);
+      t.match(notJson.body, { error: 'unsupported_media_type', message: 'Content-Type "application/x-www-form-urlencoded" is not accepted here: send the body as application/json', details: [{ field: 'content-type', reason: 'must be application/json' }] });
       const array = await ta.call('POST', url, { token: beta.token, body: [1, 2] });
       t.equal(array.status, 400);
       const longId = await ta.call('GET', `/api/v1/users/${'a'.repeat(300)}`, { token: beta.token });

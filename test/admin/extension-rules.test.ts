@@ -1,6 +1,6 @@
 import t from 'tap';
-import { ValidationError } from '../../daemon/core/errors';
-import { DEFAULT_SETTINGS, applySettings, effectiveSettings, settingsForReassignment } from '../../daemon/admin/domain/extension';
+import { Problems, ValidationError } from '../../daemon/core/errors';
+import { DEFAULT_SETTINGS, applySettings, effectiveSettings, settingsForReassignment, validateNumber } from '../../daemon/admin/domain/extension';
 
 const ctx: { number: string | null; profileEmail: string | null } = { number: '1001', profileEmail: 'ada@acme.test' };
 const owner = { firstName: 'Ada', lastName: 'Lovelace', email: 'ada@acme.test' };
@@ -38,8 +38,17 @@ t.test('explicit settings override the defaults', async (t) => {
 t.test('voicemail PINs are numeric, six digits or more, and not guessable', async (t) => {
   t.equal(applySettings(DEFAULT_SETTINGS, { voicemail: { pin: '480135' } }, ctx).pin, '480135');
   t.match(problems({ voicemail: { pin: '12345' } })['voicemail.pin'], /6 to 16 digits/);
-  t.match(problems({ voicemail: { pin: '12a456' } })['voicemail.pin'], /numeric/);
-  t.match(problems({ voicemail: { pin: 123456 } })['voicemail.pin'], /numeric/);
+  t.equal(problems({ voicemail: { pin: 12345 } })['voicemail.pin'], 'must be a JSON string of 6 to 16 digits, such as "012345", not a number', 'a PIN sent as a number is told why');
+  const numberProblem = (v: unknown) => {
+    const p = new Problems();
+    validateNumber(p, v);
+    return p.list[0]?.reason;
+  };
+  t.equal(numberProblem(1001), 'must be a JSON string such as "1001", not a number');
+  t.equal(numberProblem('1x'), 'must be 2 to 10 digits (0-9), such as 1001', 'no word of JSON, which a CSV row does not have');
+  t.equal(numberProblem('1001'), undefined);
+  t.match(problems({ voicemail: { pin: '12a456' } })['voicemail.pin'], /digits \(0-9\)/);
+  t.match(problems({ voicemail: { pin: 123456 } })['voicemail.pin'], /not a number/);
   t.match(problems({ voicemail: { pin: '777777' } })['voicemail.pin'], /repeated/);
   t.match(problems({ voicemail: { pin: '100100' } }, { number: '100100', profileEmail: null })['voicemail.pin'], /extension number/);
 });

@@ -115,3 +115,11 @@ for (const kind of databaseKinds()) {
     });
   });
 }
+
+t.test('a bulk upload sent as something else than CSV is told to send text/csv', async (t) => {
+  const ta = await startTestApp(t, 'sqlite');
+  const { token } = await makeTenant(ta, 'media.example');
+  const res = await ta.call('POST', '/api/v1/users/bulk', { token, body: { firstName: 'A' } });
+  t.equal(res.status, 415);
+  t.equal(res.body.message, 'Content-Type "application/json" is not accepted here: send the body as text/csv');
+});

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { ConfigError, loadConfig } from '../../daemon/config/load';
-import { OPTIONS } from '../../daemon/config/options';
+import { OPTIONS, machineAddress } from '../../daemon/config/options';
 
 t.test('embedded defaults', async (t) => {
   const c = loadConfig({});
@@ -13,7 +13,10 @@ t.test('embedded defaults', async (t) => {
   t.equal(c.httpPort, 8080);
   t.equal(c.tftpPort, 6969);
   t.equal(c.sipPort, 5060);
-  t.equal(c.publicUrl, 'http://127.0.0.1:8080');
+  t.equal(c.publicHost, machineAddress());
+  t.equal(c.publicUrl, `http://${machineAddress()}:8080`);
+  t.equal(c.sipPublicHost, machineAddress());
+  t.equal(c.activationDomain, machineAddress());
   t.equal(c.smtpUrl, null);
   t.equal(c.logLevel, 'info');
 });
@@ -21,7 +24,23 @@ t.test('embedded defaults', async (t) => {
 t.test('defaults follow the options they derive from', async (t) => {
   const c = loadConfig({ DIALTONE_DATA_DIR: '/srv/dt', DIALTONE_HTTP_PORT: '9000' });
   t.equal(c.dbUrl, 'sqlite:///srv/dt/dialtone.sqlite');
-  t.equal(c.publicUrl, 'http://127.0.0.1:9000');
+  t.equal(c.publicUrl, `http://${machineAddress()}:9000`);
+});
+
+t.test('every address phones are told follows DIALTONE_PUBLIC_HOST unless set on its own', async (t) => {
+  const c = loadConfig({ DIALTONE_PUBLIC_HOST: 'pbx.example.com' });
+  t.match(c, { publicUrl: 'http://pbx.example.com:8080', sipPublicHost: 'pbx.example.com', activationDomain: 'pbx.example.com' });
+  t.equal(loadConfig({ DIALTONE_PUBLIC_HOST: 'fd00::5' }).publicUrl, 'http://[fd00::5]:8080');
+  const own = loadConfig({ DIALTONE_PUBLIC_HOST: 'pbx.example.com', DIALTONE_PUBLIC_URL: 'https://prov.example.com', DIALTONE_SIP_PUBLIC_HOST: 'sip.example.com' });
+  t.match(own, { publicUrl: 'https://prov.example.com', sipPublicHost: 'sip.example.com', activationDomain: 'prov.example.com' });
+  t.equal(loadConfig({ DIALTONE_PUBLIC_HOST: 'pbx.example.com', DIALTONE_SIP_HOST: '10.1.2.3' }).sipPublicHost, '10.1.2.3', 'a SIP engine bound to one address is reached there');
+  t.throws(() => loadConfig({ DIALTONE_PUBLIC_HOST: 'http://x' }), { constructor: ConfigError, message: /^DIALTONE_PUBLIC_HOST: must be a host name/ });
+});
+
+t.test('the default public host is not loopback on a machine with a network', async (t) => {
+  const nics = Object.values(os.networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4' && !a.internal);
+  if (nics.length === 0) return t.equal(machineAddress(), '127.0.0.1');
+  t.equal(machineAddress(), nics[0]!.address);
 });
 
 t.test('a wrong value names the option and the reason', async (t) => {

@@ -42,11 +42,11 @@ export interface SippRun {
 }
 
 /** Starts sipp on loopback with a scenario text; `done` resolves when it exits, and the test's end stops it. */
-export async function startSipp(t: Test, scenario: string, target: string, args: string[]): Promise<{ done: Promise<SippRun>; stop(): void }> {
+export async function startSipp(t: Test, scenario: string, target: string, args: string[], port?: number): Promise<{ done: Promise<SippRun>; stop(): void }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dialtone-sipp-'));
   const file = path.join(dir, 'scenario.xml');
   fs.writeFileSync(file, scenario);
-  const localPort = await freePort();
+  const localPort = port ?? await freePort();
   const media = await freePort();
   const child = spawn('sipp', [target, '-sf', file, '-i', '127.0.0.1', '-p', String(localPort), '-mp', String(media), '-m', '1', '-l', '1',
     '-timeout', '30s', '-timeout_error', '-trace_err', '-error_file', path.join(dir, 'errors.log'), ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });

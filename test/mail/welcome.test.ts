@@ -21,6 +21,7 @@ t.test('the activation code comes from the provider the daemon is given', async 
   await flushMail(ta);
   const mail = readOutbox(ta.dataDir).find((m) => m.to.includes('ida@'))!;
   t.match(mail.text, /Device activation code: 482915/);
+  t.match(mail.text, 'dial *8000 from it and enter this code, then #', 'the registration service by its number');
   t.same(asked, [ext.id]);
 });
 

@@ -36,7 +36,7 @@ t.test('tenant create prints the tenant, its administrator and a token', async (
   t.match(out, { tenant: { id: String, name: 'Acme', sipDomain: 'acme.sip.test' }, admin: { username: 'ada@acme.test', isAdmin: true }, token: /^dt_/ });
   const again = run(['tenant', 'create', '--name', 'Other', '--domain', 'acme.sip.test', '--admin-first', 'B', '--admin-last', 'C', '--admin-email', 'b@c.test'], env);
   t.equal(again.status, 1);
-  t.match(again.stderr, /sipDomain: is already used by another tenant/);
+  t.match(again.stderr, /^dialtone: --domain: is already used by another tenant\n/);
   const op = run(['token', 'create', '--operator'], env);
   t.match(JSON.parse(op.stdout), { scope: 'operator', token: /^dt_/ });
 });
@@ -44,19 +44,75 @@ t.test('tenant create prints the tenant, its administrator and a token', async (
 t.test('bad input to the CLI says what is wrong in one line', async (t) => {
   const env = { DIALTONE_DATA_DIR: dataDir(t) };
   const missing = run(['tenant', 'create', '--name', 'Acme'], env);
-  t.equal(missing.status, 1);
-  t.match(missing.stderr, /sipDomain: is required|admin/);
+  t.equal(missing.status, 64);
+  t.match(missing.stderr, /^dialtone: tenant create needs --domain, --admin-first, --admin-last, --admin-email\n/);
+  const wrong = run(['tenant', 'create', '--name', 'Acme', '--domain', 'not a domain', '--admin-first', 'A', '--admin-last', 'B', '--admin-email', 'nope'], env);
+  t.equal(wrong.status, 1);
+  t.match(wrong.stderr, /^dialtone: --domain: .*; --admin-email: /, 'fields are named by the flags that set them');
+  t.notMatch(wrong.stderr, /sipDomain|admin\.email/);
   const unknown = run(['frobnicate'], env);
   t.equal(unknown.status, 64);
   t.match(unknown.stderr, /unknown command: frobnicate/);
   const flag = run(['token', 'create', '--operator', '--bogus'], env);
   t.equal(flag.status, 64);
+  t.match(flag.stderr, /^dialtone: Unknown option '--bogus'\n/);
   const both = run(['token', 'create'], env);
   t.match(both.stderr, /exactly one of --operator or --tenant/);
+  const stray = run(['tenant', 'list', 'extra'], env);
+  t.equal(stray.status, 64);
   const config = run(['serve'], { ...env, DIALTONE_HTTP_PORT: 'eighty' });
   t.equal(config.status, 2);
   t.equal(config.stderr.trim().split('\n').length, 1, 'one line');
   t.match(config.stderr, /^dialtone: DIALTONE_HTTP_PORT: must be a port number/);
+});
+
+t.test('help and version, for the whole CLI and every command, exit 0 and do nothing else', async (t) => {
+  const env = { DIALTONE_DATA_DIR: dataDir(t) };
+  for (const args of [['--help'], ['-h'], ['help']]) {
+    const r = run(args, env);
+    t.equal(r.status, 0, args.join(' '));
+    t.match(r.stdout, /^usage: dialtone <command>/);
+    t.match(r.stdout, /Exit status: 0 done; 1 refused/);
+  }
+  const commands = ['serve', 'migrate', 'tenant create', 'tenant list', 'site list', 'users import', 'adopt', 'token create'];
+  for (const c of commands) {
+    for (const flag of ['--help', '-h']) {
+      const r = run([...c.split(' '), flag], env);
+      t.equal(r.status, 0, `${c} ${flag}`);
+      t.match(r.stdout, new RegExp(`^usage: dialtone ${c}`), `${c} ${flag} prints its usage`);
+    }
+    t.equal(run(['help', ...c.split(' ')], env).status, 0, `help ${c}`);
+  }
+  t.notOk(fs.existsSync(path.join(env.DIALTONE_DATA_DIR, 'dialtone.sqlite')), 'serve --help started nothing, not even the database');
+  t.match(run(['tenant', '--help'], env), { status: 0, stdout: /dialtone tenant create[^]*dialtone tenant list/ });
+  t.match(run(['--version'], env), { status: 0, stdout: /^dialtone \d+\.\d+\.\d+\n$/ });
+  t.equal(run([], env).status, 64, 'no command is a usage error');
+});
+
+t.test('tenant list and site list give the ids other commands need', async (t) => {
+  const env = { DIALTONE_DATA_DIR: dataDir(t) };
+  t.same(JSON.parse(run(['tenant', 'list'], env).stdout), []);
+  const created = JSON.parse(run(['tenant', 'create', '--name', 'Acme', '--domain', 'acme.sip.test', '--admin-first', 'Ada', '--admin-last', 'Lovelace', '--admin-email', 'ada@acme.test'], env).stdout);
+  t.same(JSON.parse(run(['tenant', 'list'], env).stdout), [{ id: created.tenant.id, name: 'Acme', sipDomain: 'acme.sip.test' }]);
+  t.same(JSON.parse(run(['site', 'list', '--tenant', created.tenant.id], env).stdout), []);
+  t.match(run(['site', 'list', '--tenant', 'no-such-tenant'], env), { status: 1, stderr: /^dialtone: tenant not found\n$/ });
+});
+
+t.test('users import names the file, line and column of every problem; a missing file is one line', async (t) => {
+  const dir = dataDir(t);
+  const env = { DIALTONE_DATA_DIR: dir };
+  const tenant = JSON.parse(run(['tenant', 'create', '--name', 'Acme', '--domain', 'acme.sip.test', '--admin-first', 'Ada', '--admin-last', 'Lovelace', '--admin-email', 'ada@acme.test'], env).stdout).tenant.id;
+  const csv = path.join(dir, 'users.csv');
+  fs.writeFileSync(csv, 'First Name,Last Name,Email\nGrace,Hopper,grace@acme.test\nAlan,,not-an-email\n');
+  const bad = run(['users', 'import', csv, '--tenant', tenant], env);
+  t.equal(bad.status, 1);
+  t.equal(bad.stderr, `dialtone: ${csv} has 2 problems; nothing was created\n${csv}:3: Last Name: is required\n${csv}:3: Email: must be an email address such as name@example.com\n`);
+  const missing = run(['users', 'import', path.join(dir, 'nope.csv'), '--tenant', tenant], env);
+  t.equal(missing.status, 66);
+  t.equal(missing.stderr, `dialtone: cannot read ${path.join(dir, 'nope.csv')}: no such file\n`, 'no stack trace');
+  t.equal(run(['users', 'import', dir, '--tenant', tenant], env).status, 66, 'a folder');
+  fs.writeFileSync(csv, 'First Name,Last Name,Email\nGrace,Hopper,grace@acme.test\n');
+  t.match(JSON.parse(run(['users', 'import', csv, '--tenant', tenant], env).stdout), { created: 1 });
 });
 
 t.test('serve starts on embedded defaults, answers, and stops cleanly on SIGTERM', async (t) => {

@@ -6,6 +6,7 @@ import t from 'tap';
 import { MYSQL_URL } from '../helpers/databases';
 import { makeTenant, startTestApp } from '../helpers/app';
 import { md5 } from '../../daemon/pbx/line';
+import type { SipComponent } from '../../daemon/sip/component';
 
 // shared/ sits beside the checkout, in CI as on a developer's machine.
 const SHARED = process.env.DIALTONE_SHARED_DIR ?? path.join(__dirname, '..', '..', '..', 'shared');
@@ -57,10 +58,22 @@ t.test('extensions are written into Asterisk realtime tables', { skip: MYSQL_URL
 
   const endpoint = await until(() => ast.db('ps_endpoints').where('id', creds.sip_username).first(), 'the endpoint');
   t.match(endpoint, { context: 'acme.sip.test', allow: 'g722,alaw', callerid: '"Lukasz Zólc" <1001>', mailboxes: '1001@acme.sip.test', direct_media: 'no' });
-  const auth = await ast.db('ps_auths').where('id', creds.sip_username).first();
-  t.equal(auth.password, null);
-  t.equal(auth.password_digest, `MD5:${md5(`${creds.sip_username}:acme.sip.test:${password}`)}`);
-  t.equal((await ast.db('ps_aors').where('id', creds.sip_username).first()).max_contacts, 1);
+  const dialtone = (ta.app.components.find((c) => c.name === 'sip') as SipComponent).sip.registrarAddress();
+  t.match(dialtone, /^127\.0\.0\.1:[1-9][0-9]*$/, 'the address and port dialtone bound');
+  t.match(endpoint, {
+    auth: null, identify_by: 'username', rewrite_contact: 'no', outbound_proxy: `sip:${dialtone}^3Blr`,
+    deny: '0.0.0.0/0,::/0', permit: '127.0.0.1/32', set_var: 'DIALTONE_FAX_MODE=disabled;DIALTONE_FAX_EMAIL=;DIALTONE_FAX_DETECT=no',
+  }, 'the endpoint takes calls only from dialtone and sends through it');
+  t.equal((await ast.db('ps_auths').where('id', creds.sip_username)).length, 0, 'no digest: dialtone authenticated the phone');
+  t.match(await ast.db('ps_aors').where('id', creds.sip_username).first(), {
+    contact: 'sip:1001@acme.sip.test', outbound_proxy: `sip:${dialtone}^3Blr`, max_contacts: 0, qualify_frequency: 60, qualify_2xx_only: 'yes',
+  }, 'Asterisk reaches and qualifies the extension through dialtone');
+  t.equal((await ast.db('ps_endpoint_id_ips')).length, 0, 'no address identifier: every extension comes from the same address');
+  // A digest row from before dialtone was the edge proxy is removed at the next sync.
+  await ast.db('ps_auths').insert({ id: creds.sip_username, auth_type: 'userpass', username: creds.sip_username, password_digest: `MD5:${md5(`${creds.sip_username}:acme.sip.test:${password}`)}` });
+  await ta.call('PATCH', `/api/v1/extensions/${ext.body.id}`, { token: acme.token, body: { fax: { mode: 'attachment', email: 'fax@acme.test' } } });
+  await until(async () => (await ast.db('ps_endpoints').where('id', creds.sip_username).first())?.set_var === 'DIALTONE_FAX_MODE=attachment;DIALTONE_FAX_EMAIL=fax@acme.test;DIALTONE_FAX_DETECT=yes', 'the fax variables');
+  t.equal((await ast.db('ps_auths').where('id', creds.sip_username)).length, 0, 'the old digest row is gone');
   const vm = await ast.db('voicemail').where({ context: 'acme.sip.test', mailbox: '1001' });
   t.equal(vm.length, 1);
   t.match(vm[0], { password: '480135', email: 'lz@acme.test', attach: 'yes' });
@@ -79,7 +92,6 @@ t.test('extensions are written into Asterisk realtime tables', { skip: MYSQL_URL
   const rotated = await ta.app.runtime.db.knex('extensions').where('id', ext.body.id).first('sip_username');
   await until(() => ast.db('ps_endpoints').where('id', rotated.sip_username).first(), 'the rotated endpoint');
   t.equal((await ast.db('ps_endpoints').where('id', creds.sip_username)).length, 0, 'the old endpoint is removed');
-  t.equal((await ast.db('ps_auths').where('id', creds.sip_username)).length, 0);
 
   await ta.call('PATCH', `/api/v1/extensions/${ext.body.id}`, { token: acme.token, body: { voicemail: { enabled: false } } });
   await until(async () => (await ast.db('voicemail').where({ mailbox: '1001' })).length === 0, 'the mailbox removed');

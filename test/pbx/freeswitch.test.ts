@@ -1,12 +1,15 @@
 import t from 'tap';
 import { XMLParser } from 'fast-xml-parser';
 import { makeTenant, startTestApp } from '../helpers/app';
+import type { SipComponent } from '../../daemon/sip/component';
 
 const AUTH = 'freeswitch:gateway-secret-123';
 const basic = (cred: string) => `Basic ${Buffer.from(cred).toString('base64')}`;
 
 t.test('FreeSWITCH directory over mod_xml_curl', async (t) => {
   const ta = await startTestApp(t, 'sqlite', { env: { DIALTONE_FREESWITCH_AUTH: AUTH } });
+  await ta.app.listen();
+  const dialtone = (ta.app.components.find((c) => c.name === 'sip') as SipComponent).sip.registrarAddress();
   const acme = await makeTenant(ta, 'acme.sip.test');
   const user = await ta.call('POST', '/api/v1/users', { token: acme.token, body: { firstName: 'Ada', lastName: 'Lovelace', email: 'ada@acme.test' } });
   await ta.call('POST', '/api/v1/extensions', { token: acme.token, body: { number: '1001', userId: user.body.id, voicemail: { pin: '480135' } } });
@@ -23,6 +26,8 @@ t.test('FreeSWITCH directory over mod_xml_curl', async (t) => {
   t.equal(parse(byAuth.raw).document.section.domain.user.id, sipUser);
   const byNumber = await ta.call('POST', '/pbx/freeswitch/directory', form({ section: 'directory', user: '1001', domain: 'ACME.sip.test', action: 'user_call' }));
   t.equal(parse(byNumber.raw).document.section.domain.user['number-alias'], '1001');
+  const params = parse(byNumber.raw).document.section.domain.user.params.param as { name: string; value: string }[];
+  t.match(params.find((p) => p.name === 'dial-string')?.value, new RegExp(`sofia/internal/1001@acme\\.sip\\.test;fs_path=sip:${dialtone.replace(/\./g, '\\.')}%3Blr$`), 'FreeSWITCH reaches the user through dialtone');
 
   const cases: Record<string, string>[] = [
     { section: 'directory', user: '1002', domain: 'acme.sip.test' },

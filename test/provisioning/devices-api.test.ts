@@ -23,6 +23,10 @@ for (const kind of databaseKinds()) {
     const second = await ta.call('POST', '/api/v1/devices', { token: f.token, body: { mac: '0015654aa938', model: 'T46S', extensionId: f.extension.id } });
     t.equal(second.status, 409, 'one phone per extension');
     t.equal(second.body.details[0].field, 'extensionId');
+    t.match(second.body.details[0].reason, `already has a phone: device ${created.body.id} (00:15:65:4a:a9:37, T46S). Send "replace": true`, 'the answer names the phone in the way');
+    t.equal((await ta.call('GET', `/api/v1/devices/${created.body.id}`, { token: f.token })).body.extensionId, f.extension.id, 'which keeps its extension');
+    t.equal((await ta.call('GET', '/api/v1/devices?mac=0015654aa938', { token: f.token })).body.total, 0, 'and nothing was stored');
+    t.equal((await ta.call('POST', '/api/v1/devices', { token: f.token, body: { mac: '0015654aa938', model: 'T46S', extensionId: f.extension.id, replace: 'yes' } })).status, 400, 'replace is a boolean');
 
     const bad = await ta.call('POST', '/api/v1/devices', { token: f.token, body: { mac: 'not-a-mac', model: 'Nokia 3310', extensionId: 'nope', colour: 'red' } });
     t.equal(bad.status, 400);
@@ -93,6 +97,26 @@ for (const kind of databaseKinds()) {
   });
 }
 
+t.test('replace: true moves an extension to another phone, on entry and on change, and says so in both timelines', async (t) => {
+  const ta = await startTestApp(t, 'sqlite');
+  const f = await provisionedExtension(ta);
+  const first = (await ta.call('POST', '/api/v1/devices', { token: f.token, body: { mac: '0015654aa901', model: 'T46S', extensionId: f.extension.id } })).body;
+  const second = await ta.call('POST', '/api/v1/devices', { token: f.token, body: { mac: '0015654aa902', model: 'T46S', extensionId: f.extension.id, replace: true } });
+  t.equal(second.status, 201);
+  t.match(second.body, { extensionId: f.extension.id, status: 'assigned' });
+  t.match((await ta.call('GET', `/api/v1/devices/${first.id}`, { token: f.token })).body, { extensionId: null, status: 'unassigned' });
+  const events = (await ta.call('GET', `/api/v1/devices/${first.id}/events`, { token: f.token })).body.items;
+  t.match(events[0], { kind: 'assigned', result: 'unassigned', detail: `replaced by device ${second.body.id} entered on its extension` });
+
+  const moved = await ta.call('PATCH', `/api/v1/devices/${first.id}`, { token: f.token, body: { extensionId: f.extension.id } });
+  t.equal(moved.status, 409, 'PATCH asks for the same choice');
+  t.match(moved.body.details[0].reason, `device ${second.body.id}`);
+  const back = await ta.call('PATCH', `/api/v1/devices/${first.id}`, { token: f.token, body: { extensionId: f.extension.id, replace: true } });
+  t.equal(back.status, 200);
+  t.equal((await ta.call('GET', `/api/v1/devices/${second.body.id}`, { token: f.token })).body.status, 'unassigned');
+  t.equal((await ta.call('PATCH', `/api/v1/devices/${first.id}`, { token: f.token, body: { extensionId: f.extension.id } })).status, 200, 'a phone is never in its own way');
+});
+
 t.test('activating a pending phone with a code moves it onto the extension', async (t) => {
   const ta = await startTestApp(t, 'sqlite');
   const f = await provisionedExtension(ta);
@@ -101,9 +125,16 @@ t.test('activating a pending phone with a code moves it onto the extension', asy
   await ta.call('GET', '/prov/0015654aa937.cfg');
   const pending = (await ta.call('GET', '/api/v1/devices?mac=0015654aa937', { token: ta.operatorToken })).body.items[0];
   t.equal(pending.status, 'pending');
-  const activated = await activateDevice(deps, pending.id, f.extension.id, 'registration-service');
+  const activated = await activateDevice(deps, pending.id, f.extension.id, `device:${pending.id}`);
   t.match(activated, { status: 'assigned', extensionId: f.extension.id, tenantId: f.tenant.id });
   t.equal((await ta.call('GET', `/api/v1/devices/${old.body.id}`, { token: f.token })).body.status, 'unassigned', 'the previous phone is freed');
+  const oldEvents = (await ta.call('GET', `/api/v1/devices/${old.body.id}/events`, { token: f.token })).body.items;
+  t.match(oldEvents[0], { kind: 'assigned', transport: 'sip', result: 'unassigned', detail: `replaced by device ${pending.id} activated with the extension's code` });
+  await (ta.app.components.find((c) => c.name === 'accounts') as unknown as { idle(): Promise<void> }).idle();
+  const mails = await deps.knex('mail_queue').where('purpose', 'phone_replaced');
+  t.equal(mails.length, 1, 'the administrator is emailed');
+  t.equal(mails[0].recipient, f.admin.email);
+  t.match(mails[0].subject, `Extension ${f.extension.number} moved to another phone`);
   const first = await ta.call('GET', '/prov/0015654aa937.cfg');
   t.equal(first.status, 200, 'the first fetch after activation needs no credentials');
   t.match(first.raw, `account.1.password = ${f.creds.password}`, 'the activated phone gets its extension at the next fetch');

@@ -152,6 +152,29 @@ for (const kind of databaseKinds()) {
       t.equal(bad.status, 400, 'userName is required');
       const noTarget = await s('PATCH', `/Users/${id}`, { schemas: [PATCH], Operations: [{ op: 'replace', path: 'emails[type eq "home"].value', value: 'x@y.example' }] });
       t.equal(noTarget.body.scimType, 'noTarget');
+      const refused: [unknown[], string, RegExp][] = [
+        [[{ op: 'replace', path: 'displayName', value: 'Babs the Great' }], 'mutability', /displayName is read-only: dialtone derives it from name.givenName and name.familyName/],
+        [[{ op: 'replace', path: 'name.formatted', value: 'B. J.' }], 'mutability', /name.formatted is read-only/],
+        [[{ op: 'add', path: 'nickName', value: 'Babs' }], 'invalidPath', /^nickName is not an attribute dialtone stores/],
+        [[{ op: 'add', value: { nickName: 'Babs' } }], 'invalidPath', /^nickName is not an attribute/],
+        [[{ op: 'add', path: 'name.middleName', value: 'Q' }], 'invalidPath', /^name.middleName is not/],
+        [[{ op: 'add', path: `${ENT}:manager`, value: { value: 'x' } }], 'invalidPath', /manager is not an attribute/],
+        [[{ op: 'add', path: 'emails', value: [{ value: 'babs@home.example', type: 'home' }] }], 'invalidValue', /^emails: dialtone keeps one email per user, the request leaves 2/],
+        [[{ op: 'add', path: 'phoneNumbers', value: [{ value: '+1 555 0100' }, { value: '+1 555 0101' }] }], 'invalidValue', /one phone number per user/],
+        [[{ op: 'replace', path: 'meta.created', value: '2000-01-01T00:00:00Z' }], 'mutability', /meta is read-only/],
+      ];
+      const before = (await s('GET', `/Users/${id}`)).body;
+      for (const [ops, scimType, detail] of refused) {
+        const r = await s('PATCH', `/Users/${id}`, { schemas: [PATCH], Operations: [{ op: 'replace', path: 'title', value: 'Changed' }, ...ops] });
+        t.equal(r.status, 400, JSON.stringify(ops));
+        t.match(r.body, { scimType, detail }, JSON.stringify(ops));
+      }
+      t.same((await s('GET', `/Users/${id}`)).body, before, 'a refused PATCH changed nothing, not even its other operations');
+      const derived = await s('PATCH', `/Users/${id}`, { schemas: [PATCH], Operations: [
+        { op: 'replace', path: 'name.givenName', value: 'Barbara' }, { op: 'replace', path: 'displayName', value: 'Barbara Jensen' },
+      ] });
+      t.equal(derived.status, 200, 'a displayName equal to what dialtone derives is no change');
+      t.equal(derived.body.displayName, 'Barbara Jensen');
       const ro = await s('PUT', `/Users/${id}`, { ...bjensen(), id: 'other' });
       t.equal(ro.body.scimType, 'mutability');
     });

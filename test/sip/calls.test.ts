@@ -1,7 +1,7 @@
-import t, { type Test } from 'tap';
+import t from 'tap';
 import type { Message, NameAddr } from 'sip';
-import { makeTenant, startTestApp, type TestApp } from '../helpers/app';
-import { RawPeer, answer } from '../helpers/sip-client';
+import { SDP, authenticatedInvite, fixture, phone } from '../helpers/calls';
+import { answer } from '../helpers/sip-client';
 import { Ua } from '../helpers/sip-ua';
 
 /**
@@ -9,60 +9,6 @@ import { Ua } from '../helpers/sip-ua';
  * extensions, a PBX stand-in at DIALTONE_PBX_URI, every request and answer
  * on real sockets.
  */
-const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
-
-interface CallFixture {
-  ta: TestApp;
-  domain: string;
-  token: string;
-  port: number;
-  pbx: Ua;
-  ext: Record<string, { id: string; username: string; password: string }>;
-}
-
-async function fixture(t: Test, env: Record<string, string> = {}): Promise<CallFixture> {
-  let port = 0;
-  const pbxPeer = await RawPeer.udp(() => port);
-  t.teardown(() => pbxPeer.close());
-  const ta = await startTestApp(t, 'sqlite', { env: { DIALTONE_PBX_URI: `sip:127.0.0.1:${pbxPeer.localPort};transport=udp`, DIALTONE_SIP_TRANSPORTS: 'udp,tcp', ...env } });
-  await ta.app.listen();
-  const sipc = ta.app.components.find((c) => c.name === 'sip') as unknown as { sip: { engine: { addresses(): { udp?: number } } } };
-  port = sipc.sip.engine.addresses().udp!;
-  const domain = `calls${Math.random().toString(36).slice(2, 8)}.test`;
-  const { admin, token } = await makeTenant(ta, domain);
-  const ext: CallFixture['ext'] = {};
-  for (const [number, settings] of [['201', {}], ['202', {}], ['203', { forwarding: [{ condition: 'notRegistered', destination: '5550100' }] }], ['204', {}]] as const) {
-    const e = await ta.call('POST', '/api/v1/extensions', { token, body: { number, userId: admin.id, ...settings } });
-    if (e.status !== 201) throw new Error(`extension ${number}: ${e.status} ${e.raw}`);
-    const c = await ta.call('GET', `/api/v1/extensions/${e.body.id}/sip-credentials`, { token });
-    ext[number] = { id: e.body.id, username: c.body.username, password: c.body.password };
-  }
-  return { ta, domain, token, port, pbx: new Ua(pbxPeer, 'pbx', domain), ext };
-}
-
-async function phone(t: Test, f: CallFixture, number: string, transport: 'udp' | 'tcp'): Promise<Ua> {
-  const peer = transport === 'udp' ? await RawPeer.udp(f.port) : await RawPeer.tcp(f.port);
-  t.teardown(() => peer.close());
-  const ua = new Ua(peer, number, f.domain);
-  const ok = await ua.register(f.ext[number]!.username, f.ext[number]!.password);
-  t.equal(ok.status, 200, `${number} registers over ${transport}`);
-  return ua;
-}
-
-/** A phone's INVITE: challenged with 407, then sent again with Proxy-Authorization. */
-async function authenticatedInvite(t: Test, f: CallFixture, ua: Ua, dialed: string): Promise<{ answers: Message[]; callId: string }> {
-  const uri = `sip:${dialed}@${f.domain}`;
-  const first = ua.request({ method: 'INVITE', uri, body: SDP });
-  const [challenge] = await ua.send(first.text);
-  t.equal(challenge!.status, 407, 'the phone is challenged as a proxy challenges');
-  ua.peer.send(ua.ackFailure(first.text, challenge!));
-  const creds = f.ext[ua.user]!;
-  const auth = answer(challenge!, { username: creds.username, password: creds.password, uri, method: 'INVITE' });
-  const second = ua.request({ method: 'INVITE', uri, callId: first.callId, fromTag: first.fromTag, cseq: 2, body: SDP, headers: [`Proxy-Authorization: ${auth}`] });
-  ua.peer.send(second.text);
-  return { answers: [], callId: first.callId };
-}
-
 t.test('a phone calls the PBX through dialtone, and the PBX hangs up', async (t) => {
   const f = await fixture(t);
   const a = await phone(t, f, '201', 'udp');
@@ -158,4 +104,61 @@ t.test("the PBX's qualify OPTIONS follow the registrations", async (t) => {
   t.equal(live!.status, 200, 'a registered extension');
   const [gone] = await f.pbx.send(f.pbx.request({ method: 'OPTIONS', uri: `sip:204@${f.domain}` }).text);
   t.equal(gone!.status, 480, 'an extension with no phone');
+});
+
+t.test('calling permission: a refused call gets 403 with the reason, an internal call and an emergency call pass', async (t) => {
+  const f = await fixture(t);
+  const patched = await f.ta.call('PATCH', `/api/v1/extensions/${f.ext['201']!.id}`, { token: f.token, body: { externalCalling: 'internal' } });
+  t.equal(patched.status, 200);
+  const a = await phone(t, f, '201', 'udp');
+  await authenticatedInvite(t, f, a, '3125550100');
+  let refused: Message | null = null;
+  while (!refused) {
+    const m = await a.peer.next();
+    if ((m.status ?? 0) >= 200) refused = m;
+  }
+  t.equal(refused.status, 403);
+  t.equal(refused.reason, 'National Calls Not Allowed for This Extension', 'the reason phrase says why');
+
+  await authenticatedInvite(t, f, a, '202');
+  t.equal((await f.pbx.nextRequest('INVITE')).uri, `sip:202@${f.domain}`, 'a call to another extension goes to the PBX');
+});
+
+t.test("an emergency call reaches the PBX with the site's address as PIDF-LO, even from a locked-out user", async (t) => {
+  const f = await fixture(t, { DIALTONE_SIP_LOCKOUT_USER: '2' });
+  const site = await f.ta.call('POST', '/api/v1/sites', {
+    token: f.token,
+    body: { name: 'HQ', timezone: 'America/Chicago', address: { street: '233 S Wacker Dr', city: 'Chicago', region: 'IL', postalCode: '60606', country: 'US' } },
+  });
+  t.equal(site.status, 201, site.raw);
+  t.equal((await f.ta.call('PATCH', `/api/v1/extensions/${f.ext['201']!.id}`, { token: f.token, body: { siteId: site.body.id } })).status, 200);
+  const a = await phone(t, f, '201', 'udp');
+
+  // Two wrong passwords lock the user out for ordinary calls.
+  for (let i = 0; i < 2; i++) {
+    const sent = a.request({ method: 'INVITE', uri: `sip:5551234@${f.domain}`, body: SDP });
+    const [challenge] = await a.send(sent.text);
+    a.peer.send(a.ackFailure(sent.text, challenge!));
+    const bad = answer(challenge!, { username: f.ext['201']!.username, password: 'wrong', uri: `sip:5551234@${f.domain}`, method: 'INVITE' });
+    const again = a.request({ method: 'INVITE', uri: `sip:5551234@${f.domain}`, callId: sent.callId, fromTag: sent.fromTag, cseq: 2, body: SDP, headers: [`Proxy-Authorization: ${bad}`] });
+    t.equal((await a.send(again.text)).at(-1)!.status, 403, 'a wrong password');
+  }
+  await authenticatedInvite(t, f, a, '5551234');
+  let locked: Message | null = null;
+  while (!locked) {
+    const m = await a.peer.next();
+    if ((m.status ?? 0) >= 200) locked = m;
+  }
+  t.equal(locked.status, 403, 'the locked-out user cannot place an ordinary call');
+
+  await authenticatedInvite(t, f, a, '911');
+  const invite = await f.pbx.nextRequest('INVITE');
+  t.equal(invite.uri, `sip:911@${f.domain}`);
+  t.match(String(invite.headers.geolocation), /^<cid:[A-Za-z0-9]+@[^>]+>$/, 'a Geolocation header points at the location');
+  t.match(String(invite.headers['content-type']), /^multipart\/mixed;boundary=/);
+  t.match(invite.content, /Content-Type: application\/sdp\r\n\r\nv=0/, "the phone's SDP is a part of its own");
+  t.match(invite.content, /<ca:A1>IL<\/ca:A1>/);
+  t.match(invite.content, /<ca:A3>Chicago<\/ca:A3>/);
+  t.match(invite.content, /<ca:HNO>233<\/ca:HNO>/);
+  t.match(invite.content, /<ca:PC>60606<\/ca:PC>/);
 });

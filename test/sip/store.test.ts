@@ -139,6 +139,25 @@ for (const [name, make] of kinds) {
       t.same((await store.bindings('201@a.test', NOW + 11_000)).map((x) => x.contact), ['sip:a@h2']);
     });
 
+    t.test("a call's credentials: nonce counts of their own, the lockout, and none for an emergency call", async (t) => {
+      const store = await setup();
+      const now = Date.now();
+      const call = (o: { nonce: string; nc: number; issuedAt: number; key?: string; user?: string; limits?: typeof limits }) => store.authorize({
+        key: o.key ?? '201@a.test', nonce: o.nonce, nonceIssuedAt: o.issuedAt, nc: o.nc, nonceTtlMs: 60_000,
+        lockKeys: { source: '10.5.5.5', user: o.user ?? 'a.test/u201' }, limits: o.limits ?? limits, now,
+      });
+      t.equal(await call({ nonce: 'c1', nc: 1, issuedAt: now - 1000 }), 'ok');
+      t.equal(await call({ nonce: 'c1', nc: 1, issuedAt: now - 1000 }), 'replay', 'the same nonce and count again (a stolen header)');
+      t.equal(await call({ nonce: 'c1', nc: 2, issuedAt: now - 1000 }), 'ok', 'the next count of that nonce');
+      t.equal(await call({ nonce: 'c0', nc: 9, issuedAt: now - 2000 }), 'replay', 'an older nonce');
+      t.equal(await call({ nonce: 'c0', nc: 9, issuedAt: now - 2000, key: '202@a.test' }), 'ok', 'another identity keeps its own');
+      t.match(await store.register(attempt({ aor: '201@a.test', nonce: 'c1', nc: 1, issuedAt: now - 1000, now })), { kind: 'ok' }, "registrations keep their own nonce counts apart from calls'");
+      await store.recordFailure({ source: '10.6.6.6', user: 'a.test/u209' }, 60_000);
+      await store.recordFailure({ source: '10.6.6.6', user: 'a.test/u209' }, 60_000);
+      t.equal(await call({ nonce: 'c5', nc: 1, issuedAt: now - 500, key: '209@a.test', user: 'a.test/u209' }), 'locked', 'a locked-out user');
+      t.equal(await call({ nonce: 'c6', nc: 1, issuedAt: now - 400, key: '209@a.test', user: 'a.test/u209', limits: { source: Number.MAX_SAFE_INTEGER, user: Number.MAX_SAFE_INTEGER } }), 'ok', 'passes with no limits (an emergency call)');
+    });
+
     t.test('counts failures per source and per user, apart', async (t) => {
       const store = await setup();
       const now = Date.now();

@@ -3,10 +3,11 @@ import type { Runtime } from '../../core/component';
 import { bearerAuth, requireOperator } from '../../http/auth';
 import * as extensions from '../service/extensions';
 import * as sites from '../service/sites';
+import * as tenantPbx from '../service/tenant-pbx';
 import * as tenants from '../service/tenants';
 import * as users from '../service/users';
 import { project } from './projection';
-import { extensionBody, idParams, pageQuery, siteBody, userBody } from './schemas';
+import { extensionBody, idParams, pageQuery, pbxBody, siteBody, userBody } from './schemas';
 
 type Id = { Params: { id: string } };
 type ListQuery = { limit?: number; offset?: number; fields?: string; [k: string]: unknown };
@@ -30,6 +31,20 @@ export function adminRoutes(rt: Runtime) {
     });
     app.get<Id>('/tenants/:id', { schema: { tags: ['tenants'], params: idParams } }, async (req) => tenants.getTenant(knex, req.scope, req.params.id));
     app.patch<Id>('/tenants/:id', { schema: { tags: ['tenants'], params: idParams, summary: 'Rename, or change the primary administrator' } }, async (req) => tenants.updateTenant(knex, req.scope, req.params.id, req.body, rt.changes));
+    // Which PBX a tenant's calls reach is the operator's infrastructure, not the tenant's to see or change.
+    const defaultPbx = rt.config.pbxUri;
+    app.get<Id>('/tenants/:id/pbx', { schema: { tags: ['tenants'], params: idParams, summary: 'The PBX the tenant\'s calls go to (operator only)' } }, async (req) => {
+      requireOperator(req);
+      return tenantPbx.getTenantPbx(knex, req.scope, req.params.id, defaultPbx);
+    });
+    app.put<Id>('/tenants/:id/pbx', { schema: { tags: ['tenants'], params: idParams, body: pbxBody, summary: 'Give the tenant a PBX of its own (operator only)' } }, async (req) => {
+      requireOperator(req);
+      return tenantPbx.setTenantPbx(knex, rt.changes, req.scope, req.params.id, req.body, defaultPbx);
+    });
+    app.delete<Id>('/tenants/:id/pbx', { schema: { tags: ['tenants'], params: idParams, summary: 'Return the tenant to DIALTONE_PBX_URI (operator only)' } }, async (req) => {
+      requireOperator(req);
+      return tenantPbx.clearTenantPbx(knex, rt.changes, req.scope, req.params.id, defaultPbx);
+    });
 
     app.get<{ Querystring: ListQuery }>('/sites', {
       schema: { tags: ['sites'], querystring: { type: 'object', properties: { ...pageQuery, name: { type: 'string', maxLength: 100 } }, additionalProperties: false } },

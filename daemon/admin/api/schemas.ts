@@ -73,3 +73,12 @@ export const extensionBody = {
   },
   required: ['number'],
 };
+
+export const pbxBody = {
+  type: 'object',
+  properties: {
+    uri: { type: 'string', description: 'sip: or sips: URI with a host, an optional port and ;transport=udp|tcp|tls|ws' },
+    kind: { enum: ['asterisk', 'freeswitch', 'other'], default: 'other' },
+  },
+  required: ['uri'],
+};

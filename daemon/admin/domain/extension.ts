@@ -65,8 +65,13 @@ export interface EffectiveSettings extends Omit<ExtensionSettings, 'emergencyAdd
 }
 
 export function validateNumber(p: Problems, value: unknown): string | null {
+  if (typeof value === 'number') {
+    // As a number, 0100 would arrive as 100.
+    p.add('number', `must be a JSON string such as "${value}", not a number`);
+    return null;
+  }
   if (typeof value !== 'string' || !/^[0-9]{2,10}$/.test(value)) {
-    p.add('number', 'must be 2 to 10 digits, given as a string such as "1001"');
+    p.add('number', 'must be 2 to 10 digits (0-9), such as 1001');
     return null;
   }
   return value;
@@ -74,8 +79,13 @@ export function validateNumber(p: Problems, value: unknown): string | null {
 
 /** The seeds: numeric only, six digits at least. The extension's own number and one repeated digit are refused as guessable. */
 export function validatePin(p: Problems, field: string, value: unknown, extensionNumber: string | null): string | null {
+  if (typeof value === 'number') {
+    // As a number, 012345 would arrive as 12345.
+    p.add(field, `must be a JSON string of 6 to 16 digits, such as "${String(value).padStart(6, '0')}", not a number`);
+    return null;
+  }
   if (typeof value !== 'string' || !/^[0-9]{6,16}$/.test(value)) {
-    p.add(field, 'must be numeric, 6 to 16 digits');
+    p.add(field, 'must be 6 to 16 digits (0-9), such as 480135');
     return null;
   }
   if (/^(\d)\1+$/.test(value)) p.add(field, 'must not be one digit repeated');

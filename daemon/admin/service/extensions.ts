@@ -257,8 +257,10 @@ export async function assignmentHistory(knex: Knex, scope: Scope, id: string): P
 }
 
 /** Extensions a change to a user, site or tenant touches. */
-export async function affectedExtensionIds(knex: Knex, kind: 'tenant' | 'site' | 'user' | 'extension', id: string): Promise<string[]> {
+export async function affectedExtensionIds(knex: Knex, kind: 'tenant' | 'site' | 'user' | 'extension' | 'pbx', id: string): Promise<string[]> {
   if (kind === 'extension') return [id];
+  // The PBX an extension's calls reach is in no phone's file and no PBX row.
+  if (kind === 'pbx') return [];
   const q = knex('extensions').select('extensions.id');
   if (kind === 'tenant') q.where('tenant_id', id);
   if (kind === 'user') q.where('user_id', id);

@@ -14,23 +14,29 @@ export const TENANT_UNIQUE = { 'tenants.sip_domain': { field: 'sipDomain', reaso
 
 /** A tenant is born with its primary administrator: the seeds' reassignment target must always exist. */
 export async function createTenant(knex: Knex, input: unknown, changes?: ChangeFeed, actor = 'operator'): Promise<{ tenant: Tenant; admin: User }> {
-  const fields = validateTenant(input);
+  // Every problem at once, the tenant's and its administrator's.
+  const problems = new Problems();
+  const fields = problems.collect(() => validateTenant(input));
   const adminInput = isPlainObject(input) ? input.admin : undefined;
-  if (!isPlainObject(adminInput)) throw new ValidationError([{ field: 'admin', reason: 'is required: {firstName, lastName, email, username?}' }]);
-  let admin;
-  try {
-    admin = validateNewProfile(adminInput);
-  } catch (err) {
-    if (err instanceof ValidationError) throw new ValidationError(err.details.map((d) => ({ field: `admin.${d.field}`, reason: d.reason })));
-    throw err;
+  let admin = null;
+  if (!isPlainObject(adminInput)) {
+    problems.add('admin', 'is required: {firstName, lastName, email, username?}');
+  } else {
+    try {
+      admin = validateNewProfile(adminInput);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      for (const d of err.details) problems.add(`admin.${d.field}`, d.reason);
+    }
   }
+  problems.throwIfAny();
   const at = now();
   const tenantId = newId();
   const adminId = newId();
   try {
     await knex.transaction(async (trx) => {
-      await trx('tenants').insert({ id: tenantId, name: fields.name, sip_domain: fields.sipDomain, primary_admin_user_id: null, created_at: at, updated_at: at });
-      await trx('users').insert({ ...userRow(admin), id: adminId, tenant_id: tenantId, is_admin: true, status: 'active', kind: 'person', created_at: at, updated_at: at });
+      await trx('tenants').insert({ id: tenantId, name: fields!.name, sip_domain: fields!.sipDomain, primary_admin_user_id: null, created_at: at, updated_at: at });
+      await trx('users').insert({ ...userRow(admin!), id: adminId, tenant_id: tenantId, is_admin: true, status: 'active', kind: 'person', created_at: at, updated_at: at });
       await trx('tenants').where('id', tenantId).update({ primary_admin_user_id: adminId });
     });
   } catch (err) {

@@ -30,3 +30,13 @@ export function callerIdString(name: string, number: string): string {
   const shown = room > 0 ? realtimeText(name, room) : '';
   return shown ? `"${shown}" <${num}>` : `<${num}>`;
 }
+
+/**
+ * A value that must keep a `;` (a SIP URI parameter, a list of channel
+ * variables): the realtime drivers split on `;` and then decode `^XX` hex
+ * escapes in each piece (ast_realtime_decode_chunk), so `;` is written `^3B`
+ * and `^` itself `^5E`.
+ */
+export function realtimeChunk(value: string): string {
+  return value.replace(/\^/g, '^5E').replace(/;/g, '^3B');
+}

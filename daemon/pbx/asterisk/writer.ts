@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { sha256 } from '../../crypto/random';
 import { now } from '../../core/ids';
 import type { SecretBox } from '../../crypto/secret-box';
+import type { DialtoneEdge } from '../edge';
 import type { PbxLine } from '../line';
 import { pinChangedOnPhone, realtimeRows } from './rows';
 
@@ -15,9 +16,9 @@ export interface SyncOutcome {
  * Writes one extension into the Asterisk realtime database, in one
  * transaction there, and records what it wrote in dialtone's database.
  */
-export async function writeLine(asterisk: Knex, dialtone: Knex, secrets: SecretBox, line: PbxLine): Promise<SyncOutcome> {
+export async function writeLine(asterisk: Knex, dialtone: Knex, secrets: SecretBox, line: PbxLine, edge: DialtoneEdge): Promise<SyncOutcome> {
   const state = await dialtone('pbx_asterisk_state').where('extension_id', line.extensionId).first();
-  let rows = realtimeRows(line);
+  let rows = realtimeRows(line, edge);
   let adoptedPin = false;
   await asterisk.transaction(async (trx) => {
     if (rows.voicemail && state?.vm_context) {
@@ -26,7 +27,7 @@ export async function writeLine(asterisk: Knex, dialtone: Knex, secrets: SecretB
       if (changed) {
         await dialtone('extensions').where('id', line.extensionId).update({ voicemail_pin_sealed: secrets.seal(changed), updated_at: now() });
         line = { ...line, voicemailPin: changed };
-        rows = realtimeRows(line);
+        rows = realtimeRows(line, edge);
         adoptedPin = true;
       }
     }
@@ -35,8 +36,9 @@ export async function writeLine(asterisk: Knex, dialtone: Knex, secrets: SecretB
       for (const table of ['ps_endpoints', 'ps_auths', 'ps_aors']) await trx(table).where('id', state.endpoint_id).delete();
     }
     await trx('ps_endpoints').insert(rows.endpoint).onConflict('id').merge();
-    await trx('ps_auths').insert(rows.auth).onConflict('id').merge();
     await trx('ps_aors').insert(rows.aor).onConflict('id').merge();
+    // Phones authenticated to Asterisk before dialtone became their edge proxy; that digest must not linger.
+    await trx('ps_auths').where('id', id).delete();
 
     const vm = rows.voicemail;
     if (state?.vm_context && (!vm || state.vm_context !== vm.context || state.vm_mailbox !== vm.mailbox)) {

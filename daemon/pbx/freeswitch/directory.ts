@@ -1,4 +1,5 @@
 import type { CallingScope, ForwardCondition } from '../../admin/domain/extension';
+import { type DialtoneEdge, edgeUri } from '../edge';
 import { type PbxLine, md5, tenantContext } from '../line';
 
 /** Characters XML attribute values must not carry raw; control characters have no XML 1.0 form at all. */
@@ -21,16 +22,28 @@ const FORWARD_VARIABLE: Record<ForwardCondition, string> = {
 const CODEC_NAMES: Record<string, string> = { OPUS: 'OPUS', G722: 'G722', PCMU: 'PCMU', PCMA: 'PCMA', G729: 'G729', 'G726-32': 'G726-32', iLBC: 'iLBC', GSM: 'GSM' };
 
 /**
+ * How FreeSWITCH reaches the user: through dialtone, the phones' edge proxy,
+ * which relays to the phone's current registrations. mod_sofia takes the
+ * route from `;fs_path=` up to the first `;` and URL-decodes it, so the
+ * route's own `;lr` is written `%3Blr` (without it the route would be strict).
+ */
+export function dialString(line: Pick<PbxLine, 'number' | 'domain'>, edge: DialtoneEdge): string {
+  const route = edgeUri(edge).replace(/;/g, '%3B');
+  return `{sip_invite_domain=\${dialed_domain},presence_id=\${dialed_user}@\${dialed_domain}}sofia/internal/${line.number}@${line.domain};fs_path=${route}`;
+}
+
+/**
  * The mod_xml_curl directory answer for one extension. The user is named by
  * its digest username (what sofia looks up to authenticate) with the
  * extension number as alias (what user/1001@domain dials). Only the A1 hash
  * of the SIP password is sent.
  */
-export function directoryDocument(line: PbxLine): string {
+export function directoryDocument(line: PbxLine, edge: DialtoneEdge): string {
   const s = line.settings;
   const params: [string, string][] = [
     ['a1-hash', md5(`${line.sipUsername}:${line.domain}:${line.sipPassword}`)],
     ['vm-enabled', String(s.voicemail.enabled)],
+    ['dial-string', dialString(line, edge)],
   ];
   if (s.voicemail.enabled) {
     if (line.voicemailPin) params.push(['vm-password', line.voicemailPin]);

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Runtime } from '../../core/component';
 import { safeEqual } from '../../crypto/random';
 import { findLineId, loadLine } from '../snapshot';
+import type { DialtoneEdge } from '../edge';
 import { NOT_FOUND, directoryDocument } from './directory';
 
 const FORM_LIMIT = 16 * 1024;
@@ -11,7 +12,7 @@ const FORM_LIMIT = 16 * 1024;
  * and domain it needs, authenticated with the gateway credentials set in
  * xml_curl.conf (`gateway-credentials`), and gets that user's XML.
  */
-export function freeswitchDirectory(rt: Runtime, credentials: string) {
+export function freeswitchDirectory(rt: Runtime, credentials: string, edge: () => Promise<DialtoneEdge>) {
   const expected = `Basic ${Buffer.from(credentials).toString('base64')}`;
   return async (app: FastifyInstance): Promise<void> => {
     app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_LIMIT }, (_req, body, done) => {
@@ -29,7 +30,7 @@ export function freeswitchDirectory(rt: Runtime, credentials: string) {
       }
       const id = await findLineId(rt.db.knex, form.domain, form.user);
       if (!id) return NOT_FOUND;
-      return directoryDocument(await loadLine(rt.db.knex, rt.secrets, id));
+      return directoryDocument(await loadLine(rt.db.knex, rt.secrets, id), await edge());
     });
   };
 }

@@ -25,6 +25,7 @@ const deviceBody = {
     model: { type: 'string', description: 'A supported model: GET /api/v1/device-models' },
     extensionId: { type: ['string', 'null'] },
     overrides: overridesDoc,
+    replace: { type: 'boolean', description: 'true moves the extension from the phone that has it (which is left without one) to this phone; without it that case answers 409 naming the current phone' },
   },
   required: ['mac', 'model'],
 };

@@ -8,7 +8,7 @@ import type { SecretBox } from '../../crypto/secret-box';
 import { translateUnique } from '../../storage/errors';
 import { toJsonColumn } from '../../storage/json';
 import { recordDeviceEvent } from '../events';
-import { type Mac, parseMac } from '../mac';
+import { type Mac, macColons, parseMac } from '../mac';
 import { validateOverrides } from '../model/overrides';
 import type { SettingsOverrides } from '../model/settings';
 import { DEVICE_UNIQUE, type Device, deviceByMac, deviceFromRow, freshProvisioningCredentials, newDeviceRow } from '../store/devices';
@@ -48,8 +48,8 @@ export function deviceView(d: Device): DeviceView {
   };
 }
 
-const CREATE_FIELDS = ['tenantId', 'mac', 'model', 'extensionId', 'overrides'];
-const PATCH_FIELDS = ['model', 'extensionId', 'overrides'];
+const CREATE_FIELDS = ['tenantId', 'mac', 'model', 'extensionId', 'overrides', 'replace'];
+const PATCH_FIELDS = ['model', 'extensionId', 'overrides', 'replace'];
 
 function macField(p: Problems, raw: unknown): Mac | null {
   const mac = typeof raw === 'string' ? parseMac(raw) : null;
@@ -95,6 +95,35 @@ function rejectUnknown(p: Problems, body: Record<string, unknown>, allowed: stri
   for (const k of Object.keys(body)) if (!allowed.includes(k)) p.add(k, 'is not a device field');
 }
 
+function replaceField(p: Problems, raw: unknown): boolean {
+  if (raw !== undefined && typeof raw !== 'boolean') p.add('replace', 'must be true or false');
+  return raw === true;
+}
+
+/**
+ * The phone already on an extension, unless it is `self`. An extension has one phone: entering another
+ * is an explicit choice (`replace: true`), never a silent loss of service for the phone that was there.
+ */
+async function phoneInTheWay(knex: Knex, extensionId: string, self: string | null, replace: boolean): Promise<{ id: string } | null> {
+  const q = knex('devices').where('extension_id', extensionId);
+  if (self) q.whereNot('id', self);
+  const row = await q.first('id', 'mac', 'model');
+  if (!row || replace) return row ?? null;
+  const current = `device ${row.id} (${macColons(row.mac as Mac)}${row.model ? `, ${row.model}` : ''})`;
+  throw new ConflictError('extensionId', `already has a phone: ${current}. Send "replace": true to move the extension to this phone and leave that one without an extension`);
+}
+
+/** Frees the phone that was on an extension, inside the transaction that gives the extension another. */
+async function unassign(trx: Knex, id: string, at: string): Promise<void> {
+  await trx('devices').where('id', id).update({ extension_id: null, updated_at: at });
+}
+
+async function announceReplaced(d: DeviceDeps, previous: { id: string } | null, by: string, tenantId: string, actor: string, transport: 'api' | 'sip', how: string): Promise<void> {
+  if (!previous) return;
+  await recordDeviceEvent(d.knex, previous.id, { kind: 'assigned', transport, source: actor, result: 'unassigned', detail: `replaced by device ${by} ${how}` });
+  d.changes.publish({ kind: 'device', id: previous.id, tenantId, action: 'replaced', actor });
+}
+
 /**
  * Enters a phone by MAC and model, optionally on an extension: the seeds'
  * "input MAC address". A MAC that already asked as a pending device is
@@ -116,26 +145,31 @@ export async function createDevice(d: DeviceDeps, scope: Scope, input: unknown):
   tenantId ??= ext?.tenantId ?? null;
   if (tenantId === null) p.add('tenantId', 'is required with an operator token (or give an extensionId)');
   const overrides = 'overrides' in input ? await overridesField(p, input.overrides) : {};
+  const replace = replaceField(p, input.replace);
   p.throwIfAny();
   const existing = await deviceByMac(d.knex, mac!);
   if (existing && existing.tenantId !== null) throw new ConflictError('mac', 'is already a device');
+  const previous = ext ? await phoneInTheWay(d.knex, ext.id, existing?.id ?? null, replace) : null;
   const at = now();
   let id: string;
   try {
-    if (existing) {
-      id = existing.id;
-      await d.knex('devices').where({ id, tenant_id: null }).update({
-        tenant_id: tenantId, vendor: model!.vendor, model: model!.model, extension_id: ext?.id ?? null, overrides: toJsonColumn(overrides ?? {}), updated_at: at,
-        ...(ext ? freshProvisioningCredentials(d.secrets) : {}),
-      });
-    } else {
+    id = await d.knex.transaction(async (trx) => {
+      if (previous) await unassign(trx, previous.id, at);
+      if (existing) {
+        await trx('devices').where({ id: existing.id, tenant_id: null }).update({
+          tenant_id: tenantId, vendor: model!.vendor, model: model!.model, extension_id: ext?.id ?? null, overrides: toJsonColumn(overrides ?? {}), updated_at: at,
+          ...(ext ? freshProvisioningCredentials(d.secrets) : {}),
+        });
+        return existing.id;
+      }
       const row = newDeviceRow(d.secrets, { mac: mac!, tenantId, vendor: model!.vendor, model: model!.model, extensionId: ext?.id ?? null, overrides: overrides ?? {} });
-      id = row.id as string;
-      await d.knex('devices').insert(row);
-    }
+      await trx('devices').insert(row);
+      return row.id as string;
+    });
   } catch (err) {
     translateUnique(err, DEVICE_UNIQUE);
   }
+  await announceReplaced(d, previous, id!, tenantId!, scope.actor, 'api', 'entered on its extension');
   await recordDeviceEvent(d.knex, id!, { kind: 'assigned', transport: 'api', source: scope.actor, result: ext ? 'assigned' : 'entered', detail: existing ? 'claimed a pending device' : null });
   d.changes.publish({ kind: 'device', id: id!, tenantId: tenantId!, action: existing ? 'reassigned' : 'created', actor: scope.actor });
   return getDevice(d.knex, scope, id!);
@@ -191,11 +225,14 @@ export async function patchDevice(d: DeviceDeps, scope: Scope, id: string, input
     if (m) Object.assign(row, { vendor: m.vendor, model: m.model });
   }
   let tenantId = device.tenantId;
+  const replace = replaceField(p, input.replace);
+  let previous: { id: string } | null = null;
   if ('extensionId' in input) {
     if (input.extensionId === null) row.extension_id = null;
     else {
       const ext = await extensionField(d.knex, p, input.extensionId, device.tenantId);
       if (ext) {
+        previous = await phoneInTheWay(d.knex, ext.id, id, replace);
         row.extension_id = ext.id;
         if (device.extensionId === null) Object.assign(row, freshProvisioningCredentials(d.secrets));
         if (tenantId === null) tenantId = row.tenant_id = ext.tenantId;
@@ -209,10 +246,14 @@ export async function patchDevice(d: DeviceDeps, scope: Scope, id: string, input
   p.throwIfAny();
   row.updated_at = now();
   try {
-    await d.knex('devices').where('id', id).update(row);
+    await d.knex.transaction(async (trx) => {
+      if (previous) await unassign(trx, previous.id, row.updated_at as string);
+      await trx('devices').where('id', id).update(row);
+    });
   } catch (err) {
     translateUnique(err, DEVICE_UNIQUE);
   }
+  await announceReplaced(d, previous, id, tenantId!, scope.actor, 'api', 'moved to its extension');
   if ('extension_id' in row) {
     await recordDeviceEvent(d.knex, id, { kind: 'assigned', transport: 'api', source: scope.actor, result: row.extension_id ? 'assigned' : 'unassigned', detail: null });
   }
@@ -223,7 +264,8 @@ export async function patchDevice(d: DeviceDeps, scope: Scope, id: string, input
 /**
  * A pending phone that keyed in a valid activation code becomes the phone of
  * that code's extension; a phone already on the extension is freed, since an
- * extension has one phone. For the registration service once it has checked the code.
+ * extension has one phone, and announced as `replaced` (its administrator is
+ * emailed). For the registration service once it has checked the code.
  */
 export async function activateDevice(d: DeviceDeps, deviceId: string, extensionId: string, actor: string): Promise<DeviceView> {
   const ext = await d.knex('extensions').where('id', extensionId).first('id', 'tenant_id');
@@ -232,17 +274,15 @@ export async function activateDevice(d: DeviceDeps, deviceId: string, extensionI
   if (!device) throw new NotFoundError('device');
   if (device.tenant_id !== null && device.tenant_id !== ext.tenant_id) throw new ConflictError('deviceId', 'belongs to another tenant');
   const at = now();
-  const previous = await d.knex('devices').where('extension_id', extensionId).whereNot('id', deviceId).first('id');
+  // The person at the phone holds the extension's code: that is the choice `replace` stands for in the API.
+  const previous = await phoneInTheWay(d.knex, extensionId, deviceId, true);
   await d.knex.transaction(async (trx) => {
-    if (previous) await trx('devices').where('id', previous.id).update({ extension_id: null, updated_at: at });
+    if (previous) await unassign(trx, previous.id, at);
     await trx('devices').where('id', deviceId).update({
       tenant_id: ext.tenant_id, extension_id: extensionId, updated_at: at, ...(device.extension_id === null ? freshProvisioningCredentials(d.secrets) : {}),
     });
   });
-  if (previous) {
-    await recordDeviceEvent(d.knex, previous.id, { kind: 'assigned', transport: 'sip', source: actor, result: 'unassigned', detail: 'another phone was activated on its extension' });
-    d.changes.publish({ kind: 'device', id: previous.id, tenantId: ext.tenant_id, action: 'reassigned', actor });
-  }
+  await announceReplaced(d, previous, deviceId, ext.tenant_id, actor, 'sip', 'activated with the extension\'s code');
   await recordDeviceEvent(d.knex, deviceId, { kind: 'assigned', transport: 'sip', source: actor, result: 'assigned', detail: 'activated with a code' });
   d.changes.publish({ kind: 'device', id: deviceId, tenantId: ext.tenant_id, action: 'reassigned', actor });
   return deviceView(deviceFromRow(await d.knex('devices').where('id', deviceId).first()));

@@ -44,7 +44,8 @@ export class BuiltinEngine implements SipEngine {
   constructor(private readonly opts: BuiltinOptions, private readonly log: Logger) {
     this.transports = new Transports(opts, (parsed, flow) => this.inbound(parsed, flow), log);
     this.relay = new ProxyCore({
-      send: (flow, m) => this.transports.send(flow, stringify(m)),
+      send: (flow, m, onFail) => this.transports.send(flow, stringify(m), onFail),
+      watch: (flow, listener) => this.transports.watch(flow, listener),
       via: (flow) => this.via(flow.transport),
       isOurs: (via) => via.host === opts.advertisedHost && Object.values(this.transports.ports()).includes(Number(via.port ?? 5060)),
     }, { timerCMs: opts.timerCMs ?? TIMER_C_MS });
@@ -72,6 +73,11 @@ export class BuiltinEngine implements SipEngine {
 
   addresses(): Partial<Record<SipTransport, number>> {
     return this.transports.ports();
+  }
+
+  /** Requests being relayed now, and those kept a while after their answer. */
+  pendingRelays(): number {
+    return this.relay.size;
   }
 
   /** The bound UDP socket, for registrar workers to share. */

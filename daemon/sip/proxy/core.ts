@@ -6,7 +6,10 @@ import { bestResponse } from './responses';
 
 /** What the proxy needs of the engine under it: sockets and our own Via. */
 export interface ProxyWire {
-  send(flow: Flow, m: Message): boolean;
+  /** False, or a later `onFail`, when the flow's connection is gone or cannot be made. */
+  send(flow: Flow, m: Message, onFail?: () => void): boolean;
+  /** For a stream flow, calls `listener` if its connection closes; returns the way to stop listening. */
+  watch(flow: Flow, listener: () => void): () => void;
   /** Our Via for requests leaving on this flow's transport, without its branch. */
   via(flow: Flow): Via;
   /** Our own sent-by addresses, for loop detection. */
@@ -35,6 +38,7 @@ interface Branch {
   timerCFired: boolean;
   retransmit: NodeJS.Timeout | null;
   timeout: NodeJS.Timeout | null;
+  unwatch: () => void;
 }
 
 interface Context {
@@ -106,7 +110,7 @@ export class ProxyCore {
       const id = `z9hG4bK${hash}.${crypto.randomBytes(6).toString('hex')}`;
       const branch: Branch = {
         id, target, request: this.branchRequest(m, target, plan, id), proceeding: false, final: null,
-        cancelWanted: false, cancel: null, timerCFired: false, retransmit: null, timeout: null,
+        cancelWanted: false, cancel: null, timerCFired: false, retransmit: null, timeout: null, unwatch: () => undefined,
       };
       context.branches.push(branch);
       this.branches.set(id, { context, branch });
@@ -135,9 +139,12 @@ export class ProxyCore {
   private start(context: Context, branch: Branch): void {
     const unreliable = branch.target.flow.transport === 'udp';
     const invite = context.method === 'INVITE';
+    // A phone whose connection is gone is away, not a broken server: 480 rather than RFC 3261's 503, which would end as a 500.
+    const gone = () => this.branchFinal(context, branch, synthetic(branch.request, 480, 'Temporarily Unavailable'));
     const send = () => {
-      if (!this.wire.send(branch.target.flow, branch.request)) this.branchFinal(context, branch, synthetic(branch.request, 503, 'Service Unavailable'));
+      if (!this.wire.send(branch.target.flow, branch.request, gone)) gone();
     };
+    branch.unwatch = this.wire.watch(branch.target.flow, gone);
     if (unreliable) {
       let interval = T1;
       const again = () => {
@@ -203,6 +210,7 @@ export class ProxyCore {
     if (branch.final) return;
     branch.final = branch.timerCFired && (m.status ?? 0) === 487 ? synthetic(branch.request, 408, 'Request Timeout') : m;
     this.stopRetransmit(branch);
+    branch.unwatch();
     if (branch.timeout) clearTimeout(branch.timeout);
     branch.timeout = null;
     const status = m.status ?? 0;

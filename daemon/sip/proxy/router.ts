@@ -9,27 +9,30 @@ import type { CallDirectory, CallParty } from './directory';
 import { flowToken, readFlowToken, sameFlow } from './flow-token';
 
 /** Where a tenant's PBX is, and whether a request came from one. */
-export interface PbxDirectory {
+export interface PbxRoutes {
   /** The PBX calls from this tenant's phones go to, or null when none is configured. */
   pbxFor(tenantId: string): Promise<{ uri: string; flow: Flow } | null>;
   /** The tenants whose PBX this source is (its address, and over UDP its port), or null for anyone else. */
   pbxTenants(source: Flow): Promise<string[] | null>;
 }
 
+export type CallClassification = { emergency: boolean } | { refusal: { status: number; reason: string } };
+
 /** What the router asks of the rest of dialtone about a call from a phone. */
 export interface CallPolicy {
-  /** Null when the extension may call this number, else the reason phrase of the 403. */
-  refusal(caller: CallParty, dialed: string): Promise<string | null>;
-  /** The emergency call's location: headers to add and the body replacing the SDP. */
-  location(caller: CallParty, content: string, contentType: string): { headers: Record<string, string>; content: string } | null;
+  /** Whether the extension may call this number (and whether it is an emergency call), or the status and reason phrase refusing it. */
+  classify(caller: CallParty, dialed: string): Promise<CallClassification>;
+  /** Before authentication, so that the lockout never stops an emergency call. */
   isEmergency(dialed: string): boolean;
+  /** The emergency call's location: headers to add (its new Content-Type among them) and the body replacing the SDP. */
+  location(caller: CallParty, sdp: string): { headers: Record<string, string>; content: string } | null;
 }
 
 export interface RouterDeps {
   engine: SipEngine;
   registrar: Registrar;
   directory: CallDirectory;
-  pbx: PbxDirectory;
+  pbx: PbxRoutes;
   policy: CallPolicy;
   /** Signs the flow tokens in our Record-Route. */
   flowSecret: Buffer;
@@ -222,12 +225,10 @@ export function callRouter(d: RouterDeps) {
       return;
     }
     const caller = await d.directory.caller(identity.extensionId, identity.realm);
-    if (!emergency) {
-      const refusal = await d.policy.refusal(caller, dialed);
-      if (refusal) {
-        req.reply(403, refusal);
-        return;
-      }
+    const classified = await d.policy.classify(caller, dialed);
+    if ('refusal' in classified) {
+      req.reply(classified.refusal.status, classified.refusal.reason);
+      return;
     }
     const pbx = await d.pbx.pbxFor(caller.tenantId);
     if (!pbx) {
@@ -241,8 +242,9 @@ export function callRouter(d: RouterDeps) {
       remove: IDENTITY_HEADERS,
       set: { 'p-asserted-identity': `${quoted(cid.name)} <sip:${cid.number || caller.extension.number}@${caller.domain}>` },
     };
-    if (emergency) {
-      const located = d.policy.location(caller, m.content ?? '', String(m.headers['content-type'] ?? ''));
+    if (classified.emergency && m.method === 'INVITE') {
+      const sdp = /^application\/sdp/i.test(String(m.headers['content-type'] ?? '')) ? m.content ?? '' : '';
+      const located = d.policy.location(caller, sdp);
       if (located) {
         Object.assign(plan.set!, located.headers);
         plan.content = located.content;
