@@ -1,10 +1,10 @@
 import dgram from 'node:dgram';
 import t from 'tap';
 import { PortPool } from '../../daemon/media/ports';
-import { freePort } from '../helpers/sip';
+import { freeUdpPort } from '../helpers/ports';
 
 t.test('pairs from the range, released when the call ends, skipping ports others hold', async (t) => {
-  let base = await freePort();
+  let base = await freeUdpPort();
   base += base % 2;
   const squatter = dgram.createSocket('udp4');
   await new Promise<void>((r) => squatter.bind(base + 2, '127.0.0.1', () => r()));
