@@ -97,6 +97,20 @@ t.test('an expired code is said to be expired, and another try follows', async (
   t.equal((await phone.sip.request(phone.inDialog('BYE'))).status, 200, 'the caller hangs up; the call was still open for another try');
 });
 
+t.test('when the store fails, the caller hears "the system is busy" and the call ends', async (t) => {
+  const f = await sipFixture(t, { DIALTONE_ACTIVATION_DOMAIN: ACTIVATION_DOMAIN });
+  const phone = await TestPhone.boot(t, f, '805ec0aa0009');
+  const code = await codeFor(f);
+  t.equal((await phone.dial('busy')).status, 200);
+  const knex = f.ta.app.runtime.db.knex;
+  await knex.schema.renameTable('activation_codes', 'activation_codes_away');
+  t.teardown(() => knex.schema.renameTable('activation_codes_away', 'activation_codes'));
+  await phone.keyInfo(code);
+  const bye = await phone.next('BYE');
+  t.equal(bye.headers['call-id'], 'busy');
+  t.ok(heardShare(phone.heard, ulaw('system-busy')) > 0.9, '"the system is busy, please try again later" before it');
+});
+
 t.test('who may call: a pending phone proven by its activation credentials, and registered', async (t) => {
   const f = await sipFixture(t, { DIALTONE_ACTIVATION_DOMAIN: ACTIVATION_DOMAIN });
   const phone = await TestPhone.boot(t, f, '805ec0aa0005');
