@@ -1,6 +1,7 @@
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { PortRange } from '../media/ports';
 import { parsePbxUri } from '../sip/proxy/pbx-uri';
 
 /**
@@ -50,6 +51,10 @@ export interface Config {
   firmwareDir: string;
   activationDomain: string;
   registrationService: string;
+  mediaHost: string;
+  rtpPorts: PortRange;
+  promptsDir: string | null;
+  promptsLanguage: string;
   voicemailNumber: string;
   ntpServers: string[];
   provRateLimit: number;
@@ -157,6 +162,17 @@ function networks(raw: string): string[] {
     }
   }
   return list;
+}
+
+/** `16384-32767`: RTP takes even ports and RTCP the odd one after each (RFC 3550 §11). */
+function portRange(raw: string): PortRange {
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(raw.trim());
+  if (!m) throw new OptionError(`must be <low>-<high>, such as 16384-32767, got ${JSON.stringify(raw)}`);
+  const min = Number(m[1]);
+  const max = Number(m[2]);
+  if (min < 1024 || max > 65535 || min > max) throw new OptionError(`must be a range within 1024-65535, low to high, got ${raw}`);
+  if (min + (min % 2) + 1 > max) throw new OptionError(`must hold an even port and the odd one after it, got ${raw}`);
+  return { min, max };
 }
 
 /** Numbers a phone may always dial, whatever its calling permission: digits only, as dialed. */
@@ -420,6 +436,30 @@ export const OPTIONS = [
     key: 'registrationService', env: 'DIALTONE_REGISTRATION_SERVICE', defaultText: '*8000',
     description: 'Number a pending phone dials to activate with a code; the only number activation credentials reach.',
     fallback: () => '*8000', parse: dialNumber,
+  }),
+  opt({
+    key: 'mediaHost', env: 'DIALTONE_MEDIA_HOST', defaultText: 'DIALTONE_SIP_PUBLIC_HOST',
+    description: 'Address the registration service\'s audio (RTP) is advertised at in SDP; its ports are bound on it when it is an address of this machine, on all addresses otherwise.',
+    fallback: (r) => r.sipPublicHost ?? '127.0.0.1', parse: host,
+  }),
+  opt({
+    key: 'rtpPorts', env: 'DIALTONE_RTP_PORTS', defaultText: '16384-32767',
+    description: 'UDP ports for call audio: each call takes an even port for RTP and the next for RTCP, and gives them back when it ends.',
+    fallback: () => ({ min: 16384, max: 32767 }), parse: portRange,
+  }),
+  opt({
+    key: 'promptsDir', env: 'DIALTONE_PROMPTS_DIR', defaultText: 'the prompts/ folder shipped with dialtone',
+    description: 'Folder of the registration service\'s recordings, one folder per language, each holding every prompt as `<name>.ulaw`, `.alaw` and `.g722` (see scripts/make-prompts.sh); a missing file stops the start.',
+    fallback: () => null, parse: file,
+  }),
+  opt({
+    key: 'promptsLanguage', env: 'DIALTONE_PROMPTS_LANGUAGE', defaultText: 'en',
+    description: 'Language folder of DIALTONE_PROMPTS_DIR the registration service speaks.',
+    fallback: () => 'en',
+    parse: (raw) => {
+      if (!/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$/.test(raw)) throw new OptionError(`must be a language tag such as en or fr-CA, got ${JSON.stringify(raw)}`);
+      return raw;
+    },
   }),
   opt({
     key: 'voicemailNumber', env: 'DIALTONE_VOICEMAIL_NUMBER', defaultText: '*97',

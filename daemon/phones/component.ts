@@ -1,8 +1,15 @@
+import os from 'node:os';
 import type { Component, Runtime } from '../core/component';
+import type { Logger } from '../core/log';
+import { ConfigError } from '../config/load';
+import { PROMPT_NAMES } from '../activation/entry';
+import { Pacer } from '../media/pacer';
+import { PortPool } from '../media/ports';
+import { PromptError, builtinPromptsDir, loadPrompts } from '../media/prompts';
 import { bearerAuth } from '../http/auth';
 import type { SipService } from '../sip/service';
 import { resyncOnChange } from './auto-resync';
-import { registrationService } from './registration-service';
+import { type MediaDeps, registrationService } from './registration-service';
 import { resyncDevice } from './resync';
 import { recordRegistrations } from './timeline';
 
@@ -19,8 +26,7 @@ export function phonesComponent(rt: Runtime, sip: SipService): Component {
   const ivrCalls = rt.metrics.counter('dialtone_ivr_calls_total', 'Calls (initial INVITEs) handed to the registration service.').cell();
   const service = registrationService({
     knex, secrets: rt.secrets, changes: rt.changes, sip, log, activationDomain: rt.config.activationDomain,
-    serviceNumber: rt.config.registrationService, mediaHost: rt.config.sipHost,
-    advertisedHost: sip.registrarAddress().replace(/:\d+$/, ''),
+    serviceNumber: rt.config.registrationService, media: registrationMedia(rt, log),
     onActivation: (result) => activations.inc(result),
   });
   let stops: (() => void)[] = [];
@@ -52,4 +58,25 @@ export function phonesComponent(rt: Runtime, sip: SipService): Component {
       stops = [];
     },
   };
+}
+
+/**
+ * The registration service's audio: prompts read at start-up (a missing one
+ * stops the daemon), ports from DIALTONE_RTP_PORTS, advertised at
+ * DIALTONE_MEDIA_HOST (where phones reach SIP, unless set), and bound there when that
+ * is an address of this machine (otherwise, behind a 1:1 NAT, on all addresses).
+ */
+function registrationMedia(rt: Runtime, log: Logger): MediaDeps {
+  const c = rt.config;
+  let prompts: MediaDeps['prompts'];
+  try {
+    prompts = loadPrompts(c.promptsDir ?? builtinPromptsDir(), c.promptsLanguage, PROMPT_NAMES);
+  } catch (err) {
+    if (err instanceof PromptError) throw new ConfigError(err.message);
+    throw err;
+  }
+  const host = c.mediaHost;
+  const local = Object.values(os.networkInterfaces()).some((list) => list?.some((a) => a.address === host));
+  const bindTo = local ? host : host.includes(':') ? '::' : '0.0.0.0';
+  return { prompts, host, pool: new PortPool(c.rtpPorts, bindTo), pacer: new Pacer((err) => log.error({ err }, 'audio frame failed')) };
 }

@@ -1,126 +1,144 @@
-import crypto from 'node:crypto';
-import dgram from 'node:dgram';
 import t from 'tap';
-import sip, { type Message } from 'sip';
-import { RawPeer, answer, registerText } from '../helpers/sip-client';
-import { sipFixture } from '../helpers/sip';
-import { readOffer } from '../../daemon/activation/sdp';
+import type { Test } from 'tap';
+import { PROMPT_NAMES } from '../../daemon/activation/entry';
+import { builtinPromptsDir, loadPrompts } from '../../daemon/media/prompts';
+import { ACTIVATION_DOMAIN, TestPhone, heardAt, heardShare, sleep } from '../helpers/phone';
+import { answer } from '../helpers/sip-client';
+import { type SipFixture, sipFixture } from '../helpers/sip';
 
-const ACTIVATION_DOMAIN = 'activate.test';
-const MAC = '805ec0aabbcc';
+const prompts = loadPrompts(builtinPromptsDir(), 'en', PROMPT_NAMES);
+const ulaw = (name: (typeof PROMPT_NAMES)[number]) => prompts[name].PCMU;
 
-async function nextRequest(peer: RawPeer, method: string): Promise<Message> {
-  for (;;) {
-    const m = await peer.next();
-    if (m.method === method) return m;
+async function until(t: Test, what: string, test: () => boolean, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!test()) {
+    if (Date.now() > end) throw new Error(`timed out waiting: ${what}`);
+    await sleep(50);
   }
+  t.pass(what);
 }
 
-function invite(peer: RawPeer, o: { from: string; target: string; callId: string; sdp?: string }): string {
-  const body = o.sdp ?? '';
-  return [
-    `INVITE sip:${o.target}@${ACTIVATION_DOMAIN} SIP/2.0`,
-    `Via: SIP/2.0/UDP 127.0.0.1:${peer.localPort};branch=z9hG4bK${crypto.randomBytes(6).toString('hex')};rport`,
-    `From: <sip:${o.from}@${ACTIVATION_DOMAIN}>;tag=ph${crypto.randomBytes(3).toString('hex')}`,
-    `To: <sip:${o.target}@${ACTIVATION_DOMAIN}>`,
-    `Call-ID: ${o.callId}`, 'CSeq: 1 INVITE', `Contact: <sip:${o.from}@127.0.0.1:${peer.localPort}>`, 'Max-Forwards: 70',
-    ...(body ? ['Content-Type: application/sdp'] : []), `Content-Length: ${Buffer.byteLength(body)}`, '', body,
-  ].join('\r\n');
+async function codeFor(f: SipFixture): Promise<string> {
+  return (await f.ta.call('POST', `/api/v1/extensions/${f.extension.id}/activation-code`, { token: f.token })).body.code as string;
 }
 
-function info(peer: RawPeer, ok: Message, seq: number, digit: string): string {
-  const body = `Signal=${digit}\r\nDuration=160\r\n`;
-  return [
-    `INFO ${(ok.headers.contact as { uri: string }[])[0]!.uri} SIP/2.0`,
-    `Via: SIP/2.0/UDP 127.0.0.1:${peer.localPort};branch=z9hG4bK${crypto.randomBytes(6).toString('hex')};rport`,
-    `From: <${ok.headers.from!.uri}>;tag=${ok.headers.from!.params.tag}`, `To: <${ok.headers.to!.uri}>;tag=${ok.headers.to!.params.tag}`,
-    `Call-ID: ${ok.headers['call-id']}`, `CSeq: ${seq} INFO`, 'Content-Type: application/dtmf-relay', `Content-Length: ${body.length}`, '', body,
-  ].join('\r\n');
-}
-
-function rtpDigit(digit: string, timestamp: number, end: boolean): Buffer {
-  const b = Buffer.alloc(16);
-  b.writeUInt8(0x80, 0);
-  b.writeUInt8(101, 1);
-  b.writeUInt16BE(timestamp & 0xffff, 2);
-  b.writeUInt32BE(timestamp, 4);
-  b.writeUInt32BE(0x1234, 8);
-  b.writeUInt8('0123456789*#'.indexOf(digit), 12);
-  b.writeUInt8(end ? 0x8a : 0x0a, 13);
-  b.writeUInt16BE(400, 14);
-  return b;
-}
-
-t.test('a pending phone keys its activation code and comes back with its extension', async (t) => {
+/** The whole path of a person at an unknown phone: greeting, code, read-back, thank you, hang-up, reboot, bound. */
+async function activates(t: Test, key: (phone: TestPhone, code: string) => Promise<void>, mac: string): Promise<void> {
   const f = await sipFixture(t, { DIALTONE_ACTIVATION_DOMAIN: ACTIVATION_DOMAIN });
-  const ua = { 'user-agent': 'Yealink SIP-T46S 66.85.0.5 80:5e:c0:aa:bb:cc' };
+  const phone = await TestPhone.boot(t, f, mac);
+  const code = await codeFor(f);
+  const ok = await phone.dial(`call-${mac}`);
+  t.equal(ok.status, 200, 'the registration service answers');
+  t.match(ok.content, /m=audio \d+ RTP\/AVP 0 101\r\n/, 'in the phone\'s first codec, with telephone-event');
 
-  // The unknown phone boots and gets its activation configuration.
-  const activation = await f.ta.call('GET', `/prov/${MAC}.cfg`, { headers: ua });
-  t.equal(activation.status, 200);
-  const conf = Object.fromEntries(activation.raw.split('\n').map((l) => l.split(' = ')).filter((kv) => kv.length === 2).map(([k, v]) => [k!.trim(), v!.trim()]));
-  const user = conf['account.1.auth_name']!;
-  const password = conf['account.1.password']!;
-  t.equal(conf['account.1.sip_server.1.address'], ACTIVATION_DOMAIN);
-  t.notOk(activation.raw.includes(f.creds.password), 'no extension secret in an activation file');
+  await until(t, 'the phone hears the greeting, then "enter your code"', () => heardShare(phone.heard, ulaw('greeting')) > 0.9 && heardShare(phone.heard, ulaw('enter-code')) > 0.3);
+  t.ok(heardAt(phone.heard, ulaw('greeting')) < heardAt(phone.heard, ulaw('enter-code')), 'in that order');
+  const first = phone.heard[0]!;
+  t.ok(phone.heard.every((h) => h.payloadType === 0 && h.ssrc === first.ssrc), 'PCMU, one SSRC');
+  t.ok(phone.heard.every((h, i) => i === 0 || ((h.timestamp - phone.heard[i - 1]!.timestamp) >>> 0) % 160 === 0), 'timestamps step by whole 20 ms frames');
 
-  const phone = await RawPeer.udp(f.ports.udp!);
-  t.teardown(() => phone.close());
-  const challenge = await phone.request(registerText(phone, { domain: ACTIVATION_DOMAIN, user, cseq: 1 }));
-  const registered = await phone.request(registerText(phone, { domain: ACTIVATION_DOMAIN, user, cseq: 2, authorization: answer(challenge, { username: user, password, uri: `sip:${ACTIVATION_DOMAIN}` }) }));
-  t.equal(registered.status, 200, 'the pending phone registers with its activation identity');
-
-  const code = (await f.ta.call('POST', `/api/v1/extensions/${f.extension.id}/activation-code`, { token: f.token })).body.code as string;
-  const media = dgram.createSocket('udp4');
-  await new Promise<void>((r) => media.bind(0, '127.0.0.1', () => r()));
-  t.teardown(() => media.close());
-  const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${media.address().port} RTP/AVP 0 101`, 'a=rtpmap:101 telephone-event/8000', ''].join('\r\n');
-
-  const elsewhere = await phone.request(invite(phone, { from: user, target: '1234', callId: 'c0', sdp }));
-  t.equal(elsewhere.status, 407, 'a call to another number is challenged');
-  const withCredentials = invite(phone, { from: user, target: '1234', callId: 'c0', sdp }).replace('CSeq: 1 INVITE', `CSeq: 2 INVITE\r\nProxy-Authorization: ${answer(elsewhere, { username: user, password, uri: `sip:1234@${ACTIVATION_DOMAIN}`, method: 'INVITE' })}`);
-  const refused = await phone.request(withCredentials);
-  t.equal(refused.status, 403, 'activation credentials reach only the registration service number');
-  t.equal((await phone.request(invite(phone, { from: user, target: '*8000', callId: 'c1' }))).status, 488, 'no SDP, no call');
-  const stranger = await RawPeer.udp(f.ports.udp!);
-  t.teardown(() => stranger.close());
-  const strangerAnswer = await stranger.request(invite(stranger, { from: user, target: '*8000', callId: 'c2', sdp }));
-  t.equal(strangerAnswer.status, 403, 'a caller not registered from that address is refused');
-
-  // First call: a wrong code three times over SIP INFO ends the call.
-  const first = await phone.request(invite(phone, { from: user, target: '*8000', callId: 'c3', sdp }));
-  t.equal(first.status, 200);
-  let seq = 2;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    for (const digit of '0000000000') t.equal((await phone.request(info(phone, first, seq++, digit))).status, 200);
-  }
-  const bye1 = await nextRequest(phone, 'BYE');
-  t.equal(bye1.headers['call-id'], 'c3', 'three wrong codes end the call');
-  phone.send(sip.stringify(sip.makeResponse(bye1, 200, 'OK')));
-
-  // Second call: the right code as RFC 4733 events, each repeated as phones do.
-  const second = await phone.request(invite(phone, { from: user, target: '*8000', callId: 'c4', sdp }));
-  t.equal(second.status, 200);
-  const offerBack = readOffer(second.content ?? '');
-  t.ok(offerBack, 'the answer carries SDP');
-  let ts = 1000;
-  for (const digit of code) {
-    ts += 800;
-    for (const end of [false, false, true, true, true]) media.send(rtpDigit(digit, ts, end), offerBack!.port, '127.0.0.1');
-  }
-  const bye2 = await nextRequest(phone, 'BYE');
-  t.equal(bye2.headers['call-id'], 'c4');
-  phone.send(sip.stringify(sip.makeResponse(bye2, 200, 'OK')));
-  const reboot = await nextRequest(phone, 'NOTIFY');
+  await key(phone, code);
+  const bye = await phone.next('BYE');
+  t.equal(bye.headers['call-id'], `call-${mac}`, 'dialtone hangs up');
+  for (const d of new Set(code)) t.ok(heardShare(phone.heard, ulaw(`digit-${d}` as 'digit-0')) > 0.8, `the code is read back (digit ${d})`);
+  t.ok(heardShare(phone.heard, ulaw('thank-you')) > 0.9, '"thank you, your phone will now restart"');
+  t.ok(heardAt(phone.heard, ulaw('thank-you')) > heardAt(phone.heard, ulaw(`digit-${code[9]}` as 'digit-0')), 'after the read-back');
+  const reboot = await phone.next('NOTIFY');
   t.equal(reboot.headers.event, 'check-sync;reboot=true', 'the phone is told to reboot into its new configuration');
-  phone.send(sip.stringify(sip.makeResponse(reboot, 200, 'OK')));
 
-  const device = (await f.ta.call('GET', `/api/v1/devices?mac=${MAC}`, { token: f.token })).body.items[0];
+  const device = (await f.ta.call('GET', `/api/v1/devices?mac=${mac}`, { token: f.token })).body.items[0];
   t.equal(device.extensionId, f.extension.id, 'the phone is bound to the extension of the code');
-  const full = await f.ta.call('GET', `/prov/${MAC}.cfg`, { headers: ua });
-  t.ok(full.status === 200 || full.status === 401, 'the full configuration now needs or carries the device credentials');
-  const events = (await f.ta.call('GET', `/api/v1/devices/${device.id}/events`, { token: f.token })).body.items as { kind: string; result: string }[];
-  t.ok(events.some((e) => e.kind === 'assigned' && e.result === 'activated'), 'the activation is in the timeline');
-  t.ok(events.some((e) => e.kind === 'assigned' && e.result === 'refused'), 'so are the wrong codes');
   t.equal((await f.ta.call('GET', `/api/v1/extensions/${f.extension.id}/activation-code`, { token: f.token })).status, 404, 'the code is spent');
+  const events = (await f.ta.call('GET', `/api/v1/devices/${device.id}/events`, { token: f.token })).body.items as { kind: string; result: string; detail: string }[];
+  t.ok(events.some((e) => e.kind === 'call' && e.result === 'answered'), 'the call is in the timeline');
+  t.ok(events.some((e) => e.kind === 'assigned' && e.result === 'activated'), 'so is the activation');
+  t.notOk(events.some((e) => e.detail?.includes(code)), 'never the digits');
+}
+
+t.test('an unknown phone hears the greeting and activates by RFC 4733 events', (t) => activates(t, (p, code) => p.keyEvents(code), '805ec0aa0001'));
+
+t.test('an unknown phone activates by SIP INFO', (t) => activates(t, async (p, code) => {
+  t.same(await p.keyInfo(code), new Array(10).fill(200), 'every INFO answered 200');
+}, '805ec0aa0002'));
+
+t.test('an unknown phone activates by tones in its audio', (t) => activates(t, (p, code) => p.keyTones(code), '805ec0aa0003'));
+
+t.test('a wrong code plays "not valid"; the third gets goodbye and the call ends', async (t) => {
+  const f = await sipFixture(t, { DIALTONE_ACTIVATION_DOMAIN: ACTIVATION_DOMAIN });
+  const phone = await TestPhone.boot(t, f, '805ec0aa0004');
+  await codeFor(f);
+  t.equal((await phone.dial('wrong')).status, 200);
+  await until(t, 'the greeting plays', () => heardShare(phone.heard, ulaw('greeting')) > 0.3);
+  await phone.keyEvents('0000000000');
+  await until(t, '"that code is not valid"', () => heardShare(phone.heard, ulaw('code-not-valid')) > 0.9);
+  t.ok(heardShare(phone.heard, ulaw('greeting')) < 0.9, 'the key press cut the greeting short');
+  t.same(await phone.keyInfo('1234567890'), new Array(10).fill(200));
+  await phone.keyEvents('5555555555');
+  const bye = await phone.next('BYE');
+  t.equal(bye.headers['call-id'], 'wrong', 'the third wrong code ends the call');
+  t.ok(heardShare(phone.heard, ulaw('goodbye')) > 0.9, '"too many tries, goodbye" before it');
+  const device = (await f.ta.call('GET', '/api/v1/devices?mac=805ec0aa0004', { token: f.ta.operatorToken })).body.items[0];
+  t.equal(device.extensionId, null, 'not bound');
+  const events = (await f.ta.call('GET', `/api/v1/devices/${device.id}/events`, { token: f.ta.operatorToken })).body.items as { kind: string; result: string; detail: string }[];
+  t.equal(events.filter((e) => e.kind === 'call' && e.result === 'refused').length, 3, 'each wrong code is in the timeline');
+  t.ok(events.some((e) => e.kind === 'call' && e.result === 'goodbye'));
+  t.notOk(events.some((e) => /0000000000|1234567890|5555555555/.test(e.detail ?? '')), 'never the digits');
+});
+
+t.test('an expired code is said to be expired, and another try follows', async (t) => {
+  const f = await sipFixture(t, { DIALTONE_ACTIVATION_DOMAIN: ACTIVATION_DOMAIN });
+  const phone = await TestPhone.boot(t, f, '805ec0aa0008');
+  const code = await codeFor(f);
+  await f.ta.app.runtime.db.knex('activation_codes').where('extension_id', f.extension.id).update({ expires_at: '2000-01-01T00:00:00.000Z' });
+  t.equal((await phone.dial('expired')).status, 200);
+  await phone.keyInfo(code);
+  await until(t, '"that code has expired", then "enter your code" again', () => heardShare(phone.heard, ulaw('code-expired')) > 0.9 && heardAt(phone.heard, ulaw('enter-code')) >= 0);
+  t.ok(heardShare(phone.heard, ulaw('code-not-valid')) < 0.1, 'not "not valid"');
+  t.equal((await phone.sip.request(phone.inDialog('BYE'))).status, 200, 'the caller hangs up; the call was still open for another try');
+});
+
+t.test('when the store fails, the caller hears "the system is busy" and the call ends', async (t) => {
+  const f = await sipFixture(t, { DIALTONE_ACTIVATION_DOMAIN: ACTIVATION_DOMAIN });
+  const phone = await TestPhone.boot(t, f, '805ec0aa0009');
+  const code = await codeFor(f);
+  t.equal((await phone.dial('busy')).status, 200);
+  const knex = f.ta.app.runtime.db.knex;
+  await knex.schema.renameTable('activation_codes', 'activation_codes_away');
+  t.teardown(() => knex.schema.renameTable('activation_codes_away', 'activation_codes'));
+  await phone.keyInfo(code);
+  const bye = await phone.next('BYE');
+  t.equal(bye.headers['call-id'], 'busy');
+  t.ok(heardShare(phone.heard, ulaw('system-busy')) > 0.9, '"the system is busy, please try again later" before it');
+});
+
+t.test('who may call: a pending phone proven by its activation credentials, and registered', async (t) => {
+  const f = await sipFixture(t, { DIALTONE_ACTIVATION_DOMAIN: ACTIVATION_DOMAIN });
+  const phone = await TestPhone.boot(t, f, '805ec0aa0005');
+  const bare = await phone.sip.request(phone.inviteText({ callId: 'c1', sdp: phone.sdp() }));
+  t.equal(bare.status, 407, 'the INVITE is challenged');
+  t.match(bare.headers['proxy-authenticate'], [{ realm: `"${ACTIVATION_DOMAIN}"` }], 'in the activation realm');
+  const wrong = answer(bare, { username: phone.user, password: 'not-the-password', uri: `sip:*8000@${ACTIVATION_DOMAIN}`, method: 'INVITE' });
+  t.equal((await phone.sip.request(phone.inviteText({ callId: 'c1', cseq: 2, sdp: phone.sdp(), auth: wrong }))).status, 403, 'a wrong password is refused');
+  const right = answer(bare, { username: phone.user, password: phone.password, uri: `sip:*8000@${ACTIVATION_DOMAIN}`, method: 'INVITE' });
+  const ok = await phone.sip.request(phone.inviteText({ callId: 'c2', sdp: phone.sdp(), auth: right }));
+  t.equal(ok.status, 200, 'the right credentials are let in');
+  phone.call = ok;
+  phone.sip.send(phone.inDialog('ACK'));
+  t.equal((await phone.sip.request(phone.inDialog('BYE'))).status, 200);
+  t.equal((await phone.sip.request(phone.inviteText({ callId: 'c3', sdp: phone.sdp(), auth: right }))).status, 407, 'the same credentials again are a replay: challenged afresh');
+
+  const stranger = await TestPhone.boot(t, f, '805ec0aa0006');
+  const stolen = await stranger.sip.request(phone.inviteText({ callId: 'c4', sdp: phone.sdp() }));
+  t.equal(stolen.status, 407, 'another phone using this one\'s identity must prove it');
+  const guessed = answer(stolen, { username: phone.user, password: stranger.password, uri: `sip:*8000@${ACTIVATION_DOMAIN}`, method: 'INVITE' });
+  t.equal((await stranger.sip.request(phone.inviteText({ callId: 'c4', cseq: 2, sdp: phone.sdp(), auth: guessed }))).status, 403, 'and cannot');
+
+  const unregistered = await TestPhone.boot(t, f, '805ec0aa0007', { register: false });
+  const refused = await unregistered.invite({ callId: 'c5', sdp: unregistered.sdp() });
+  t.equal(refused.status, 403, 'a pending phone not registered cannot be restarted after activation, so it is refused');
+  t.match(refused.headers.warning, /register with the activation credentials first/);
+
+  const extension = await phone.sip.request(phone.inviteText({ callId: 'c6', sdp: phone.sdp() }).replace(`From: <sip:${phone.user}@`, `From: <sip:${f.creds.username}@`));
+  const asExtension = answer(extension, { username: f.creds.username, password: f.creds.password, uri: `sip:*8000@${ACTIVATION_DOMAIN}`, method: 'INVITE' });
+  t.equal((await phone.sip.request(phone.inviteText({ callId: 'c6', cseq: 2, sdp: phone.sdp(), auth: asExtension }))).status, 403, 'an extension\'s credentials are not activation credentials');
 });

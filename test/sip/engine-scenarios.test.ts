@@ -1,8 +1,6 @@
-import crypto from 'node:crypto';
-import dgram from 'node:dgram';
 import sip, { type Message } from 'sip';
 import t from 'tap';
-import { readOffer } from '../../daemon/activation/sdp';
+import { TestPhone } from '../helpers/phone';
 import { ENGINE_KINDS, engineEnv } from '../helpers/drachtio-server';
 import { sipFixture } from '../helpers/sip';
 import { RawPeer, answer, registerText } from '../helpers/sip-client';
@@ -14,46 +12,12 @@ import { RawPeer, answer, registerText } from '../helpers/sip-client';
  */
 const ACTIVATION_DOMAIN = 'activate.test';
 const MAC = '805ec0aabbcc';
-const UA = { 'user-agent': 'Yealink SIP-T46S 66.85.0.5 80:5e:c0:aa:bb:cc' };
 
 async function nextRequest(peer: RawPeer, method: string): Promise<Message> {
   for (;;) {
     const m = await peer.next();
     if (m.method === method) return m;
   }
-}
-
-function inviteText(peer: RawPeer, o: { from: string; callId: string; sdp: string }): string {
-  return [
-    `INVITE sip:*8000@${ACTIVATION_DOMAIN} SIP/2.0`,
-    `Via: SIP/2.0/${peer.transport} 127.0.0.1:${peer.localPort};branch=z9hG4bK${crypto.randomBytes(6).toString('hex')};rport`,
-    `From: <sip:${o.from}@${ACTIVATION_DOMAIN}>;tag=ph${crypto.randomBytes(3).toString('hex')}`, `To: <sip:*8000@${ACTIVATION_DOMAIN}>`,
-    `Call-ID: ${o.callId}`, 'CSeq: 1 INVITE', `Contact: <sip:${o.from}@127.0.0.1:${peer.localPort}>`, 'Max-Forwards: 70',
-    'Content-Type: application/sdp', `Content-Length: ${Buffer.byteLength(o.sdp)}`, '', o.sdp,
-  ].join('\r\n');
-}
-
-function inDialogText(peer: RawPeer, ok: Message, method: string, seq: number, body = ''): string {
-  return [
-    `${method} ${(ok.headers.contact as { uri: string }[])[0]!.uri} SIP/2.0`,
-    `Via: SIP/2.0/${peer.transport} 127.0.0.1:${peer.localPort};branch=z9hG4bK${crypto.randomBytes(6).toString('hex')};rport`,
-    `From: <${ok.headers.from!.uri}>;tag=${ok.headers.from!.params.tag}`, `To: <${ok.headers.to!.uri}>;tag=${ok.headers.to!.params.tag}`,
-    `Call-ID: ${ok.headers['call-id']}`, `CSeq: ${method === 'ACK' ? 1 : seq} ${method}`, 'Max-Forwards: 70',
-    ...(body ? ['Content-Type: application/dtmf-relay'] : []), `Content-Length: ${body.length}`, '', body,
-  ].join('\r\n');
-}
-
-function rtpDigit(digit: string, timestamp: number, end: boolean): Buffer {
-  const b = Buffer.alloc(16);
-  b.writeUInt8(0x80, 0);
-  b.writeUInt8(101, 1);
-  b.writeUInt16BE(timestamp & 0xffff, 2);
-  b.writeUInt32BE(timestamp, 4);
-  b.writeUInt32BE(0x1234, 8);
-  b.writeUInt8('0123456789*#'.indexOf(digit), 12);
-  b.writeUInt8(end ? 0x8a : 0x0a, 13);
-  b.writeUInt16BE(400, 14);
-  return b;
 }
 
 for (const { kind, name, skip } of ENGINE_KINDS) {
@@ -135,60 +99,35 @@ for (const { kind, name, skip } of ENGINE_KINDS) {
       }
     });
 
-    t.test('activation: wrong codes by INFO, a hang-up by the phone, the right code by RFC 4733; BYE from both sides', async (t) => {
+    t.test('activation: wrong codes by INFO and RFC 4733, a hang-up by the phone, the right code by RFC 4733; BYE from both sides', async (t) => {
       const f = await sipFixture(t, { ...await engineEnv(t, kind), DIALTONE_ACTIVATION_DOMAIN: ACTIVATION_DOMAIN });
-      const file = await f.ta.call('GET', `/prov/${MAC}.cfg`, { headers: UA });
-      t.equal(file.status, 200);
-      const conf = Object.fromEntries(file.raw.split('\n').map((l) => l.split(' = ')).filter((kv) => kv.length === 2).map(([k, v]) => [k!.trim(), v!.trim()]));
-      const user = conf['account.1.auth_name']!;
-      const phone = await RawPeer.udp(f.ports.udp!);
-      t.teardown(() => phone.close());
-      const challenge = await phone.request(registerText(phone, { domain: ACTIVATION_DOMAIN, user }));
-      const registered = await phone.request(registerText(phone, { domain: ACTIVATION_DOMAIN, user, cseq: 2, authorization: answer(challenge, { username: user, password: conf['account.1.password']!, uri: `sip:${ACTIVATION_DOMAIN}` }) }));
-      t.equal(registered.status, 200);
+      const phone = await TestPhone.boot(t, f, MAC);
       const code = (await f.ta.call('POST', `/api/v1/extensions/${f.extension.id}/activation-code`, { token: f.token })).body.code as string;
-      const media = dgram.createSocket('udp4');
-      await new Promise<void>((r) => media.bind(0, '127.0.0.1', () => r()));
-      t.teardown(() => media.close());
-      const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${media.address().port} RTP/AVP 0 101`, 'a=rtpmap:101 telephone-event/8000', ''].join('\r\n');
 
-      // Three wrong codes by SIP INFO: dialtone hangs up.
-      const first = await phone.request(inviteText(phone, { from: user, callId: 'act-1', sdp }));
-      t.equal(first.status, 200);
-      phone.send(inDialogText(phone, first, 'ACK', 1));
-      let seq = 2;
-      let infos = 0;
-      for (let i = 0; i < 30; i++) if ((await phone.request(inDialogText(phone, first, 'INFO', seq++, 'Signal=0\r\nDuration=160\r\n'))).status === 200) infos++;
-      t.equal(infos, 30, 'every INFO digit is taken');
-      const bye1 = await nextRequest(phone, 'BYE');
-      t.match(bye1.headers, { 'call-id': 'act-1', from: { params: { tag: first.headers.to!.params.tag } } }, 'dialtone\'s BYE is inside the call');
-      phone.send(sip.stringify(sip.makeResponse(bye1, 200, 'OK')));
+      // Three wrong codes: dialtone says goodbye and hangs up, with a BYE inside the call.
+      const first = await phone.dial('act-1');
+      t.equal(first.status, 200, 'the registration service answers (after its 407)');
+      t.same(await phone.keyInfo('0000000000'), new Array(10).fill(200), 'every INFO digit is taken');
+      await phone.keyEvents('1111111111');
+      await phone.keyEvents('2222222222');
+      const bye1 = await phone.next('BYE');
+      t.match(bye1.headers, { 'call-id': 'act-1', from: { params: { tag: first.headers.to!.params.tag } } }, "dialtone's BYE is inside the call");
 
       // The phone hangs up.
-      const second = await phone.request(inviteText(phone, { from: user, callId: 'act-2', sdp }));
+      const second = await phone.dial('act-2');
       t.equal(second.status, 200);
-      phone.send(inDialogText(phone, second, 'ACK', 1));
-      t.equal((await phone.request(inDialogText(phone, second, 'BYE', 2))).status, 200, 'the phone\'s BYE is answered');
-      t.not((await phone.request(inDialogText(phone, second, 'INFO', 3, 'Signal=1\r\nDuration=160\r\n'))).status, 200, 'the call is over');
+      t.equal((await phone.sip.request(phone.inDialog('BYE'))).status, 200, "the phone's BYE is answered");
+      t.not((await phone.sip.request(phone.inDialog('INFO', { body: 'Signal=1\r\nDuration=160\r\n', contentType: 'application/dtmf-relay' }))).status, 200, 'the call is over');
 
       // The right code as RFC 4733 events.
-      const third = await phone.request(inviteText(phone, { from: user, callId: 'act-3', sdp }));
-      t.equal(third.status, 200);
-      phone.send(inDialogText(phone, third, 'ACK', 1));
-      const offer = readOffer(third.content ?? '')!;
-      let ts = 1000;
-      for (const digit of code) {
-        ts += 800;
-        for (const end of [false, false, true, true, true]) media.send(rtpDigit(digit, ts, end), offer.port, '127.0.0.1');
-      }
-      const bye3 = await nextRequest(phone, 'BYE');
+      t.equal((await phone.dial('act-3')).status, 200);
+      await phone.keyEvents(code);
+      const bye3 = await phone.next('BYE');
       t.equal(bye3.headers['call-id'], 'act-3');
-      phone.send(sip.stringify(sip.makeResponse(bye3, 200, 'OK')));
-      const reboot = await nextRequest(phone, 'NOTIFY');
+      const reboot = await phone.next('NOTIFY');
       t.equal(reboot.headers.event, 'check-sync;reboot=true');
-      phone.send(sip.stringify(sip.makeResponse(reboot, 200, 'OK')));
       const device = (await f.ta.call('GET', `/api/v1/devices?mac=${MAC}`, { token: f.token })).body.items[0];
-      t.equal(device.extensionId, f.extension.id, 'the phone is bound to the code\'s extension');
+      t.equal(device.extensionId, f.extension.id, "the phone is bound to the code's extension");
     });
   });
 }

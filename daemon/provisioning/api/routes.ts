@@ -44,7 +44,7 @@ const eventsResponse = {
           at: { type: 'string', description: 'When it happened; for a run of identical fetches, the first of them' },
           lastAt: { type: 'string', description: 'The last of the run: equal to `at` for a single event' },
           count: { type: 'integer', minimum: 1, description: 'Identical fetches (same file, transport, source, User-Agent and result) within a minute of the first are counted on one entry' },
-          kind: { enum: ['fetch', 'registration', 'resync', 'created', 'assigned'] },
+          kind: { enum: ['fetch', 'registration', 'resync', 'created', 'assigned', 'call'] },
           transport: nullableString,
           file: nullableString,
           source: nullableString,

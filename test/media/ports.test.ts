@@ -1,0 +1,32 @@
+import dgram from 'node:dgram';
+import t from 'tap';
+import { PortPool } from '../../daemon/media/ports';
+import { freeUdpPort } from '../helpers/ports';
+
+t.test('pairs from the range, released when the call ends, skipping ports others hold', async (t) => {
+  let base = await freeUdpPort();
+  base += base % 2;
+  const squatter = dgram.createSocket('udp4');
+  await new Promise<void>((r) => squatter.bind(base + 2, '127.0.0.1', () => r()));
+  t.teardown(() => squatter.close());
+  const pool = new PortPool({ min: base, max: base + 5 }, '127.0.0.1');
+  const a = await pool.open();
+  const b = await pool.open();
+  t.equal(a?.port, base);
+  t.equal(b?.port, base + 4, 'the pair another program holds is skipped');
+  t.equal(b?.rtcp.address().port, base + 5, 'RTCP on the odd port after');
+  t.equal(await pool.open(), null, 'a full range gives no port');
+  t.equal(pool.size, 2);
+  pool.release(a!);
+  pool.release(a!);
+  t.equal(pool.size, 1, 'released once, however often');
+  const c = await pool.open();
+  t.equal(c?.port, base, 'a released port is free again');
+  pool.release(b!);
+  pool.release(c!);
+  t.equal(pool.size, 0);
+  const probe = dgram.createSocket('udp4');
+  await new Promise<void>((r, j) => { probe.once('error', j); probe.bind(base, '127.0.0.1', () => r()); });
+  probe.close();
+  t.pass('the released port can be bound by anyone');
+});
