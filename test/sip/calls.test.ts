@@ -102,6 +102,27 @@ for (const { kind, name, skip } of ENGINE_KINDS) {
     t.equal(byeOk.at(-1)!.status, 200, "the phone's BYE reaches the PBX and its 200 comes back");
   });
 
+  t.test('the PBX calls an extension with two phones: both ring, the first 200 wins and the other is cancelled', async (t) => {
+    const f = await fixture(t, await engineEnv(t, kind));
+    const desk = await phone(t, f, '202', 'udp');
+    const soft = await phone(t, f, '202', 'tcp');
+    f.pbx.peer.send(f.pbx.request({ method: 'INVITE', uri: `sip:202@${f.domain}`, body: SDP }).text);
+    const [atDesk, atSoft] = await Promise.all([desk.nextRequest('INVITE'), soft.nextRequest('INVITE')]);
+    t.equal(atDesk.headers['call-id'], atSoft.headers['call-id'], 'both phones ring with the same call');
+    soft.reply(atSoft, 180, 'Ringing', { toTag: 'soft' });
+    desk.reply(atDesk, 200, 'OK', { toTag: 'desk', body: SDP });
+    const cancel = await soft.nextRequest('CANCEL');
+    soft.reply(cancel, 200, 'OK');
+    soft.reply(atSoft, 487, 'Request Terminated', { toTag: 'soft' });
+    let ok: Message | null = null;
+    while (!ok) {
+      const m = await f.pbx.peer.next();
+      if ((m.status ?? 0) >= 200) ok = m;
+    }
+    t.equal(ok.status, 200, 'the PBX gets the answering phone\'s 200');
+    t.equal(ok.headers.to!.params.tag, 'desk');
+  });
+
   t.test('an extension with no phone registered: 302 to its forwarding rule, else 480', async (t) => {
     const f = await fixture(t, await engineEnv(t, kind));
     const [moved] = (await f.pbx.send(f.pbx.request({ method: 'INVITE', uri: `sip:203@${f.domain}`, body: SDP }).text)).slice(-1);
