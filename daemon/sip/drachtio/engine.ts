@@ -176,8 +176,16 @@ export class DrachtioEngine implements SipEngine {
     return out;
   }
 
+  /** drachtio-server says `tcp` for a WebSocket too: the port it arrived on tells them apart, so a call to the phone goes down its WebSocket. */
+  private transportOf(req: SrfRequest): SipTransport {
+    const said = TRANSPORTS[String(req.protocol).toLowerCase()] ?? 'udp';
+    const port = Number(/:(\d+)$/.exec(req.receivedOn ?? '')?.[1]);
+    const ws = this.hostport.split(',').some((hp) => /^wss?\//.test(hp.trim()) && hp.trim().endsWith(`:${port}`));
+    return said === 'tcp' && ws ? 'ws' : said;
+  }
+
   private receive(req: SrfRequest, res: SrfResponse): void {
-    const source: Flow = { transport: TRANSPORTS[String(req.protocol).toLowerCase()] ?? 'udp', address: req.source_address, port: Number(req.source_port) };
+    const source: Flow = { transport: this.transportOf(req), address: req.source_address, port: Number(req.source_port) };
     const isAck = req.method === 'ACK';
     let answered = false;
     const send = (status: number, reason: string, o: ReplyOptions = {}) => {

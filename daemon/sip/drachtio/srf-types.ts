@@ -13,6 +13,8 @@ export interface SrfRequest {
   source_address: string;
   source_port: number;
   protocol: string;
+  /** The drachtio-server address and port the request arrived on, `host:port`. */
+  receivedOn?: string;
   /** drachtio-server's id of the dialog a request belongs to, when it belongs to one. */
   stackDialogId?: string;
   msg: SrfMessage;
