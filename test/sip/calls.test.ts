@@ -64,6 +64,47 @@ for (const { kind, name, skip } of ENGINE_KINDS) {
     t.equal(byeOk.at(-1)!.status, 200, "the PBX's BYE reaches the phone and its 200 comes back");
   });
 
+  t.test("inside a phone's call, its hold (a re-INVITE) and an INFO reach the PBX and the PBX's answers come back", async (t) => {
+    const f = await fixture(t, await engineEnv(t, kind));
+    const a = await phone(t, f, '201', 'udp');
+    await authenticatedInvite(t, f, a, '5551234');
+    const invite = await f.pbx.nextRequest('INVITE');
+    f.pbx.reply(invite, 200, 'OK', { toTag: 'pbx2', body: SDP });
+    let ok: Message | null = null;
+    while (!ok) {
+      const m = await a.peer.next();
+      if ((m.status ?? 0) >= 200) ok = m;
+    }
+    const dialog = Ua.dialogAsCaller(ok, 2);
+    a.peer.send(a.inDialog(dialog, 'ACK', { cseq: 2 }));
+    await f.pbx.nextRequest('ACK');
+
+    const held = SDP.replace('a=rtpmap:0 PCMU/8000\r\n', 'a=rtpmap:0 PCMU/8000\r\na=sendonly\r\n');
+    const withBody = (text: string, type: string, body: string) => text.replace('Content-Length: 0\r\n\r\n', `Content-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    // A re-INVITE names its Contact (RFC 3261 §12.2.1.1): drachtio-server answers one without it 400.
+    const hold = withBody(a.inDialog(dialog, 'INVITE'), 'application/sdp', held).replace('Max-Forwards: 70\r\n', `Max-Forwards: 70\r\nContact: <${a.contact}>\r\n`);
+    a.peer.send(hold);
+    const reinvite = await f.pbx.nextRequest('INVITE');
+    f.pbx.reply(reinvite, 200, 'OK', { toTag: 'pbx2', body: SDP.replace('40000', '40004') });
+    let holdOk: Message | null = null;
+    while (!holdOk) {
+      const m = await a.peer.next();
+      if ((m.status ?? 0) >= 200) holdOk = m;
+    }
+    t.match(reinvite.content, /a=sendonly/, 'the PBX sees the hold');
+    t.equal(holdOk.status, 200);
+    t.match(holdOk.content, /m=audio 40004 /, "the PBX's SDP answer comes back");
+    a.peer.send(a.inDialog(dialog, 'ACK', { cseq: dialog.cseq }));
+    await f.pbx.nextRequest('ACK');
+
+    const info = withBody(a.inDialog(dialog, 'INFO'), 'application/dtmf-relay', 'Signal=5\r\nDuration=160\r\n');
+    const [infoAnswers] = await Promise.all([a.send(info), f.pbx.nextRequest('INFO').then((m) => {
+      t.equal(m.content, 'Signal=5\r\nDuration=160\r\n', 'the INFO reaches the PBX with its body');
+      f.pbx.reply(m, 200, 'OK');
+    })]);
+    t.equal(infoAnswers.at(-1)!.status, 200, "the PBX's answer comes back");
+  });
+
   t.test('the PBX calls a phone on TCP, and the phone hangs up', async (t) => {
     const f = await fixture(t, await engineEnv(t, kind));
     const b = await phone(t, f, '202', 'tcp');

@@ -7,7 +7,7 @@ import { dialogOf, randomToken } from '../builtin/engine';
 import { parseMessage } from '../builtin/wire';
 import { loopHash } from '../proxy/core';
 import { ConnectionMemory } from './connection-memory';
-import type { SrfClient, SrfRequest, SrfResponse } from './srf-types';
+import type { SrfClient, SrfDialog, SrfRequest, SrfResponse } from './srf-types';
 
 export interface DrachtioOptions {
   host: string;
@@ -323,8 +323,8 @@ export class DrachtioEngine implements SipEngine {
     const hop = destination({ ...target, uri: 'sip:_' });
     this.srf.createB2BUA(from.req, from.res, target.uri, { proxy: hop, headers, localSdpB: plan.content ?? m.content ?? '' }).then(({ uas, uac }) => {
       plan.done?.(200);
-      uas.on('destroy', () => uac.destroy());
-      uac.on('destroy', () => uas.destroy());
+      bridge(uas, uac);
+      bridge(uac, uas);
     }, (err: { status?: number }) => plan.done?.(err?.status ?? 500));
   }
 
@@ -374,6 +374,31 @@ export class DrachtioEngine implements SipEngine {
     if (!dialog) return;
     this.byStackId.delete(id);
     this.dialogs.delete(dialog);
+  }
+}
+
+/** Requests inside a B2BUA call passed from one leg to the other: left alone, drachtio-srf would answer them 200 itself. */
+const IN_CALL = ['info', 'refer', 'notify', 'update', 'message', 'options'] as const;
+/** Headers of a request inside the call that the other leg carries on (the body's type, and what INFO, REFER and NOTIFY mean). */
+const IN_CALL_HEADERS = ['Content-Type', 'Event', 'Subscription-State', 'Info-Package', 'Refer-To', 'Referred-By'];
+
+/** One leg's hang-up, re-INVITE and other requests inside the call, carried to the other leg, and its answers back. */
+function bridge(from: SrfDialog, to: SrfDialog): void {
+  from.on('destroy', () => to.destroy());
+  from.on('modify', (req, res) => {
+    to.modify(req.body ?? '').then(
+      (sdp) => res.send(200, 'OK', { headers: { 'Content-Type': 'application/sdp' }, body: sdp }),
+      (err: { status?: number }) => res.send(err?.status ?? 500, err?.status ? 'Rejected' : 'Server Internal Error', {}),
+    );
+  });
+  for (const event of IN_CALL) {
+    from.on(event, (req, res) => {
+      const headers = Object.fromEntries(IN_CALL_HEADERS.flatMap((h) => (req.get(h) ? [[h, req.get(h)!]] : [])));
+      to.request({ method: req.method, headers, ...(req.body ? { body: req.body } : {}) }, (err, answer) => {
+        if (err || !answer) res.send(500, 'Server Internal Error', {});
+        else res.send(answer.status, answer.reason, { ...(answer.body ? { body: answer.body, headers: { 'Content-Type': answer.get('Content-Type') ?? 'application/octet-stream' } } : {}) });
+      });
+    });
   }
 }
 

@@ -56,6 +56,24 @@ export interface SrfDialog {
   id: string;
   destroy(): void;
   on(event: 'destroy', listener: () => void): unknown;
+  /** A re-INVITE or another request inside the dialog, with drachtio-srf's request and response: listened to, drachtio-srf no longer answers it 200 itself. */
+  on(event: 'modify' | 'info' | 'refer' | 'notify' | 'update' | 'message' | 'options', listener: (req: SrfInDialogRequest, res: SrfResponse) => void): unknown;
+  /** A re-INVITE with this SDP; resolves with the other side's. */
+  modify(sdp: string): Promise<string>;
+  request(opts: { method: string; headers?: Record<string, string>; body?: string }, callback: (err: Error | null, res?: SrfInDialogResponse) => void): unknown;
+}
+
+export interface SrfInDialogRequest {
+  method: string;
+  body?: string;
+  get(name: string): string | undefined;
+}
+
+export interface SrfInDialogResponse {
+  status: number;
+  reason: string;
+  body?: string;
+  get(name: string): string | undefined;
 }
 
 export interface B2buaOptions {
