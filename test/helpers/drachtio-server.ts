@@ -25,11 +25,11 @@ export interface DrachtioServer {
 /** A real drachtio-server from DRACHTIO_BIN, configured for loopback only, stopped at the test's end. */
 export async function startDrachtioServer(t: Test): Promise<DrachtioServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dialtone-drachtio-'));
-  const [adminPort, sipPort] = [await freePort(), await freePort()];
+  const [adminPort, sipPort, wsPort] = [await freePort(), await freePort(), await freePort()];
   const conf = path.join(dir, 'drachtio.conf.xml');
   fs.writeFileSync(conf, `<drachtio>
   <admin port="${adminPort}" secret="${DRACHTIO_SECRET}">127.0.0.1</admin>
-  <sip><contacts><contact>sip:127.0.0.1:${sipPort};transport=udp,tcp</contact></contacts></sip>
+  <sip><contacts><contact>sip:127.0.0.1:${sipPort};transport=udp,tcp</contact><contact>sip:127.0.0.1:${wsPort};transport=ws</contact></contacts></sip>
   <logging><file><name>${path.join(dir, 'drachtio.log')}</name></file><loglevel>info</loglevel><sofia-loglevel>3</sofia-loglevel></logging>
 </drachtio>
 `);

@@ -1,12 +1,13 @@
 import Srf from 'drachtio-srf';
-import sip, { type Message } from 'sip';
+import sip, { type Message, type Via } from 'sip';
 import { ConfigError } from '../../config/load';
 import type { Logger } from '../../core/log';
-import type { Flow, IncomingRequest, OutgoingRequest, ProxyPlan, ReplyOptions, RequestCallback, SipEngine, SipTransport, UasDialog } from '../engine';
+import type { Flow, IncomingRequest, OutgoingRequest, ProxyPlan, ProxyTarget, ReplyOptions, RequestCallback, SipEngine, SipTransport, UasDialog } from '../engine';
 import { dialogOf, randomToken } from '../builtin/engine';
 import { parseMessage } from '../builtin/wire';
+import { loopHash } from '../proxy/core';
 import { ConnectionMemory } from './connection-memory';
-import type { SrfClient, SrfRequest, SrfResponse } from './srf-types';
+import type { SrfClient, SrfDialog, SrfRequest, SrfResponse } from './srf-types';
 
 export interface DrachtioOptions {
   host: string;
@@ -22,6 +23,10 @@ const ROUTED = ['register', 'options', 'subscribe', 'notify', 'invite', 'message
 /** drachtio-srf's own back-off grows without bound; a restarted drachtio-server is found again within this. */
 const RECONNECT_MAX_DELAY_MS = 2000;
 const CLOSE_GRACE_MS = 500;
+/** How long a relayed request is remembered for loop detection: an INVITE transaction's life (64·T1). */
+const LOOP_MEMORY_MS = 32_000;
+/** What a B2BUA leg never copies from the A leg: the dialog's and transaction's own headers, which drachtio-server writes anew. */
+const LEG_OWN = ['via', 'route', 'record-route', 'contact', 'call-id', 'cseq', 'max-forwards', 'content-length', 'from', 'to'];
 
 /**
  * Our header objects as the `name: value` text drachtio-srf takes: the
@@ -69,6 +74,8 @@ export class DrachtioEngine implements SipEngine {
   private readonly dialogs = new Map<UasDialog, DialogEntry>();
   private readonly byStackId = new Map<string, UasDialog>();
   private readonly connections = new ConnectionMemory();
+  /** Requests relayed lately, by their loop hash (RFC 3261 §16.3): drachtio-server's branch carries none. */
+  private readonly relayed = new Map<string, number>();
 
   constructor(private readonly opts: DrachtioOptions, private readonly log: Logger) {}
 
@@ -169,8 +176,16 @@ export class DrachtioEngine implements SipEngine {
     return out;
   }
 
+  /** drachtio-server says `tcp` for a WebSocket too: the port it arrived on tells them apart, so a call to the phone goes down its WebSocket. */
+  private transportOf(req: SrfRequest): SipTransport {
+    const said = TRANSPORTS[String(req.protocol).toLowerCase()] ?? 'udp';
+    const port = Number(/:(\d+)$/.exec(req.receivedOn ?? '')?.[1]);
+    const ws = this.hostport.split(',').some((hp) => /^wss?\//.test(hp.trim()) && hp.trim().endsWith(`:${port}`));
+    return said === 'tcp' && ws ? 'ws' : said;
+  }
+
   private receive(req: SrfRequest, res: SrfResponse): void {
-    const source: Flow = { transport: TRANSPORTS[String(req.protocol).toLowerCase()] ?? 'udp', address: req.source_address, port: Number(req.source_port) };
+    const source: Flow = { transport: this.transportOf(req), address: req.source_address, port: Number(req.source_port) };
     const isAck = req.method === 'ACK';
     let answered = false;
     const send = (status: number, reason: string, o: ReplyOptions = {}) => {
@@ -270,12 +285,72 @@ export class DrachtioEngine implements SipEngine {
     return dialog;
   }
 
-  proxy(req: IncomingRequest, _plan: ProxyPlan): void {
-    req.reply(501, 'Not Implemented', { headers: { warning: '399 dialtone "calls are relayed by the built-in SIP engine only, so far"' } });
+  /**
+   * drachtio-server relays the request itself (its `proxy` verb:
+   * simultaneous forking, its own Record-Route, in-dialog requests routed by
+   * it, never by us). That verb can add headers but not take any off nor
+   * replace the body, so a call whose headers or body dialtone rewrites (a
+   * phone's INVITE, its Proxy-Authorization dropped, its emergency location
+   * added) goes through drachtio-srf's B2BUA instead: a new INVITE of our
+   * making to the single target, each leg's BYE ending the other.
+   */
+  proxy(req: IncomingRequest, plan: ProxyPlan): void {
+    const from = this.srfOf.get(req);
+    const m = req.message;
+    // drachtio-server relays the ACKs of the transactions it proxied, and a B2BUA's ACK is drachtio-srf's.
+    if (!from || m.method === 'ACK') return;
+    this.remember(loopHash(m));
+    const rewrites = plan.content !== undefined || (plan.remove ?? []).some((h) => m.headers[h] !== undefined);
+    if (!rewrites) {
+      const recordRoute = plan.targets.some((t) => (t.recordRoute?.length ?? 0) > 0);
+      from.req.proxy({ destination: plan.targets.map(destination), recordRoute, forking: 'simultaneous', headers: srfHeaders(plan.set ?? {}) }, (err, results) => {
+        // drachtio-server has answered upstream itself (500 when no branch could be sent).
+        if (err) this.log.warn({ err: String(err), callId: m.headers['call-id'] }, 'drachtio-server could not relay the request');
+        plan.done?.(results?.finalStatus ?? 500);
+      });
+      return;
+    }
+    const target = plan.targets[0];
+    if (m.method !== 'INVITE' || plan.targets.length !== 1 || !target) {
+      req.reply(501, 'Not Implemented', { headers: { warning: `399 dialtone "on drachtio-server, a ${m.method} whose headers dialtone rewrites is not relayed: only an INVITE is (as a B2BUA)"` } });
+      plan.done?.(501);
+      return;
+    }
+    const drop = new Set([...LEG_OWN, ...(plan.remove ?? []), ...Object.keys(plan.set ?? {}).map((h) => h.toLowerCase())]);
+    const kept = Object.fromEntries(Object.entries(m.headers).filter(([h]) => !drop.has(h.toLowerCase())));
+    const untagged = (a: NonNullable<Message['headers']['from']>) => ({ ...a, params: Object.fromEntries(Object.entries(a.params).filter(([k]) => k !== 'tag')) });
+    const headers = srfHeaders({ ...kept, ...plan.set, from: untagged(m.headers.from!), to: untagged(m.headers.to!) });
+    const hop = destination({ ...target, uri: 'sip:_' });
+    this.srf.createB2BUA(from.req, from.res, target.uri, { proxy: hop, headers, localSdpB: plan.content ?? m.content ?? '' }).then(({ uas, uac }) => {
+      plan.done?.(200);
+      bridge(uas, uac);
+      bridge(uac, uas);
+    }, (err: { status?: number }) => plan.done?.(err?.status ?? 500));
   }
 
-  isLoop(): boolean {
-    return false;
+  private remember(hash: string): void {
+    const now = Date.now();
+    for (const [h, at] of this.relayed) {
+      if (now - at < LOOP_MEMORY_MS) break;
+      this.relayed.delete(h);
+    }
+    this.relayed.delete(hash);
+    this.relayed.set(hash, now);
+  }
+
+  /** A request we relayed lately, back with a Via of drachtio-server's below the sender's: a loop, not a spiral (its hash would differ). */
+  isLoop(req: IncomingRequest): boolean {
+    const vias = req.message.headers.via ?? [];
+    const at = this.relayed.get(loopHash(req.message));
+    if (vias.length < 2 || at === undefined || Date.now() - at >= LOOP_MEMORY_MS) return false;
+    return vias.slice(1).some((v) => this.isOurVia(v));
+  }
+
+  private isOurVia(v: Via): boolean {
+    return this.hostport.split(',').some((hp) => {
+      const m = /^(?:udp|tcp|ws|wss)\/\[?([^\]]+?)\]?:(\d+)$/.exec(hp.trim());
+      return m !== null && m[1] === v.host && Number(m[2]) === (v.port ?? 5060);
+    });
   }
 
   endDialog(dialog: UasDialog, callback: RequestCallback = () => undefined): void {
@@ -300,4 +375,41 @@ export class DrachtioEngine implements SipEngine {
     this.byStackId.delete(id);
     this.dialogs.delete(dialog);
   }
+}
+
+/** Requests inside a B2BUA call passed from one leg to the other: left alone, drachtio-srf would answer them 200 itself. */
+const IN_CALL = ['info', 'refer', 'notify', 'update', 'message', 'options'] as const;
+/** Headers of a request inside the call that the other leg carries on (the body's type, and what INFO, REFER and NOTIFY mean). */
+const IN_CALL_HEADERS = ['Content-Type', 'Event', 'Subscription-State', 'Info-Package', 'Refer-To', 'Referred-By'];
+
+/** One leg's hang-up, re-INVITE and other requests inside the call, carried to the other leg, and its answers back. */
+function bridge(from: SrfDialog, to: SrfDialog): void {
+  from.on('destroy', () => to.destroy());
+  from.on('modify', (req, res) => {
+    to.modify(req.body ?? '').then(
+      (sdp) => res.send(200, 'OK', { headers: { 'Content-Type': 'application/sdp' }, body: sdp }),
+      (err: { status?: number }) => res.send(err?.status ?? 500, err?.status ? 'Rejected' : 'Server Internal Error', {}),
+    );
+  });
+  for (const event of IN_CALL) {
+    from.on(event, (req, res) => {
+      const headers = Object.fromEntries(IN_CALL_HEADERS.flatMap((h) => (req.get(h) ? [[h, req.get(h)!]] : [])));
+      to.request({ method: req.method, headers, ...(req.body ? { body: req.body } : {}) }, (err, answer) => {
+        if (err || !answer) res.send(500, 'Server Internal Error', {});
+        else res.send(answer.status, answer.reason, { ...(answer.body ? { body: answer.body, headers: { 'Content-Type': answer.get('Content-Type') ?? 'application/octet-stream' } } : {}) });
+      });
+    });
+  }
+}
+
+/**
+ * Where a branch goes: the binding's received address, not its Contact
+ * (drachtio-server would send to the Contact, a private address behind NAT),
+ * with the Contact's user, which becomes the Request-URI when the request
+ * was addressed to drachtio-server itself.
+ */
+function destination(t: ProxyTarget): string {
+  const user = sip.parseUri(t.uri)?.user;
+  const host = t.flow.address.includes(':') ? `[${t.flow.address}]` : t.flow.address;
+  return `sip:${user ? `${user}@` : ''}${host}:${t.flow.port};transport=${t.flow.transport}`;
 }

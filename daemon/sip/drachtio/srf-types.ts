@@ -13,10 +13,23 @@ export interface SrfRequest {
   source_address: string;
   source_port: number;
   protocol: string;
+  /** The drachtio-server address and port the request arrived on, `host:port`. */
+  receivedOn?: string;
   /** drachtio-server's id of the dialog a request belongs to, when it belongs to one. */
   stackDialogId?: string;
   msg: SrfMessage;
   on(event: 'response', listener: (res?: SrfResponse) => void): void;
+  /** drachtio-server relays it as a stateful proxy; the callback sees the final status. */
+  proxy(opts: ProxyOptions, callback: (err: Error | string | null, results?: { finalStatus?: number }) => void): unknown;
+}
+
+export interface ProxyOptions {
+  /** Where each branch is sent (drachtio-server keeps the Request-URI unless it names drachtio-server). */
+  destination: string[];
+  recordRoute: boolean;
+  forking: 'simultaneous';
+  /** Added to every branch: drachtio-server cannot take a header off or replace the body. */
+  headers: Record<string, string>;
 }
 
 export interface SrfResponse {
@@ -41,6 +54,33 @@ export interface OutOfDialogRequest {
 /** The dialog drachtio-srf makes of an answered INVITE; its id is drachtio-server's. */
 export interface SrfDialog {
   id: string;
+  destroy(): void;
+  on(event: 'destroy', listener: () => void): unknown;
+  /** A re-INVITE or another request inside the dialog, with drachtio-srf's request and response: listened to, drachtio-srf no longer answers it 200 itself. */
+  on(event: 'modify' | 'info' | 'refer' | 'notify' | 'update' | 'message' | 'options', listener: (req: SrfInDialogRequest, res: SrfResponse) => void): unknown;
+  /** A re-INVITE with this SDP; resolves with the other side's. */
+  modify(sdp: string): Promise<string>;
+  request(opts: { method: string; headers?: Record<string, string>; body?: string }, callback: (err: Error | null, res?: SrfInDialogResponse) => void): unknown;
+}
+
+export interface SrfInDialogRequest {
+  method: string;
+  body?: string;
+  get(name: string): string | undefined;
+}
+
+export interface SrfInDialogResponse {
+  status: number;
+  reason: string;
+  body?: string;
+  get(name: string): string | undefined;
+}
+
+export interface B2buaOptions {
+  /** The B leg's next hop, `sip:host:port;transport=udp`. */
+  proxy: string;
+  headers: Record<string, string>;
+  localSdpB: string;
 }
 
 export interface UasOptions {
@@ -73,6 +113,8 @@ export interface SrfClient {
   use(handler: SrfHandler): unknown;
   createUAS(req: SrfRequest, res: SrfResponse, opts: UasOptions, callback: (err: Error | null, dialog?: SrfDialog) => void): unknown;
   removeDialog(dialog: SrfDialog): void;
+  /** A new INVITE to `uri`, its answers relayed to the A leg; the promise has both dialogs once B answers 2xx. */
+  createB2BUA(req: SrfRequest, res: SrfResponse, uri: string, opts: B2buaOptions): Promise<{ uas: SrfDialog; uac: SrfDialog }>;
   /** The callback form: the promise form can lose a response that arrives before it settles. */
   request(uri: string, opts: OutOfDialogRequest, callback: (err: Error | null, sent: SrfRequest) => void): unknown;
   on(event: 'connect', listener: (err: Error | null, hostport: string) => void): unknown;
