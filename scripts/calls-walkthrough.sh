@@ -53,13 +53,13 @@ pbx_answers() { (sippx -sf $SCENARIOS/answer.xml -p "$PBX_PORT" -trace_msg -mess
 
 say "3. Phone A registers and calls 5551234: challenged (407), relayed to the PBX, which answers; A hangs up"
 pbx_answers out
-sippx -sf $SCENARIOS/phone-calls.xml -inf "$WORK/2001.csv" -key domain "$DOMAIN" -key dialed 5551234 "$REGISTRAR"
+sippx -sf $SCENARIOS/phone-calls.xml -inf "$WORK/2001.csv" -key tp udp -key domain "$DOMAIN" -key dialed 5551234 "$REGISTRAR"
 wait "$PBX"
 grep -m1 '^P-Asserted-Identity' "$WORK/pbx-out.log"
 echo "the call reached the PBX and ended with A's BYE"
 
 say "4. Phone B registers; the PBX calls 2002 through dialtone; B rings and answers; the PBX hangs up"
-(sippx -sf $SCENARIOS/phone-waits.xml -oocsf $SCENARIOS/answer.xml -inf "$WORK/2002.csv" -key domain "$DOMAIN" "$REGISTRAR" -timeout 40s) & PIDS+=($!)
+(sippx -sf $SCENARIOS/phone-waits.xml -oocsf $SCENARIOS/answer.xml -inf "$WORK/2002.csv" -key tp udp -key domain "$DOMAIN" "$REGISTRAR" -timeout 40s) & PIDS+=($!)
 until [ "$(api "$API/extensions/${EXT[2002]}/registrations" | jq '.items | length')" -ge 1 ]; do sleep 0.2; done
 sippx -sf $SCENARIOS/pbx-calls.xml -p "$PBX_PORT" -key number 2002 -key domain "$DOMAIN" "$REGISTRAR"
 echo "the PBX's call reached phone B and ended with the PBX's BYE"
@@ -72,7 +72,7 @@ done
 
 say "6. Phone A dials 911: the PBX gets the call with the site's address as PIDF-LO"
 pbx_answers 911
-sippx -sf $SCENARIOS/phone-calls.xml -inf "$WORK/2001.csv" -key domain "$DOMAIN" -key dialed 911 "$REGISTRAR"
+sippx -sf $SCENARIOS/phone-calls.xml -inf "$WORK/2001.csv" -key tp udp -key domain "$DOMAIN" -key dialed 911 "$REGISTRAR"
 wait "$PBX"
 grep -m1 '^Geolocation:' "$WORK/pbx-911.log"
 grep -o '<ca:A3>[^<]*</ca:A3>\|<ca:RD>[^<]*</ca:RD>\|<ca:PC>[^<]*</ca:PC>' "$WORK/pbx-911.log" | head -3

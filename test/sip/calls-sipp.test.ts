@@ -32,7 +32,7 @@ for (const { kind, name, skip } of ENGINE_KINDS) {
         const pbx = await startSipp(t, scenario('answer'), `127.0.0.1:${f.port}`, ['-t', 'u1'], pbxPort);
         const creds = f.ext['201']!;
         const phone = await runSipp(t, scenario('phone-calls'), `127.0.0.1:${f.port}`,
-          ['-t', transport === 'UDP' ? 'u1' : 't1', '-inf', credentials(t, '201', creds.username, creds.password), '-key', 'domain', f.domain, '-key', 'dialed', '5551234']);
+          ['-t', transport === 'UDP' ? 'u1' : 't1', '-inf', credentials(t, '201', creds.username, creds.password), '-key', 'tp', transport.toLowerCase(), '-key', 'domain', f.domain, '-key', 'dialed', '5551234']);
         t.equal(phone.code, 0, "the phone's call went through", { errors: phone.errors, stderr: phone.stderr });
         const answered = await pbx.done;
         t.equal(answered.code, 0, 'the PBX answered and was hung up on', { errors: answered.errors, stderr: answered.stderr });

@@ -263,20 +263,23 @@ export function callRouter(d: RouterDeps) {
     engine.proxy(req, plan);
   }
 
-  /** The request, with its first final answer told to callEnded whoever gives it (the router, or the proxy relaying a branch's). */
+  /**
+   * Has the request's first final answer told to callEnded, whoever gives it
+   * (the router, or the proxy relaying a branch's). The request object itself
+   * is kept: an engine may know its requests by identity (drachtio's).
+   */
   function counted(req: IncomingRequest, direction: CallDirection): IncomingRequest {
     if (!d.callEnded) return req;
+    const reply = req.reply;
     let told = false;
-    return {
-      ...req,
-      reply(status, reason, opts) {
-        if (!told && status >= 200) {
-          told = true;
-          d.callEnded!(direction, status);
-        }
-        req.reply(status, reason, opts);
-      },
+    req.reply = (status, reason, opts) => {
+      if (!told && status >= 200) {
+        told = true;
+        d.callEnded!(direction, status);
+      }
+      reply(status, reason, opts);
     };
+    return req;
   }
 
   async function route(req: IncomingRequest): Promise<void> {
