@@ -1,7 +1,7 @@
 import t from 'tap';
 import { contactExpiry, mergeBindings, normalizeContact, type Binding } from '../../daemon/sip/registrar/bindings';
 import { challengeOrder, challenges, digestResponse, parseCredentials, responseMatches } from '../../daemon/sip/registrar/digest';
-import { checkNonce, issueNonce } from '../../daemon/sip/registrar/nonce';
+import { checkNonce, issueNonce, nonceIssuedAt } from '../../daemon/sip/registrar/nonce';
 
 const RFC7616 = {
   username: 'Mufasa', realm: 'http-auth@example.org', nonce: '7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v', uri: '/dir/index.html',
@@ -50,6 +50,15 @@ t.test('nonces are bound to the realm and expire as stale', async (t) => {
   t.equal(checkNonce(secret, n, 'a.test', now + 61_000, 60_000), 'stale');
   t.equal(checkNonce(secret, n.replace(/^./, (c) => (c === 'a' ? 'b' : 'a')), 'a.test', now, 60_000), 'invalid', 'tampered time');
   for (const junk of ['', 'x', `${'f'.repeat(40)}.${'A'.repeat(27)}`, '\u0000'.repeat(50)]) t.equal(checkNonce(secret, junk, 'a.test', now, 60_000), 'invalid');
+});
+
+t.test('nonces issued in one millisecond get distinct issue times, never more than 2 ms ahead', async (t) => {
+  const secret = Buffer.alloc(32, 7);
+  const now = 1_900_000_000_000;
+  const times = Array.from({ length: 5 }, () => nonceIssuedAt(issueNonce(secret, 'a.test', now)));
+  t.same(times.slice(0, 3), [now, now + 1, now + 2], 'so the replay rule does not take the second for an older one');
+  t.same(times.slice(3), [now, now], 'a storm does not push them further ahead of the clock');
+  t.ok(times.every((at) => checkNonce(secret, issueNonce(secret, 'a.test', at), 'a.test', now, 60_000) === 'valid'));
 });
 
 t.test('expiry comes from the contact, then the header, then the default, within limits', async (t) => {

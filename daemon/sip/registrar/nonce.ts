@@ -38,8 +38,25 @@ function randomHex(bytes: number): string {
   return pool.toString('hex', drawn - bytes, drawn);
 }
 
+/** The issue time of the last nonce this process made. */
+let lastIssued = 0;
+
+/**
+ * Two nonces issued in one millisecond look equally old to the replay rule
+ * (nonce-count.ts), which refuses a nonce not issued after the last one used:
+ * a phone answering its second challenge within a millisecond of the first
+ * would be challenged again. Consecutive nonces get distinct times, at most
+ * two milliseconds ahead of the clock, so a storm cannot push them forward.
+ */
+function issueTime(now: number): number {
+  const ms = Math.floor(now);
+  const at = lastIssued >= ms && lastIssued < ms + 2 ? lastIssued + 1 : ms;
+  lastIssued = Math.max(lastIssued, at);
+  return at;
+}
+
 export function issueNonce(secret: Buffer, realm: string, now: number): string {
-  const body = `${Math.floor(now).toString(16)}${randomHex(9)}`;
+  const body = `${issueTime(now).toString(16)}${randomHex(9)}`;
   return `${body}.${sign(secret, realm, body)}`;
 }
 
