@@ -29,7 +29,11 @@ sipp_stat() {
   echo "$last" | cut -d';' -f"$(echo "$header" | tr ';' '\n' | grep -n -x "$2" | cut -d: -f1)"
 }
 
-# The 99th percentile of the response times in the sipp -trace_rtt files of a folder, in ms, or n/a.
+# The 99th percentile of the response times in the sipp -trace_rtt files of a folder, in ms, or n/a. The
+# column is found by its name: the third is sipp's timer number (rtd_no), always 1, not a time.
 sipp_p99() {
-  cat "$1"/*_rtt.csv 2>/dev/null | grep -v '^Date' | cut -d';' -f3 | sort -n | awk '{a[NR]=$1} END {if (NR==0) {print "n/a"} else {i=int(NR*0.99); if (i<1) i=1; print a[i]}}'
+  local col
+  col="$(head -1 "$(ls "$1"/*_rtt.csv 2>/dev/null | head -1)" 2>/dev/null | tr ';' '\n' | grep -n -x 'response_time_ms' | cut -d: -f1 || true)"
+  [ -n "$col" ] || { echo "n/a"; return; }
+  cat "$1"/*_rtt.csv | grep -v '^Date' | cut -d';' -f"$col" | sort -n | awk '{a[NR]=$1} END {if (NR==0) {print "n/a"} else {i=int(NR*0.99); if (i<1) i=1; print a[i]}}'
 }

@@ -2,10 +2,9 @@
 # sipp steps at a fixed rate, the climb from rate to rate, and what each step cost.
 # Expects: $here (this folder), $work (a scratch folder), $seconds, and the array rates.
 
-# Distinct free ports: all held open at once, so none is handed out twice.
-free_ports() {
-  node -e "const net=require('net');const n=+process.argv[1];const ss=[];let k=0;for(let i=0;i<n;i++){const s=net.createServer().listen(0,'127.0.0.1',()=>{if(++k===n){console.log(ss.map(x=>x.address().port).join(' '));ss.forEach(x=>x.close())}});ss.push(s)}" "$1"
-}
+# free_ports, wait_sip, sipp_stat and sipp_p99, shared with bench/sip-calls.
+# shellcheck source=../sip-helpers.sh
+. "$here/../sip-helpers.sh"
 
 # A process and all its descendants (registrar workers, Kamailio's children).
 descendants() { echo "$1"; local c; for c in $(pgrep -P "$1"); do descendants "$c"; done; }
@@ -42,9 +41,8 @@ step() {
   failed="$(echo "$last" | cut -d';' -f"$(col 'FailedCall(C)')")"
   retrans="$(echo "$last" | cut -d';' -f"$(col 'Retransmissions(C)')")"
   # The response time of each registration (first REGISTER to the 200), by column name: the last column is the timer's number.
-  local p99 rtt_col
-  rtt_col="$(head -1 "$(ls "$dir"/*_rtt.csv 2>/dev/null | head -1)" 2>/dev/null | tr ';' '\n' | grep -n -x 'response_time_ms' | cut -d: -f1 || true)"
-  p99="$( [ -n "$rtt_col" ] && cat "$dir"/*_rtt.csv | grep -v '^Date' | cut -d';' -f"$rtt_col" | sort -n | awk '{a[NR]=$1} END {if (NR==0) {print "n/a"} else {i=int(NR*0.99); if (i<1) i=1; print a[i]}}' || echo n/a)"
+  local p99
+  p99="$(sipp_p99 "$dir")"
   local cpu=""
   [ -z "$pid" ] || cpu=" cpu=$(awk -v t=$((ticks1 - ticks0)) -v n="${ok:-0}" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (n > 0) printf "%.0f", t / hz * 1e6 / n; else print "n/a" }')µs"
   if [ "$ok" = "$calls" ] && [ "$failed" = "0" ] && [ "$retrans" = "0" ]; then echo "pass p99=${p99}ms$cpu"; else echo "fail ok=$ok/$calls failed=$failed retransmissions=$retrans p99=${p99}ms$cpu"; fi
@@ -60,21 +58,6 @@ climb() {
     case "$r" in pass*) best=$rate ;; *) break ;; esac
   done
   echo "$best"
-}
-
-# Waits (bounded, 20 s) until something answers SIP on the port.
-wait_sip() {
-  node -e "
-const s = require('dgram').createSocket('udp4');
-let n = 0;
-const probe = () => {
-  if (++n > 100) process.exit(1);
-  const m = ['OPTIONS sip:probe@127.0.0.1 SIP/2.0', 'Via: SIP/2.0/UDP 127.0.0.1:' + s.address().port + ';branch=z9hG4bKprobe' + n,
-    'From: <sip:probe@127.0.0.1>;tag=1', 'To: <sip:probe@127.0.0.1>', 'Call-ID: probe' + n, 'CSeq: 1 OPTIONS', 'Max-Forwards: 70', 'Content-Length: 0', '', ''].join('\r\n');
-  s.send(m, +process.argv[1], '127.0.0.1');
-};
-s.on('message', () => process.exit(0));
-s.bind(0, '127.0.0.1', () => { probe(); setInterval(probe, 200); });" "$1"
 }
 
 # The bench users Kamailio and the harness know: user n, password pwn.
