@@ -138,24 +138,13 @@ export class ProxyCore {
 
   private start(context: Context, branch: Branch): void {
     const unreliable = branch.target.flow.transport === 'udp';
-    const invite = context.method === 'INVITE';
     // A phone whose connection is gone is away, not a broken server: 480 rather than RFC 3261's 503, which would end as a 500.
     const gone = () => this.branchFinal(context, branch, synthetic(branch.request, 480, 'Temporarily Unavailable'));
     const send = () => {
       if (!this.wire.send(branch.target.flow, branch.request, gone)) gone();
     };
     branch.unwatch = this.wire.watch(branch.target.flow, gone);
-    if (unreliable) {
-      let interval = T1;
-      const again = () => {
-        branch.retransmit = setTimeout(() => {
-          send();
-          interval = invite ? interval * 2 : Math.min(interval * 2, T2);
-          again();
-        }, interval);
-      };
-      again();
-    }
+    if (unreliable) this.retransmit(branch, send, context.method === 'INVITE');
     branch.timeout = setTimeout(() => this.branchFinal(context, branch, synthetic(branch.request, 408, 'Request Timeout')), TIMER_B);
     send();
   }
@@ -283,44 +272,29 @@ export class ProxyCore {
   }
 
   private sendCancel(branch: Branch): void {
-    const r = branch.request;
-    branch.cancel = {
-      method: 'CANCEL', uri: r.uri, version: '2.0',
-      headers: {
-        via: [r.headers.via![0]!], to: r.headers.to, from: r.headers.from, 'call-id': r.headers['call-id'],
-        cseq: { seq: r.headers.cseq!.seq, method: 'CANCEL' }, 'max-forwards': '70',
-        ...(r.headers.route ? { route: r.headers.route } : {}),
-      },
-      content: '',
-    };
+    branch.cancel = hopRequest(branch.request, 'CANCEL', branch.request.headers.to);
     this.stopRetransmit(branch);
     const send = () => this.wire.send(branch.target.flow, branch.cancel!);
-    if (branch.target.flow.transport === 'udp') {
-      let interval = T1;
-      const again = () => {
-        branch.retransmit = setTimeout(() => {
-          send();
-          interval = Math.min(interval * 2, T2);
-          again();
-        }, interval);
-      };
-      again();
-    }
+    if (branch.target.flow.transport === 'udp') this.retransmit(branch, send, false);
     send();
   }
 
   /** The ACK a client transaction sends for a non-2xx final answer (RFC 3261 §17.1.1.3). */
   private ack(branch: Branch, res: Message): void {
-    const r = branch.request;
-    this.wire.send(branch.target.flow, {
-      method: 'ACK', uri: r.uri, version: '2.0',
-      headers: {
-        via: [r.headers.via![0]!], to: res.headers.to, from: r.headers.from, 'call-id': r.headers['call-id'],
-        cseq: { seq: r.headers.cseq!.seq, method: 'ACK' }, 'max-forwards': '70',
-        ...(r.headers.route ? { route: r.headers.route } : {}),
-      },
-      content: '',
-    });
+    this.wire.send(branch.target.flow, hopRequest(branch.request, 'ACK', res.headers.to));
+  }
+
+  /** Timers A and E (RFC 3261 §17.1): resend from T1, doubling; an INVITE without limit, the rest up to T2. */
+  private retransmit(branch: Branch, send: () => void, invite: boolean): void {
+    let interval = T1;
+    const again = () => {
+      branch.retransmit = setTimeout(() => {
+        send();
+        interval = invite ? interval * 2 : Math.min(interval * 2, T2);
+        again();
+      }, interval);
+    };
+    again();
   }
 
   private stopRetransmit(branch: Branch): void {
@@ -334,6 +308,19 @@ export class ProxyCore {
       this.forget(context);
     }
   }
+}
+
+/** A CANCEL or ACK of a branch's request: its Via, Call-ID, CSeq number and Route, hop by hop (RFC 3261 §9.1, §17.1.1.3). */
+function hopRequest(r: Message, method: 'CANCEL' | 'ACK', to: Message['headers']['to']): Message {
+  return {
+    method, uri: r.uri, version: '2.0',
+    headers: {
+      via: [r.headers.via![0]!], to, from: r.headers.from, 'call-id': r.headers['call-id'],
+      cseq: { seq: r.headers.cseq!.seq, method }, 'max-forwards': '70',
+      ...(r.headers.route ? { route: r.headers.route } : {}),
+    },
+    content: '',
+  };
 }
 
 /** An answer a branch did not send, made for it: a timeout or a connection that is gone. */
