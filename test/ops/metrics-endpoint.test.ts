@@ -15,7 +15,9 @@ const FAMILIES = [
 for (const kind of databaseKinds()) {
   t.test(`GET /metrics on ${kind}`, async (t) => {
     const metricsPort = await freeTcpPort();
-    const ta = await startTestApp(t, kind, { env: { DIALTONE_METRICS_LISTEN: `127.0.0.1:${metricsPort}` } });
+    // Nothing listens on the SMTP port, so the welcome email stays pending (retried later) whether or not the worker has tried it yet.
+    const deadSmtp = await freeTcpPort();
+    const ta = await startTestApp(t, kind, { env: { DIALTONE_METRICS_LISTEN: `127.0.0.1:${metricsPort}`, DIALTONE_SMTP_URL: `smtp://127.0.0.1:${deadSmtp}` } });
     await ta.app.listen();
     const { token: tenantToken } = await makeTenant(ta, 'metrics.example');
 
@@ -36,13 +38,16 @@ for (const kind of databaseKinds()) {
     t.match(res.raw, /dialtone_provisioning_fetch_seconds_count\{protocol="http"\} 2/);
     t.match(res.raw, 'dialtone_dependency_up{dependency="database"} 1');
     t.match(res.raw, 'dialtone_dependency_up{dependency="sip"} 1');
-    // The welcome email is queued once the tenant's creation has been announced, which may finish after the API answered.
+    // The welcome email is queued once the tenant's creation has been announced, which may finish after the API answered;
+    // the worker's first attempt fails (no SMTP server) and leaves it pending for a retry.
+    const settled = (text: string) => text.includes('dialtone_mail_queue{status="pending"} 1') && text.includes('dialtone_mail_send_failures_total{outcome="retry"} 1');
     let queued = res.raw;
-    for (let i = 0; i < 50 && !queued.includes('dialtone_mail_queue{status="pending"} 1'); i++) {
+    for (let i = 0; i < 50 && !settled(queued); i++) {
       await new Promise((r) => setTimeout(r, 100));
       queued = (await ta.call('GET', '/metrics', { token: ta.operatorToken })).raw;
     }
     t.match(queued, 'dialtone_mail_queue{status="pending"} 1', 'the tenant administrator\'s welcome email waits in the queue');
+    t.match(queued, 'dialtone_mail_send_failures_total{outcome="retry"} 1', 'after one failed attempt, to be retried');
     t.notMatch(res.raw, new RegExp(mac, 'i'), 'no MAC in any label');
     t.notMatch(res.raw, /00:15:65|metrics\.example|admin\./i, 'no user, domain or address in any label');
 
