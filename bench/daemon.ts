@@ -49,6 +49,18 @@ export function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
+/** Seconds until the process used under 5 % of a core for two seconds running (at most five minutes): a daemon done with an import's mail. */
+export async function idleAfter(pid: number): Promise<number> {
+  const started = Date.now();
+  let calm = 0;
+  while (calm < 2 && Date.now() - started < 300_000) {
+    const before = cpuMs(pid);
+    await new Promise((r) => setTimeout(r, 1000));
+    calm = cpuMs(pid) - before < 50 ? calm + 1 : 0;
+  }
+  return Math.round((Date.now() - started) / 1000);
+}
+
 /** A fresh, empty MariaDB/MySQL database on the server `base` names, and how to drop it. */
 export async function mysqlDatabase(base: string): Promise<{ url: string; drop(): Promise<void> }> {
   const u = new URL(base);
