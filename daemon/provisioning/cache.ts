@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { ownBuffer } from '../core/buffers';
 
 export interface RenderedFile {
   body: Buffer;
@@ -12,7 +13,8 @@ export interface RenderedFile {
 }
 
 export function renderedFile(text: string, contentType: string, lastModified: string, mode: RenderedFile['mode'], vendor: string): RenderedFile {
-  const body = Buffer.from(text, 'utf8');
+  // Kept in the cache until a change drops it: one per phone, so it must not hold a block of the shared pool.
+  const body = ownBuffer(text, 'utf8');
   return { body, contentType, mode, vendor, lastModified: new Date(lastModified).toUTCString(), etag: `"${crypto.createHash('sha1').update(body).digest('base64url')}"` };
 }
 

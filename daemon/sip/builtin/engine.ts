@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type dgram from 'node:dgram';
 import type { Message } from 'sip';
 import type { Logger } from '../../core/log';
+import { ownBuffer } from '../../core/buffers';
 import type { Via } from 'sip';
 import type { Flow, IncomingRequest, OutgoingRequest, ProxyPlan, ReplyOptions, RequestCallback, SipEngine, SipTransport, UasDialog } from '../engine';
 import { ProxyCore } from '../proxy/core';
@@ -127,12 +128,8 @@ export class BuiltinEngine implements SipEngine {
       // A provisional answer is kept too: a retransmitted INVITE gets it again (RFC 3261 §17.2.1).
       const kept = !STATELESS.has(status);
       if (!kept) this.server.forget(key);
-      // A kept answer gets memory of its own: a slice of Node's shared pool would hold the whole 8 kB block.
-      const bytes = kept ? Buffer.allocUnsafeSlow(text.length) : Buffer.from(text, 'latin1');
-      if (kept) {
-        bytes.write(text, 'latin1');
-        this.server.answered(key, bytes);
-      }
+      const bytes = kept ? ownBuffer(text, 'latin1') : Buffer.from(text, 'latin1');
+      if (kept) this.server.answered(key, bytes);
       this.transports.send(flow, bytes);
     };
     if (parsed.kind === 'bad') {
