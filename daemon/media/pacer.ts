@@ -8,14 +8,6 @@ import { performance } from 'node:perf_hooks';
  * sent in a burst that a phone's jitter buffer would throw away.
  */
 export const FRAME_MS = 20;
-/**
- * Node's timers fire up to a millisecond or so after their time (the event
- * loop's clock counts whole milliseconds): the tick's timer is set this much
- * early and the last stretch is waited out on the monotonic clock, so every
- * tick starts within a few microseconds of its time. It costs at most this
- * much CPU per tick, for all calls together.
- */
-export const LEAD_MS = 1;
 
 export interface PacedStream {
   /** Sends this tick's frame; `skipped` frames fell due during a stall and are not sent. */
@@ -45,7 +37,7 @@ export class Pacer {
     if (this.timer === null) {
       this.origin = performance.now();
       this.last = 0;
-      this.timer = setTimeout(() => this.tick(), FRAME_MS - LEAD_MS);
+      this.timer = setTimeout(() => this.tick(), FRAME_MS);
     }
   }
 
@@ -58,8 +50,6 @@ export class Pacer {
   }
 
   private tick(): void {
-    const due = this.origin + (this.last + 1) * FRAME_MS;
-    while (performance.now() < due);
     const plan = tickPlan(this.origin, this.last, performance.now());
     this.last = plan.tick;
     for (const s of this.streams) {
@@ -69,7 +59,7 @@ export class Pacer {
         this.onError(err);
       }
     }
-    if (this.streams.size > 0) this.timer = setTimeout(() => this.tick(), Math.max(0, plan.delay - LEAD_MS));
+    if (this.streams.size > 0) this.timer = setTimeout(() => this.tick(), plan.delay);
     else this.timer = null;
   }
 }
