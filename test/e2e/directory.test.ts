@@ -16,7 +16,7 @@ t.test('a Yealink follows the phonebook URL in its file and gets the tenant dire
   const created = await run(process.execPath, [path.join(ROOT, 'dist', 'daemon', 'cli', 'main.js'), 'tenant', 'create', '--name', 'Acme & Sons', '--domain', 'acme.example.com',
     '--admin-first', 'Ada', '--admin-last', 'Lovelace', '--admin-email', 'ada@acme.example.com'], d.env);
   t.equal(created.code, 0, created.output);
-  const { tenant, token } = JSON.parse(created.output.slice(created.output.indexOf('{'))) as { tenant: { id: string }; token: string };
+  const { tenant, token } = JSON.parse(created.output.slice(created.output.indexOf('{'), created.output.lastIndexOf('}') + 1)) as { tenant: { id: string }; token: string };
   const api = async (method: string, url: string, body?: unknown) => {
     const res = await fetch(`${d.url}/api/v1${url}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
     const json = await res.json() as Record<string, any>;
