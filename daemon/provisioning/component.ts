@@ -12,6 +12,7 @@ import { PROV_PATH, provisioningHandler, provisioningLane, provisioningRoute } f
 import { FailureLimiter } from './serve/limiter';
 import { TftpFrontEnd } from './serve/tftp';
 import { TimelineWriter } from './serve/timeline-writer';
+import { directoryDependency } from './directory-source';
 import { serverDefaults } from './settings-source';
 import { TemplateRenderer } from './templates/render';
 
@@ -58,6 +59,8 @@ export function provisioningComponent(rt: Runtime, sip: Pick<SipService, 'regist
   let unsubscribe: (() => void) | null = rt.changes.subscribe((change) => {
     cache.invalidate(change.id);
     if (change.kind === 'device') files.forget(change.id);
+    // Any profile, extension or tenant change may rename, add or remove a directory entry.
+    if (change.kind === 'user' || change.kind === 'extension' || change.kind === 'tenant') cache.invalidate(directoryDependency(change.tenantId));
   });
   let tls: https.Server | null = null;
   let app: Parameters<NonNullable<Component['http']>>[0] | null = null;

@@ -3,7 +3,7 @@ import type { Config } from '../config/options';
 import { extensionFromRow, siteFromRow, tenantFromRow, userFromRow } from '../admin/store/rows';
 import type { SecretBox } from '../crypto/secret-box';
 import { fromJsonColumn } from '../storage/json';
-import { type Assignment, type ServerDefaults, buildDeviceSettings } from './model/build';
+import { type Assignment, type PortAssignment, type ServerDefaults, buildDeviceSettings } from './model/build';
 import { mergeOverrides } from './model/overrides';
 import type { DeviceSettings, SettingsOverrides } from './model/settings';
 import type { Device } from './store/devices';
@@ -70,6 +70,19 @@ async function assignmentOf(knex: Knex, secrets: SecretBox, device: Device): Pro
   };
 }
 
+/** An ATA's ports 2 and up, each with its extension and that extension's profile. */
+async function portsOf(knex: Knex, secrets: SecretBox, deviceId: string, tenantId: string): Promise<PortAssignment[]> {
+  const rows = await knex('device_ports').join('extensions', 'extensions.id', 'device_ports.extension_id')
+    .where({ 'device_ports.device_id': deviceId, 'extensions.tenant_id': tenantId }).select('device_ports.port as port_number', 'extensions.*').orderBy('device_ports.port');
+  const out: PortAssignment[] = [];
+  for (const r of rows) {
+    const extension = extensionFromRow(r);
+    const userRow = extension.userId ? await knex('users').where('id', extension.userId).first() : null;
+    out.push({ port: Number(r.port_number), extension, user: userRow ? userFromRow(userRow) : null, sipUsername: extension.sipUsername, sipPassword: secrets.open(extension.sipPasswordSealed) });
+  }
+  return out;
+}
+
 function extensionKeys(assignment: Assignment | null): SettingsOverrides | null {
   const keys = assignment?.extension.settings.keys;
   return keys && keys.length > 0 ? { keys } : null;
@@ -78,10 +91,11 @@ function extensionKeys(assignment: Assignment | null): SettingsOverrides | null 
 /** Reads the records a device's settings come from and builds them. */
 export async function loadDeviceSettings(knex: Knex, secrets: SecretBox, server: ServerDefaults, device: Device): Promise<LoadedSettings> {
   const assignment = await assignmentOf(knex, secrets, device);
+  const ports = assignment ? await portsOf(knex, secrets, device.id, assignment.tenant.id) : [];
   const tenantO = await overridesFor(knex, 'tenant', assignment?.tenant.id ?? null);
   const siteO = await overridesFor(knex, 'site', assignment?.site?.id ?? null);
   const settings = buildDeviceSettings({
-    server, assignment,
+    server, assignment, ports,
     device: {
       id: device.id, mac: device.mac, vendor: device.vendor, model: device.model,
       provUsername: device.provUsername, provPassword: secrets.open(device.provPasswordSealed),
@@ -96,6 +110,10 @@ export async function loadDeviceSettings(knex: Knex, secrets: SecretBox, server:
     const { tenant, site, user, extension } = assignment;
     stamps.push(tenant.updatedAt, extension.updatedAt, extension.sipRotatedAt, site?.updatedAt ?? null, user?.updatedAt ?? null);
     dependsOn.push(tenant.id, extension.id, ...(site ? [site.id] : []), ...(user ? [user.id] : []));
+    for (const p of ports) {
+      stamps.push(p.extension.updatedAt, p.extension.sipRotatedAt, p.user?.updatedAt ?? null);
+      dependsOn.push(p.extension.id, ...(p.user ? [p.user.id] : []));
+    }
   }
   const lastModified = stamps.filter((s): s is string => s !== null).sort().at(-1)!;
   return { settings, dependsOn, lastModified };

@@ -39,10 +39,21 @@ export interface Assignment {
   sipPassword: string;
 }
 
+/** An ATA's port 2 and up, each its own extension of the same tenant. */
+export interface PortAssignment {
+  port: number;
+  user: User | null;
+  extension: Extension;
+  sipUsername: string;
+  sipPassword: string;
+}
+
 export interface BuildInput {
   server: ServerDefaults;
   device: DeviceFacts;
+  /** Port 1, or a phone's one line. */
   assignment: Assignment | null;
+  ports?: PortAssignment[];
   /** Already merged: tenant, site, device. */
   overrides: SettingsOverrides;
 }
@@ -80,33 +91,38 @@ export function buildDeviceSettings(input: BuildInput): DeviceSettings {
     // A pending phone: credentials that reach only the registration service, and a prompt saying what to dial.
     const line: Line = {
       index: 1, extension: device.activationUsername, displayName: 'Activate', label: 'Activate', domain: server.activationDomain,
-      username: device.activationUsername, password: device.activationPassword, registrar, outboundProxy,
+      username: device.activationUsername, password: device.activationPassword, registrar, outboundProxy, fax: false,
     };
     return {
       ...common, mode: 'activation', lines: [line], codecs: o.codecs ?? ['G722', 'PCMU', 'PCMA'],
       timezone: o.timezone ?? 'UTC', language: o.language ?? 'en', voicemailNumber: server.registrationServiceNumber,
       keys: [{ index: 1, type: 'line', value: '1', label: 'Activate', module: 0 }, { index: 2, type: 'speed-dial', value: server.registrationServiceNumber, label: 'Activate', module: 0 }],
       pickupPrefix: o.pickupPrefix ?? DEFAULT_PICKUP_PREFIX,
-      idleText: `Activate: dial ${server.registrationServiceNumber}`,
+      idleText: `Activate: dial ${server.registrationServiceNumber}`, directory: null,
     };
   }
   const { tenant, site, user, extension } = assignment;
-  const effective = effectiveSettings(extension.settings, {
-    number: extension.number,
-    owner: user ?? { firstName: '', lastName: '', email: '' },
-    siteAddress: site?.address ?? null,
-    pinSet: extension.pinSealed !== null,
-  });
-  const name = oneLine(effective.callerId.name || (user ? displayName(user) : extension.number));
-  const line: Line = {
-    index: 1, extension: extension.number, displayName: name, label: `${extension.number} ${name}`.slice(0, 32).trim(),
-    domain: tenant.sipDomain, username: assignment.sipUsername, password: assignment.sipPassword, registrar, outboundProxy,
+  const lineOf = (index: number, a: { user: User | null; extension: Extension; sipUsername: string; sipPassword: string }): Line => {
+    const effective = effectiveSettings(a.extension.settings, {
+      number: a.extension.number,
+      owner: a.user ?? { firstName: '', lastName: '', email: '' },
+      siteAddress: site?.address ?? null,
+      pinSet: a.extension.pinSealed !== null,
+    });
+    const name = oneLine(effective.callerId.name || (a.user ? displayName(a.user) : a.extension.number));
+    return {
+      index, extension: a.extension.number, displayName: name, label: `${a.extension.number} ${name}`.slice(0, 32).trim(),
+      domain: tenant.sipDomain, username: a.sipUsername, password: a.sipPassword, registrar, outboundProxy, fax: effective.fax.machine,
+    };
   };
+  const line = lineOf(1, assignment);
+  const ports = [...(input.ports ?? [])].sort((a, b) => a.port - b.port).map((p) => lineOf(p.port, p));
   const keys: Key[] = (o.keys ?? [{ index: 1, type: 'line', value: '1', label: line.label, module: 0 }]).map((k) => ({ ...k, label: oneLine(k.label || (k.type === 'line' ? line.label : k.value)) }));
   return {
-    ...common, mode: 'full', lines: [line], codecs: o.codecs ?? extension.settings.codecs,
+    ...common, mode: 'full', lines: [line, ...ports], codecs: o.codecs ?? extension.settings.codecs,
     timezone: o.timezone ?? site?.timezone ?? 'UTC', language: o.language ?? user?.language ?? site?.language ?? 'en',
     voicemailNumber: o.voicemailNumber ?? server.voicemailNumber, keys, pickupPrefix: o.pickupPrefix ?? DEFAULT_PICKUP_PREFIX,
     idleText: o.idleText !== undefined ? o.idleText : null,
+    directory: o.directory === false ? null : { title: oneLine(tenant.name) },
   };
 }

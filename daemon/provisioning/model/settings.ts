@@ -22,6 +22,8 @@ export interface Line {
   password: string;
   registrar: Endpoint;
   outboundProxy: Endpoint | null;
+  /** An analog fax machine is on this line (an ATA port): fax-friendly media settings instead of voice ones. */
+  fax: boolean;
 }
 
 /**
@@ -32,6 +34,7 @@ export interface DeviceSettings {
   /** `activation`: a pending phone that can only call the registration service. */
   mode: 'full' | 'activation';
   device: { id: string; mac: string; vendor: string | null; model: string | null };
+  /** One per extension: a phone's one line, or an ATA's ports in order (`index` is the port number). */
   lines: Line[];
   codecs: Codec[];
   /** Olson name; each template writes it in its vendor's form (model/timezone.ts). */
@@ -52,6 +55,8 @@ export interface DeviceSettings {
   firmwareUrl: string | null;
   /** Text the phone shows when idle: the activation prompt for a pending phone. */
   idleText: string | null;
+  /** The tenant's corporate directory, which the phone is pointed at; null when it is off or the phone is pending. */
+  directory: { title: string } | null;
 }
 
 /** What an operator may override per tenant, site or device; later scopes win. */
@@ -68,4 +73,6 @@ export interface SettingsOverrides {
   pickupPrefix?: string;
   firmwareUrl?: string | null;
   idleText?: string | null;
+  /** false: phones in this scope get no corporate directory. */
+  directory?: boolean;
 }

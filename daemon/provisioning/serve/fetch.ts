@@ -4,6 +4,7 @@ import { now } from '../../core/ids';
 import type { SecretBox } from '../../crypto/secret-box';
 import { isUniqueViolation } from '../../storage/errors';
 import { type RenderCache, type RenderedFile, renderedFile } from '../cache';
+import { directoryDependency, loadDirectory } from '../directory-source';
 import { recordDeviceEvent } from '../events';
 import type { Mac } from '../mac';
 import type { VendorFamily } from '../vendors/types';
@@ -247,6 +248,8 @@ export class FileService {
       return { status: 'ok', file };
     }
     if (device) return this.forDevice(req, name, facts, match, device);
+    // A directory is asked for by a phone that already has its configuration: an unknown MAC here is no phone of ours.
+    if (rule.directory) return this.fail(req, name, 'not_found', 'directory of an unknown device');
     return this.createPending(req, match.mac!, family.id, ua?.family === family ? (ua.model?.model.name ?? null) : null)
       .then((created) => (created ? this.forDevice(req, name, facts, match, created) : { status: 'rate_limited', reason: 'too many new devices from this source' }));
   }
@@ -268,6 +271,15 @@ export class FileService {
         return { status: 'unauthorized', challenge: this.d.digest.challenge({ basic: req.transport === 'https' }) };
       }
     }
+    if (match.rule.directory) {
+      // Never over TFTP, which has no credentials; never before the device holds credentials of its own to ask with.
+      const refused = req.transport === 'tftp' ? 'the directory is served over HTTP(S) only'
+        : !device.extensionId || !device.credentialsSentAt || !device.tenantId ? 'the device has no configuration yet' : null;
+      if (refused) {
+        this.event(device, req, name, 'not_found', refused);
+        return { status: 'not_found', reason: refused };
+      }
+    }
     const key = cacheKey(facts, device, match.family);
     const file = this.cachedFile(facts, key);
     if (file && (device.credentialsSentAt || file.mode !== 'full')) {
@@ -281,6 +293,7 @@ export class FileService {
   private async deliver(req: FetchRequest, name: string, key: string, match: PathMatch, device: Device, cached: RenderedFile | null): Promise<FetchResult> {
     const { family, rule } = match;
     let file = cached;
+    if (!file && rule.directory) return this.deliverDirectory(req, name, key, match, device);
     if (!file) {
       const loaded = await loadDeviceSettings(this.d.knex, this.d.secrets, this.d.server, device);
       const text = this.d.renderer.render(family, rule, templateData(family, { name, mac: match.mac, model: match.model, tag: match.tag }, loaded.settings, this.d.server.provisioningUrl));
@@ -294,6 +307,33 @@ export class FileService {
       this.remember({ ...device, credentialsSentAt: at });
     }
     this.event(device, req, name, file.mode === 'activation' ? 'activation' : 'ok', null);
+    return { status: 'ok', file };
+  }
+
+  /**
+   * A tenant's directory file: the device's settings say whether it is on, and the file itself, the same
+   * for every phone of the tenant and vendor, is rendered once and shared until a profile, an extension
+   * or the tenant changes.
+   */
+  private async deliverDirectory(req: FetchRequest, name: string, key: string, match: PathMatch, device: Device): Promise<FetchResult> {
+    const { family, rule } = match;
+    const tenantId = device.tenantId!;
+    const loaded = await loadDeviceSettings(this.d.knex, this.d.secrets, this.d.server, device);
+    if (loaded.settings.mode !== 'full' || !loaded.settings.directory) {
+      this.event(device, req, name, 'not_found', 'the corporate directory is off for this device');
+      return { status: 'not_found', reason: 'directory off' };
+    }
+    const dependency = directoryDependency(tenantId);
+    const sharedKey = `${dependency}:${family.id}:${rule.template}`;
+    let file = this.d.cache.get(sharedKey);
+    if (!file) {
+      const { directory, lastModified } = await loadDirectory(this.d.knex, tenantId);
+      const text = this.d.renderer.render(family, rule, templateData(family, { name, mac: match.mac, model: match.model, tag: match.tag }, null, this.d.server.provisioningUrl, undefined, directory));
+      file = renderedFile(text, rule.contentType, lastModified, 'full', family.id);
+      this.d.cache.set(sharedKey, file, [dependency]);
+    }
+    this.d.cache.set(key, file, [...loaded.dependsOn, dependency]);
+    this.event(device, req, name, 'ok', null);
     return { status: 'ok', file };
   }
 
