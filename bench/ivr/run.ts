@@ -121,7 +121,7 @@ async function main(): Promise<void> {
     console.log(`${CALLS} phones register…`);
     await inBatches(callers, 50, (c) => c.register());
 
-    const capture = await startCapture(path.join(dir, 'dialtone.pcap'), sampleFilter(RTP_PORTS, callers), { snaplen: SNAPLEN });
+    const capture = await startCapture(path.join(dir, 'dialtone.pcap'), sampleFilter(RTP_PORTS, callers), { snaplen: SNAPLEN, maxSeconds: 600 });
     console.log(`${CALLS} calls to the registration service…`);
     let active = 0;
     let peak = 0;
@@ -169,7 +169,7 @@ async function main(): Promise<void> {
     const peerClient = await SipClient.open({ host: '127.0.0.1', port: peerPort });
     const peerCallers = identities.map((id) => new Caller(peerClient, { ...id, domain: 'peer.bench' }));
     for (const c of peerCallers) await c.openMedia();
-    const peerCapture = await startCapture(path.join(dir, 'peer.pcap'), sampleFilter({ min: peerMedia, max: peerMedia + 4 * CALLS + 99 }, peerCallers), { snaplen: SNAPLEN });
+    const peerCapture = await startCapture(path.join(dir, 'peer.pcap'), sampleFilter({ min: peerMedia, max: peerMedia + 4 * CALLS + 99 }, peerCallers), { snaplen: SNAPLEN, maxSeconds: 600 });
     let peerFailed = 0;
     await Promise.all(peerCallers.map(async (c, i) => {
       await sleep((RAMP_MS * i) / CALLS);

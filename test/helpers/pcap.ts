@@ -25,9 +25,15 @@ export interface Capture {
   stop(): Promise<void>;
 }
 
-/** Starts dumpcap on the loopback with a capture filter (`udp and src portrange 40000-40099`); resolves once it is capturing. */
-export async function startCapture(file: string, filter: string, o: { snaplen?: number } = {}): Promise<Capture> {
-  const child = spawn('dumpcap', ['-q', '-i', 'lo', '-P', '-w', file, '-f', filter, ...(o.snaplen ? ['-s', String(o.snaplen)] : []), '-B', '64'], { stdio: ['ignore', 'ignore', 'pipe'] });
+/**
+ * Starts dumpcap on the loopback with a capture filter (`udp and src
+ * portrange 40000-40099`); resolves once it is capturing. It stops by
+ * itself after `maxSeconds`, so a test killed at its timeout leaves no
+ * capture running.
+ */
+export async function startCapture(file: string, filter: string, o: { snaplen?: number; maxSeconds?: number } = {}): Promise<Capture> {
+  const child = spawn('dumpcap', ['-q', '-i', 'lo', '-P', '-w', file, '-f', filter, ...(o.snaplen ? ['-s', String(o.snaplen)] : []), '-B', '64',
+    '-a', `duration:${o.maxSeconds ?? 120}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
