@@ -24,6 +24,13 @@ export interface Line {
   outboundProxy: Endpoint | null;
 }
 
+/** The image a phone is told to run: a rollout's (with its version), or an operator's own URL (`firmwareUrl`, version unknown). */
+export interface FirmwareImage {
+  url: string;
+  version: string | null;
+  fileName: string;
+}
+
 /**
  * Everything a phone of any vendor is told, in one vendor-neutral shape.
  * Templates read only this; vendor spellings come from the family data.
@@ -49,7 +56,7 @@ export interface DeviceSettings {
   adminPassword: string;
   /** Seconds a registration is asked to last. */
   registrationExpiry: number;
-  firmwareUrl: string | null;
+  firmware: FirmwareImage | null;
   /** Text the phone shows when idle: the activation prompt for a pending phone. */
   idleText: string | null;
 }
@@ -66,6 +73,7 @@ export interface SettingsOverrides {
   outboundProxy?: { host: string; port: number } | null;
   keys?: Key[];
   pickupPrefix?: string;
+  /** The URL of an image on the operator's own server; a rollout that targets the device wins over it. */
   firmwareUrl?: string | null;
   idleText?: string | null;
 }
