@@ -24,7 +24,7 @@ export function versionProblem(version: string): string | null {
 
 // Dotted versions (Yealink 66.86.0.15, Snom 10.1.33.33, Fanvil 2.4.0) first; Cisco writes 11-3-1 and 7-5-5 in its names and 11.3.1 in its User-Agent.
 const DOTTED = /(?<![\d.])\d+(?:\.\d+){2,}/;
-const DASHED = /(?<![\d-])\d+(?:-\d+){2,}(?!\d)/;
+const DASHED = /(?<!\d)(?<!\d-)\d+(?:-\d+){2,}(?!\d)/;
 /** Families whose image names carry the version with dashes; others (Polycom's part numbers 3111-48500-001) do not. */
 const DASHED_VERSIONS = new Set(['cisco-spa', 'cisco-mpp']);
 

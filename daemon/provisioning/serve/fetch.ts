@@ -193,10 +193,10 @@ export class FileService {
   /** An uploaded image, to the device its path names, with that device's credentials, and only an image of its own model. */
   private async image(req: FetchRequest, name: string, path: { mac: string; version: string; fileName: string }): Promise<FetchResult> {
     const mac = parseMac(path.mac);
+    const ua = parseUserAgent(req.userAgent);
+    if (ua?.mac && ua.mac !== mac) return this.fail(req, name, 'forbidden', 'the User-Agent names another MAC');
     const device = mac ? await this.device(mac) : null;
     if (!device) return this.fail(req, name, 'not_found', 'firmware for an unknown device');
-    const ua = parseUserAgent(req.userAgent);
-    if (ua?.mac && ua.mac !== device.mac) return this.fail(req, name, 'forbidden', 'the User-Agent names another MAC');
     const denied = this.authorize(req, name, device);
     if (denied) return denied;
     this.noteFirmware(device, ua, req);
@@ -341,7 +341,8 @@ export class FileService {
       // This file carries the device's provisioning credentials: from now on, HTTP fetches must present them.
       const at = now();
       await this.d.knex('devices').where('id', device.id).update({ credentials_sent_at: at });
-      this.remember({ ...device, credentialsSentAt: at });
+      // The cached record, not `device`: the firmware this very request reported may be newer there.
+      this.remember({ ...(this.devices.get(device.mac) ?? device), credentialsSentAt: at });
     }
     this.event(device, req, name, file.mode === 'activation' ? 'activation' : 'ok', null);
     return { status: 'ok', file };
