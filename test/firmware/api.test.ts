@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { startTestApp, type TestApp } from '../helpers/app';
+import { databaseKinds } from '../helpers/databases';
 import { provisionedExtension } from '../provisioning/fixtures';
 import { curl, hasBinary } from '../provisioning/clients';
 
@@ -18,8 +19,8 @@ const storedFiles = (ta: TestApp) => {
   return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
 };
 
-t.test('uploads: stored under their hash, with the version from the name or given', async (t) => {
-  const ta = await startTestApp(t, 'sqlite', { env: { DIALTONE_FIRMWARE_MAX_MB: '1' } });
+for (const kind of databaseKinds()) t.test(`uploads: stored under their hash, with the version from the name or given (${kind})`, async (t) => {
+  const ta = await startTestApp(t, kind, { env: { DIALTONE_FIRMWARE_MAX_MB: '1' } });
   const rom = crypto.randomBytes(300_000);
   const created = await upload(ta, 'model=t46s&fileName=T46S(T48S,T46S)-66.86.0.15.rom', rom);
   t.equal(created.status, 201, created.raw);
@@ -88,8 +89,8 @@ t.test('an upload streamed past the limit is cut off with 413', { skip: hasBinar
   t.equal((await ta.call('GET', '/api/v1/firmware', { token: ta.operatorToken })).body.items.length, 0);
 });
 
-t.test('rollouts: hostile bodies, widening only, and the phones each stage reaches', async (t) => {
-  const ta = await startTestApp(t, 'sqlite');
+for (const kind of databaseKinds()) t.test(`rollouts: hostile bodies, widening only, and the phones each stage reaches (${kind})`, async (t) => {
+  const ta = await startTestApp(t, kind);
   const p = await provisionedExtension(ta);
   const other = await provisionedExtension(ta, 'other.pbx.example.com');
   const img = (await upload(ta, 'model=T46S&fileName=T46S-66.86.0.15.rom', 'ROM')).body;
