@@ -42,7 +42,7 @@ export function provisioningComponent(rt: Runtime, sip: Pick<SipService, 'regist
   const renderer = new TemplateRenderer();
   const cache = new RenderCache();
   const log = rt.log.child({ component: 'provisioning' });
-  const timeline = new TimelineWriter(rt.db.knex, log);
+  const timeline = new TimelineWriter(rt.db, log);
   const images = new ImageStore(rt.config.firmwareImagesDir);
   const limiter = new FailureLimiter(rt.config.provRateLimit);
   const scans = new FailureLimiter(rt.config.provRateLimit * UNKNOWN_NAMES_PER_SOURCE_FACTOR);
