@@ -81,6 +81,7 @@ export function firmwareRoutes(rt: Runtime, images: ImageStore, pendingWrites: (
       schema: {
         tags: ['firmware'], summary: 'Upload a firmware image for one model: the file is the body, its name and model in the query',
         consumes: [OCTETS],
+        body: { type: 'string', format: 'binary', description: 'The image, streamed; at most DIALTONE_FIRMWARE_MAX_MB' },
         querystring: {
           type: 'object', additionalProperties: false, required: ['model', 'fileName'],
           properties: {

@@ -153,4 +153,8 @@ for (const kind of databaseKinds()) t.test(`rollouts: hostile bodies, widening o
   t.equal(cancelled.body.status, 'cancelled');
   t.equal((await ta.call('PATCH', `/api/v1/firmware/rollouts/${listed.body.id}`, { ...op, body: { deviceIds: [ids[0], ids[2]] } })).status, 409, 'a cancelled rollout does not widen');
   t.equal((await ta.call('GET', `/api/v1/firmware/rollouts?tenantId=${p.tenant.id}`, op)).body.items.length, 2);
+
+  const docs = (await ta.call('GET', '/api/docs/json')).body;
+  t.ok(docs.paths['/api/v1/firmware/rollouts/{id}']?.get?.responses?.['200']?.content?.['application/json']?.schema?.properties?.progress, 'the OpenAPI document describes the progress');
+  t.ok(docs.paths['/api/v1/firmware']?.post?.requestBody?.content?.['application/octet-stream'], 'and the upload as a file');
 });
