@@ -7,6 +7,8 @@ import { type Assignment, type PortAssignment, type ServerDefaults, buildDeviceS
 import { mergeOverrides } from './model/overrides';
 import type { DeviceSettings, SettingsOverrides } from './model/settings';
 import type { Device } from './store/devices';
+import { firmwareTarget } from '../firmware/service';
+import { findModel } from './vendors/match';
 
 export const PROV_PREFIX = '/prov';
 
@@ -35,7 +37,6 @@ export function serverDefaults(config: Config, registrarAddress: () => string): 
     voicemailNumber: config.voicemailNumber,
     registrationServiceNumber: config.registrationService,
     activationDomain: config.activationDomain,
-    firmwareUrl: `${config.publicUrl}${PROV_PREFIX}/firmware`,
     registrationExpiry: config.sipExpiresMax,
   };
 }
@@ -94,6 +95,8 @@ export async function loadDeviceSettings(knex: Knex, secrets: SecretBox, server:
   const ports = assignment ? await portsOf(knex, secrets, device.id, assignment.tenant.id) : [];
   const tenantO = await overridesFor(knex, 'tenant', assignment?.tenant.id ?? null);
   const siteO = await overridesFor(knex, 'site', assignment?.site?.id ?? null);
+  const model = device.model ? (findModel(device.model)?.model.name ?? null) : null;
+  const firmware = await firmwareTarget(knex, { id: device.id, mac: device.mac, model, tenantId: device.tenantId, siteId: assignment?.site?.id ?? null }, server.provisioningUrl);
   const settings = buildDeviceSettings({
     server, assignment, ports,
     device: {
@@ -103,6 +106,7 @@ export async function loadDeviceSettings(knex: Knex, secrets: SecretBox, server:
     },
     // An extension's keys belong to whoever uses it: above the tenant's and site's, below the device's own.
     overrides: mergeOverrides(assignment ? tenantO.o : null, assignment ? siteO.o : null, extensionKeys(assignment), device.overrides),
+    firmware,
   });
   const stamps = [device.updatedAt, tenantO.at, siteO.at];
   const dependsOn = [device.id];

@@ -16,7 +16,7 @@ export const SAMPLE_DEVICES = {
 
 export const SERVER: ServerDefaults = {
   provisioningUrl: 'https://prov.example.net/prov', sipHost: 'sip.example.net', sipPort: 5060, ntpServers: ['ntp.example.net'],
-  voicemailNumber: '*97', registrationServiceNumber: '*8000', activationDomain: 'activate.example.net', firmwareUrl: 'https://prov.example.net/prov/firmware',
+  voicemailNumber: '*97', registrationServiceNumber: '*8000', activationDomain: 'activate.example.net',
   registrationExpiry: 3600,
 };
 
@@ -38,6 +38,8 @@ export function sampleInput(mac: string, vendor: string, model: string, assigned
     server: SERVER,
     device: { id: 'd1', mac, vendor, model, provUsername: `prov${mac}`, provPassword: 'PROVPASSWORD', activationUsername: `act${mac}abcd`, activationPassword: 'ACTIVATIONPASSWORD' },
     assignment: assigned ? { tenant, site, user, extension, sipUsername: '1001xsecret', sipPassword: 'EXTENSIONPASSWORD' } : null,
+    // A rollout's target: every family's firmware parameters show in its golden file.
+    firmware: { url: `${SERVER.provisioningUrl}/firmware/${mac.toLowerCase()}/2.0.1.5/image-2.0.1.5.bin`, version: '2.0.1.5', fileName: 'image-2.0.1.5.bin' },
     // One key of each type, and one on an expansion module: every family's key codes show in its golden file.
     overrides: {
       keys: [

@@ -1,7 +1,7 @@
 import { effectiveSettings } from '../../admin/domain/extension';
 import { displayName } from '../../admin/domain/profile';
 import type { Extension, Site, Tenant, User } from '../../admin/store/rows';
-import type { DeviceSettings, Endpoint, Key, Line, SettingsOverrides } from './settings';
+import type { DeviceSettings, Endpoint, FirmwareImage, Key, Line, SettingsOverrides } from './settings';
 
 /** What the daemon's configuration contributes: the same for every device. */
 export interface ServerDefaults {
@@ -13,7 +13,6 @@ export interface ServerDefaults {
   voicemailNumber: string;
   registrationServiceNumber: string;
   activationDomain: string;
-  firmwareUrl: string | null;
   /** What phones ask their registrations to last, in seconds: the registrar's largest grant. */
   registrationExpiry: number;
 }
@@ -56,6 +55,8 @@ export interface BuildInput {
   ports?: PortAssignment[];
   /** Already merged: tenant, site, device. */
   overrides: SettingsOverrides;
+  /** The image a firmware rollout targets the device with, if any. */
+  firmware?: FirmwareImage | null;
 }
 
 /** Directed pickup as Asterisk (FreePBX) and FreeSWITCH (FusionPBX) dial plans ship it; a tenant overrides it with pickupPrefix. */
@@ -85,7 +86,7 @@ export function buildDeviceSettings(input: BuildInput): DeviceSettings {
     // The phone's own web and menu administrator: the device's provisioning secret, which its file already carries.
     adminPassword: device.provPassword,
     registrationExpiry: server.registrationExpiry,
-    firmwareUrl: o.firmwareUrl !== undefined ? o.firmwareUrl : server.firmwareUrl,
+    firmware: input.firmware ?? (o.firmwareUrl ? { url: o.firmwareUrl, version: null, fileName: o.firmwareUrl.slice(o.firmwareUrl.lastIndexOf('/') + 1) } : null),
   };
   if (!assignment) {
     // A pending phone: credentials that reach only the registration service, and a prompt saying what to dial.

@@ -26,6 +26,13 @@ export interface Line {
   fax: boolean;
 }
 
+/** The image a phone is told to run: a rollout's (with its version), or an operator's own URL (`firmwareUrl`, version unknown). */
+export interface FirmwareImage {
+  url: string;
+  version: string | null;
+  fileName: string;
+}
+
 /**
  * Everything a phone of any vendor is told, in one vendor-neutral shape.
  * Templates read only this; vendor spellings come from the family data.
@@ -52,7 +59,7 @@ export interface DeviceSettings {
   adminPassword: string;
   /** Seconds a registration is asked to last. */
   registrationExpiry: number;
-  firmwareUrl: string | null;
+  firmware: FirmwareImage | null;
   /** Text the phone shows when idle: the activation prompt for a pending phone. */
   idleText: string | null;
   /** The tenant's corporate directory, which the phone is pointed at; null when it is off or the phone is pending. */
@@ -71,6 +78,7 @@ export interface SettingsOverrides {
   outboundProxy?: { host: string; port: number } | null;
   keys?: Key[];
   pickupPrefix?: string;
+  /** The URL of an image on the operator's own server; a rollout that targets the device wins over it. */
   firmwareUrl?: string | null;
   idleText?: string | null;
   /** false: phones in this scope get no corporate directory. */

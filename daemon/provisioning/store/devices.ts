@@ -21,6 +21,8 @@ export interface Device {
   credentialsSentAt: string | null;
   lastSeenAt: string | null;
   lastSource: string | null;
+  /** The firmware version its User-Agent last reported. */
+  firmwareVersion: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -32,7 +34,7 @@ export const deviceFromRow = (r: Row): Device => ({
   extensionId: r.extension_id ?? null, overrides: fromJsonColumn<SettingsOverrides>(r.overrides, {}),
   activationUsername: r.activation_username, activationPasswordSealed: r.activation_password_sealed,
   provUsername: r.prov_username, provPasswordSealed: r.prov_password_sealed, credentialsSentAt: r.credentials_sent_at ?? null,
-  lastSeenAt: r.last_seen_at ?? null, lastSource: r.last_source ?? null, createdAt: r.created_at, updatedAt: r.updated_at,
+  lastSeenAt: r.last_seen_at ?? null, lastSource: r.last_source ?? null, firmwareVersion: r.firmware_version ?? null, createdAt: r.created_at, updatedAt: r.updated_at,
 });
 
 export const DEVICE_UNIQUE = {
