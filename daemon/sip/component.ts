@@ -32,11 +32,14 @@ export function sipComponentWith(lookups: (rt: Runtime) => SipIdentityLookup[] =
       async start() {
         identities.start();
         await service.engine.start();
+        const { udp, tcp } = service.engine.addresses();
+        await service.nodes.start({ host: service.advertisedHost, ...(udp ? { udp } : {}), ...(tcp ? { tcp } : {}) });
         service.registrar.start();
         if (workers) await workers.run((service.engine as BuiltinEngine).udpSocket()!);
         rt.log.info({ engine: service.engine.name, ports: service.engine.addresses(), store: rt.config.redisUrl ? 'redis' : 'memory', workers: workers?.pids().length ?? 0 }, 'SIP listening');
       },
       async stop() {
+        await service.nodes.stop();
         await workers?.stop();
         service.registrar.stop();
         await service.engine.stop();

@@ -13,6 +13,8 @@ import { MemoryStore } from './registrar/memory-store';
 import { RedisStore } from './registrar/redis-store';
 import type { RegistrarStore } from './registrar/store';
 import { type ResyncResult, resyncContacts } from './resync';
+import { LocalNodes, RedisNodes, type SipNodes } from './nodes';
+import { type NodeHops, nodeHops } from './proxy/node-hop';
 
 /** The SIP side of dialtone as other parts see it: the registrar's events, bindings, resync. */
 export interface SipService {
@@ -20,6 +22,9 @@ export interface SipService {
   registrar: Registrar;
   /** The host in our Via, Contact and Record-Route headers. */
   advertisedHost: string;
+  /** The dialtone nodes sharing Redis, and the way to phones whose connection one of them holds. */
+  nodes: SipNodes;
+  hops: NodeHops;
   /** `host:port` phones and softphones register at. */
   registrarAddress(): string;
   /** `ws://host:port` for SIP over WebSocket, or null when that transport is off. */
@@ -51,13 +56,13 @@ function advertisedHost(sipHost: string, configured: string | null): string {
   return '127.0.0.1';
 }
 
-function makeEngine(rt: Runtime, advertisedHost: string): SipEngine {
+function makeEngine(rt: Runtime, advertisedHost: string, node: string): SipEngine {
   const c = rt.config;
   if (c.sipEngine === 'drachtio') {
     if (!c.drachtioSecret) throw new ConfigError('DIALTONE_DRACHTIO_SECRET is required with DIALTONE_SIP_ENGINE=drachtio');
     return new DrachtioEngine({ host: c.drachtioHost, port: c.drachtioPort, secret: c.drachtioSecret }, rt.log);
   }
-  return new BuiltinEngine({ host: c.sipHost, port: c.sipPort, wsPort: c.sipWsPort, transports: c.sipTransports, advertisedHost, timerCMs: c.sipTimerC * 1000 }, rt.log);
+  return new BuiltinEngine({ host: c.sipHost, port: c.sipPort, wsPort: c.sipWsPort, transports: c.sipTransports, advertisedHost, node, timerCMs: c.sipTimerC * 1000 }, rt.log);
 }
 
 /** The registrar's settings, the same in the daemon and in each registrar worker. */
@@ -76,7 +81,9 @@ export function registrarOptions(c: Config, secrets: SecretBox): RegistrarOption
 export function createSipService(rt: Runtime, lookups: SipIdentityLookup[] = []): { service: SipService; store: RegistrarStore; identities: ExtensionIdentities; advertisedHost: string } {
   const c = rt.config;
   const host = advertisedHost(c.sipHost, c.sipPublicHost);
-  const engine = makeEngine(rt, host);
+  const nodes: SipNodes = c.redisUrl ? new RedisNodes(c.redisUrl, rt.log) : new LocalNodes();
+  const hops = nodeHops(nodes, rt.secrets.derive('sip-node-route'));
+  const engine = makeEngine(rt, host, nodes.id);
   const store: RegistrarStore = c.redisUrl ? new RedisStore(c.redisUrl) : new MemoryStore();
   const identities = extensionIdentities({ knex: rt.db.knex, secrets: rt.secrets, changes: rt.changes, redisUrl: c.redisUrl, log: rt.log });
   const registrar = new Registrar(store, [identities.lookup, ...lookups], registrarOptions(c, rt.secrets), rt.log);
@@ -94,10 +101,12 @@ export function createSipService(rt: Runtime, lookups: SipIdentityLookup[] = [])
     engine,
     registrar,
     advertisedHost: host,
+    nodes,
+    hops,
     registrarAddress: () => `${host}:${engine.addresses().udp ?? engine.addresses().tcp ?? c.sipPort}`,
     websocketUrl: () => (engine.addresses().ws ? `ws://${host}:${engine.addresses().ws}` : null),
     async resync(aor, event) {
-      return resyncContacts(engine, aor, await registrar.bindings(aor), event);
+      return resyncContacts(engine, hops, aor, await registrar.bindings(aor), event);
     },
     serve(app) {
       applications.push(app);
