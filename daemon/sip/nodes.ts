@@ -145,6 +145,7 @@ export class RedisNodes implements SipNodes {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     if (this.own) await this.redis.hdel(this.key, this.id).catch(() => {});
+    this.own = null;
     if (this.redis.status === 'ready') await this.redis.quit().catch(() => {});
     else this.redis.disconnect();
   }

@@ -37,6 +37,14 @@ export interface SipService {
    * Services are asked in the order they were added.
    */
   serve(service: SipApplication): void;
+  /**
+   * SIGTERM: from now on a request that would start something new (outside
+   * a dialog) is answered 503 with Retry-After, so the phone or PBX tries
+   * another node; requests inside dialogs and answers still pass.
+   */
+  drain(retryAfterSeconds: number): void;
+  /** Work under way that a drain waits for: the engine's transactions and the applications' calls. */
+  busy(): number;
 }
 
 /** A part of dialtone that answers some SIP requests itself, such as the registration service. */
@@ -44,6 +52,8 @@ export interface SipApplication {
   /** True for requests this service answers: cheap, no I/O (it runs for every request). */
   owns(req: IncomingRequest): boolean;
   handle(req: IncomingRequest): void;
+  /** Work of its own under way (calls in progress) that a drain waits for. */
+  busy?(): number;
 }
 
 /** The host in our Via and Contact headers, when none is configured. */
@@ -88,7 +98,13 @@ export function createSipService(rt: Runtime, lookups: SipIdentityLookup[] = [])
   const identities = extensionIdentities({ knex: rt.db.knex, secrets: rt.secrets, changes: rt.changes, redisUrl: c.redisUrl, log: rt.log });
   const registrar = new Registrar(store, [identities.lookup, ...lookups], registrarOptions(c, rt.secrets), rt.log);
   const applications: SipApplication[] = [];
+  let retryAfter: number | null = null;
   engine.onRequest((req) => {
+    const m = req.message;
+    if (retryAfter !== null && m.headers.to?.params.tag === undefined && m.method !== 'ACK' && m.method !== 'CANCEL') {
+      req.reply(503, 'Service Unavailable', { headers: { 'retry-after': String(retryAfter), warning: '399 dialtone "this node is shutting down"' } });
+      return;
+    }
     for (const app of applications) {
       if (app.owns(req)) {
         app.handle(req);
@@ -110,6 +126,12 @@ export function createSipService(rt: Runtime, lookups: SipIdentityLookup[] = [])
     },
     serve(app) {
       applications.push(app);
+    },
+    drain(seconds) {
+      retryAfter = seconds;
+    },
+    busy() {
+      return applications.reduce((n, app) => n + (app.busy?.() ?? 0), engine.pending());
     },
   };
   return { service, store, identities, advertisedHost: host };
