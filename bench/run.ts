@@ -13,6 +13,7 @@ import { tftpGet } from './tftp-client';
  * and the same bytes: a TFTP boot storm against tftpd-hpa, keep-alive HTTP
  * fetches against nginx (wrk), and dialtone's memory with every file cached.
  * Usage: npm run build && npx ts-node-transpile-only bench/run.ts [devices] [seconds]
+ * BENCH_DAEMON_ROOT names another checkout whose build runs instead (to compare two builds in the same minutes).
  */
 const DEVICES = Number(process.argv[2] ?? 10_000);
 const SECONDS = Number(process.argv[3] ?? 10);
@@ -103,7 +104,7 @@ async function main(): Promise<void> {
     DIALTONE_DATA_DIR: dir, DIALTONE_DB_URL: `sqlite://${dir}/dialtone.sqlite`, DIALTONE_SECRET_KEY: secretKey, DIALTONE_HTTP_HOST: '127.0.0.1',
     DIALTONE_HTTP_PORT: String(httpPort), DIALTONE_TFTP_HOST: '127.0.0.1', DIALTONE_TFTP_PORT: String(tftpPort), DIALTONE_LOG_LEVEL: 'warn',
     DIALTONE_PUBLIC_URL: `http://127.0.0.1:${httpPort}`, DIALTONE_PROV_RATE_LIMIT: '100000',
-  }, httpPort);
+  }, httpPort, process.env.BENCH_DAEMON_ROOT);
   const peers: { stop(): void }[] = [];
   try {
     console.log('warming: every file once over TFTP, written to disk for the peers…');

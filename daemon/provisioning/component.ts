@@ -40,7 +40,7 @@ export function provisioningComponent(rt: Runtime, sip: Pick<SipService, 'regist
   const renderer = new TemplateRenderer();
   const cache = new RenderCache();
   const log = rt.log.child({ component: 'provisioning' });
-  const timeline = new TimelineWriter(rt.db.knex, log);
+  const timeline = new TimelineWriter(rt.db, log);
   const limiter = new FailureLimiter(rt.config.provRateLimit);
   const scans = new FailureLimiter(rt.config.provRateLimit * UNKNOWN_NAMES_PER_SOURCE_FACTOR);
   const newDevices = new FailureLimiter(rt.config.provRateLimit * NEW_DEVICES_GLOBAL_FACTOR);

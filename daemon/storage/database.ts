@@ -2,12 +2,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import knex, { type Knex } from 'knex';
 import { migrationSource } from '../../sql';
+import { SqliteWriter } from './sqlite-writer';
 
 export type Dialect = 'sqlite' | 'mysql';
 
 export interface Database {
   knex: Knex;
   dialect: Dialect;
+  /** Batches written beside the event loop, on a SQLite file's own writer thread; null where writes do not hold the loop (MariaDB) or cannot be shared (`:memory:`). */
+  offLoop: SqliteWriter | null;
   close(): Promise<void>;
 }
 
@@ -38,8 +41,10 @@ export function mysqlConnection(url: string): { host: string; port: number; user
 export function openDatabase(url: string): Database {
   const dialect = dialectOf(url);
   let instance: Knex;
+  let offLoop: SqliteWriter | null = null;
   if (dialect === 'sqlite') {
     const filename = sqliteFile(url);
+    if (filename !== ':memory:') offLoop = new SqliteWriter(filename);
     if (filename !== ':memory:') fs.mkdirSync(path.dirname(filename), { recursive: true });
     instance = knex({
       client: 'better-sqlite3',
@@ -63,7 +68,13 @@ export function openDatabase(url: string): Database {
       pool: { min: 0, max: 10 },
     });
   }
-  return { knex: instance, dialect, close: () => instance.destroy() };
+  return {
+    knex: instance, dialect, offLoop,
+    async close() {
+      await offLoop?.close();
+      await instance.destroy();
+    },
+  };
 }
 
 export async function migrate(db: Database): Promise<string[]> {

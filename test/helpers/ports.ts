@@ -18,3 +18,29 @@ export async function freeTcpPort(): Promise<number> {
   await new Promise<void>((resolve) => s.close(() => resolve()));
   return port;
 }
+
+/** `count` consecutive UDP ports free on loopback right now: sipp's `-mp` takes the port given and the three after it (RTCP, video RTP and RTCP). */
+export async function freeUdpRun(count: number): Promise<number> {
+  for (;;) {
+    const base = await freeUdpPort();
+    if (base + count > 65536) continue;
+    const held: dgram.Socket[] = [];
+    let free = true;
+    for (let p = base; p < base + count && free; p++) {
+      const s = dgram.createSocket('udp4');
+      free = await new Promise<boolean>((resolve) => {
+        s.once('error', () => resolve(false));
+        s.bind(p, '127.0.0.1', () => resolve(true));
+      });
+      held.push(s);
+    }
+    await Promise.all(held.map((s) => new Promise<void>((resolve) => {
+      try {
+        s.close(() => resolve());
+      } catch {
+        resolve();
+      }
+    })));
+    if (free) return base;
+  }
+}

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
 import { type TestApp, makeTenant, startTestApp } from './app';
+import { freeUdpRun } from './ports';
 
 export const REDIS_URL = process.env.DIALTONE_TEST_REDIS_URL ?? '';
 
@@ -47,7 +48,7 @@ export async function startSipp(t: Test, scenario: string, target: string, args:
   const file = path.join(dir, 'scenario.xml');
   fs.writeFileSync(file, scenario);
   const localPort = port ?? await freePort();
-  const media = await freePort();
+  const media = await freeUdpRun(4);
   const child = spawn('sipp', [target, '-sf', file, '-i', '127.0.0.1', '-p', String(localPort), '-mp', String(media), '-m', '1', '-l', '1',
     '-timeout', '30s', '-timeout_error', '-trace_err', '-error_file', path.join(dir, 'errors.log'), ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';

@@ -21,15 +21,15 @@ async function oneDevice(t: Test, kind: 'sqlite' | 'mysql') {
   await migrate(database);
   const row = newDeviceRow(new SecretBox(Buffer.alloc(32, 1)), { mac: '0015654aa937' as Mac, tenantId: null, vendor: 'yealink', model: 'T46S', extensionId: null });
   await database.knex('devices').insert(row);
-  return { knex: database.knex, row };
+  return { database, knex: database.knex, row };
 }
 
 for (const kind of databaseKinds()) {
   t.test(`${kind}: repeated identical fetches are counted on one entry`, async (t) => {
-    const { knex, row } = await oneDevice(t, kind);
+    const { database, knex, row } = await oneDevice(t, kind);
     const id = row.id as string;
     let clock = T0;
-    const writer = new TimelineWriter(knex, createLogger('silent'), () => clock);
+    const writer = new TimelineWriter(database, createLogger('silent'), () => clock);
     const read = async () => {
       await writer.flush();
       return (await deviceEvents(knex, id, 100)).reverse();
@@ -68,10 +68,10 @@ for (const kind of databaseKinds()) {
 }
 
 t.test('hostile values are clipped before they are compared and stored', async (t) => {
-  const { knex, row } = await oneDevice(t, 'sqlite');
+  const { database, knex, row } = await oneDevice(t, 'sqlite');
   let clock = T0;
   // Entries of one instant are listed in no particular order: each comes a second after the one before.
-  const writer = new TimelineWriter(knex, createLogger('silent'), () => (clock += 1000));
+  const writer = new TimelineWriter(database, createLogger('silent'), () => (clock += 1000));
   const long = 'A'.repeat(255);
   writer.add(row.id as string, fetched('ok', { userAgent: `${long}first`, file: `${'f'.repeat(300)}.cfg` }));
   writer.add(row.id as string, fetched('ok', { userAgent: `${long}second`, file: `${'f'.repeat(300)}.cfg` }));
@@ -110,7 +110,7 @@ for (const kind of databaseKinds()) {
     await database.knex.batchInsert('devices', rows, 100);
     const ids = rows.map((r) => r.id as string);
     let clock = T0;
-    const writer = new TimelineWriter(database.knex, createLogger('silent'), () => clock);
+    const writer = new TimelineWriter(database, createLogger('silent'), () => clock);
     // 12,000 fetches from ever-changing sources: more new entries than one batch holds.
     const total = 12_000;
     for (let i = 0; i < total; i++) {
@@ -130,7 +130,7 @@ for (const kind of databaseKinds()) {
   });
 }
 
-t.test('sqlite: a large batch is written in slices, with the event loop turning between them', async (t) => {
+t.test('sqlite: a large batch is written beside the event loop, which turns meanwhile', async (t) => {
   const database = await openTestDatabase(t, 'sqlite');
   await migrate(database);
   const row = newDeviceRow(new SecretBox(Buffer.alloc(32, 1)), { mac: '0015654aa937' as Mac, tenantId: null, vendor: 'yealink', model: 'T46S', extensionId: null });
@@ -147,7 +147,7 @@ t.test('sqlite: a large batch is written in slices, with the event loop turning 
     if (writing) setImmediate(tick);
   };
   setImmediate(tick);
-  await storeTimeline(database.knex, { inserts, counts: [], seen: [{ id: row.id as string, values: [new Date(T0).toISOString(), '10.0.0.1'] }] });
+  await storeTimeline(database, { inserts, counts: [], seen: [{ id: row.id as string, values: [new Date(T0).toISOString(), '10.0.0.1'] }] });
   writing = false;
   t.ok(turns > 1, `the event loop turned ${turns} times during the write`);
   const n = await database.knex('device_events').count({ n: '*' }).first();

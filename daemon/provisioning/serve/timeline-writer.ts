@@ -1,10 +1,10 @@
-import type { Knex } from 'knex';
 import { newId } from '../../core/ids';
 import type { Logger } from '../../core/log';
 import { type DeviceEvent, trimDeviceEvents } from '../events';
+import type { Database } from '../../storage/database';
 import { storeTimeline } from './timeline-store';
 
-// A commit waits for the disk on the event loop (better-sqlite3 is synchronous): at most one a second.
+// One write a second: on MariaDB each is a round of queries, on SQLite a batch for the writer thread.
 const FLUSH_MS = 1000;
 const FLUSH_AT = 5000;
 const TRIM_FROM = 20;
@@ -58,7 +58,7 @@ export class TimelineWriter {
   private sweepTimer: NodeJS.Timeout | null = null;
   private running: Promise<void> = Promise.resolve();
 
-  constructor(private readonly knex: Knex, private readonly log: Logger, private readonly clock: () => number = Date.now) {}
+  constructor(private readonly db: Pick<Database, 'knex' | 'offLoop'>, private readonly log: Logger, private readonly clock: () => number = Date.now) {}
 
   add(deviceId: string, e: DeviceEvent): void {
     const ms = e.at ? Date.parse(e.at) : this.clock();
@@ -126,12 +126,12 @@ export class TimelineWriter {
       for (const r of [...updates, ...inserts]) if (r.kind === 'fetch' && r.source) seen.set(r.deviceId, [lastAt(r), r.source]);
       for (const r of [...inserts, ...updates]) r.stored = r.count;
       try {
-        await storeTimeline(this.knex, { inserts: rows, counts, seen: [...seen].map(([id, values]) => ({ id, values })) });
+        await storeTimeline(this.db, { inserts: rows, counts, seen: [...seen].map(([id, values]) => ({ id, values })) });
         // The busiest devices of the batch are the ones a flood would grow: keep their timelines bounded.
         const perDevice = new Map<string, number>();
         for (const r of inserts) perDevice.set(r.deviceId, (perDevice.get(r.deviceId) ?? 0) + 1);
         const busiest = [...perDevice].filter(([, n]) => n >= TRIM_FROM).sort((a, b) => b[1] - a[1]).slice(0, 3);
-        for (const [id] of busiest) await trimDeviceEvents(this.knex, id);
+        for (const [id] of busiest) await trimDeviceEvents(this.db.knex, id);
       } catch (err) {
         this.log.error({ err, events: rows.length }, 'provisioning: could not write the device timeline');
       }
