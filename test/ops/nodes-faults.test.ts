@@ -60,8 +60,12 @@ t.test('kill -9 of one of two nodes while phones register, fetch and are called:
   let killed = false;
   const macs = Array.from({ length: 24 }, (_, i) => `0015650fa${i.toString(16).padStart(3, '0')}`);
 
+  // Every phone goes on registering until B is gone and a few rounds after, however fast the machine: the
+  // kill must find B's phones registering, so that they move to A as a phone with a second SRV target would.
   const registering = numbers.map(async (n) => {
-    for (let round = 0; round < 12; round++) {
+    for (let round = 0, after = 0; round < 12 || after < 4; round++) {
+      if (killed) after++;
+      await new Promise((r) => setTimeout(r, 50));
       const toA = atA.has(n);
       const answer = await within(phones[n]!.register(ext[n]!.username, ext[n]!.password), 3000);
       if (toA && answer) answeredByA.push(answer.status!);
