@@ -56,6 +56,13 @@ export interface App {
   /** SIGHUP: each component takes on the live options already written into `runtime.config`. */
   reload(): Promise<void>;
   httpAddress(): { host: string; port: number };
+  /**
+   * SIGTERM: no new HTTP connection, and each component takes no new work;
+   * resolves once the HTTP requests, transfers, SIP transactions and calls
+   * under way have finished. close() follows (at once, or when the daemon's
+   * DIALTONE_DRAIN_SECONDS are up).
+   */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -84,6 +91,17 @@ export async function buildApp(config: Config, opts: { log?: Logger; components?
     throw err;
   }
   let started: Component[] = [];
+  let httpClosed: Promise<void> | null = null;
+  // HTTP first: no new connection from here, while downloads under way finish; a keep-alive
+  // connection is closed as soon as its response is out rather than at its idle timeout.
+  const closeHttp = () => (httpClosed ??= (async () => {
+    const idle = setInterval(() => http.server.closeIdleConnections(), 100);
+    try {
+      await http.close();
+    } finally {
+      clearInterval(idle);
+    }
+  })());
   const httpAddress = () => {
     const a = http.server.address();
     return typeof a === 'object' && a ? { host: a.address, port: a.port } : { host: config.httpHost, port: config.httpPort };
@@ -110,15 +128,11 @@ export async function buildApp(config: Config, opts: { log?: Logger; components?
     async reload() {
       for (const c of started) await c.reload?.();
     },
+    async drain() {
+      await Promise.all([closeHttp(), ...started.map((c) => c.drain?.().catch((err: unknown) => log.error({ err, component: c.name }, 'drain failed')))]);
+    },
     async close() {
-      // HTTP first: no new connection from here, while downloads under way finish; a keep-alive
-      // connection is closed as soon as its response is out rather than at its idle timeout.
-      const idle = setInterval(() => http.server.closeIdleConnections(), 100);
-      try {
-        await http.close();
-      } finally {
-        clearInterval(idle);
-      }
+      await closeHttp();
       for (const c of started.reverse()) await c.stop?.().catch((err: unknown) => log.error({ err, component: c.name }, 'stop failed'));
       started = [];
       await runtime.leases.close();

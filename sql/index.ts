@@ -6,6 +6,8 @@ import * as activation from './006_activation';
 import * as provisioning from './002_provisioning';
 import * as eventCounts from './007_event_counts';
 import * as tenantPbx from './008_tenant_pbx';
+import * as firmware from './009_firmware';
+import * as directoryPorts from './010_directory_ports';
 
 /**
  * The migrations in order. Listed here rather than found on disk so the same
@@ -20,6 +22,8 @@ const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   '002_provisioning': provisioning,
   '007_event_counts': eventCounts,
   '008_tenant_pbx': tenantPbx,
+  '009_firmware': firmware,
+  '010_directory_ports': directoryPorts,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -22,6 +22,29 @@ export interface StreamStats {
   skipped: number;
 }
 
+/** Times one stream's packets, in the order they came: from a socket as they arrive, or from a capture's kernel times. */
+export class StreamTimer {
+  readonly stats: StreamStats = { packets: 0, deviations: [], lost: 0, skipped: 0 };
+  private last: { at: number; seq: number; ts: number } | null = null;
+
+  /** One RTP packet, `header` its first 12 bytes or more, seen at `at` ms. */
+  push(at: number, header: Buffer): void {
+    if (header.length < 12) return;
+    const seq = header.readUInt16BE(2);
+    const ts = header.readUInt32BE(4);
+    const s = this.stats;
+    s.packets++;
+    if (this.last) {
+      s.deviations.push(Math.abs(at - this.last.at - 20));
+      const seqGap = ((seq - this.last.seq + 0x10000) & 0xffff) - 1;
+      const tsGap = Math.round(((ts - this.last.ts) >>> 0) / 160) - 1;
+      s.lost += Math.max(0, seqGap);
+      s.skipped += Math.max(0, tsGap - Math.max(0, seqGap));
+    }
+    this.last = { at, seq, ts };
+  }
+}
+
 interface Pending {
   resolve(m: Message): void;
 }
@@ -116,9 +139,8 @@ export interface CallerIdentity {
 }
 
 export class Caller {
-  readonly stats: StreamStats = { packets: 0, deviations: [], lost: 0, skipped: 0 };
+  private readonly timer = new StreamTimer();
   private media!: dgram.Socket;
-  private last: { at: number; seq: number; ts: number } | null = null;
   private remote: { host: string; port: number } | null = null;
   private ok: Message | null = null;
   private callId = crypto.randomBytes(8).toString('hex');
@@ -134,20 +156,17 @@ export class Caller {
   }
 
   private receive(b: Buffer): void {
-    const at = performance.now();
-    if (b.length < 12) return;
-    const seq = b.readUInt16BE(2);
-    const ts = b.readUInt32BE(4);
-    const s = this.stats;
-    s.packets++;
-    if (this.last) {
-      s.deviations.push(Math.abs(at - this.last.at - 20));
-      const seqGap = ((seq - this.last.seq + 0x10000) & 0xffff) - 1;
-      const tsGap = Math.round(((ts - this.last.ts) >>> 0) / 160) - 1;
-      s.lost += Math.max(0, seqGap);
-      s.skipped += Math.max(0, tsGap - Math.max(0, seqGap));
-    }
-    this.last = { at, seq, ts };
+    this.timer.push(performance.now(), b);
+  }
+
+  /** The stream as this caller's socket received it. */
+  get stats(): StreamStats {
+    return this.timer.stats;
+  }
+
+  /** Where dialtone (or the peer) sends this caller's audio. */
+  get mediaPort(): number {
+    return this.media.address().port;
   }
 
   private headers(method: string, cseq: number, target: string, extra: string[] = [], body = ''): string {

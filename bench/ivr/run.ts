@@ -9,7 +9,8 @@ import { openDatabase } from '../../daemon/storage/database';
 import { freeTcpPort, freeUdpPort } from '../../test/helpers/ports';
 import { ROOT, cpuMs, rssMb, startDaemon } from '../daemon';
 import { seed } from '../seed';
-import { Caller, type CallerIdentity, SipClient, type StreamStats } from './callers';
+import { readCapture, startCapture } from '../../test/helpers/pcap';
+import { Caller, type CallerIdentity, SipClient, type StreamStats, StreamTimer } from './callers';
 
 /**
  * The registration service under a crowd of callers, against sipp playing
@@ -17,17 +18,23 @@ import { Caller, type CallerIdentity, SipClient, type StreamStats } from './call
  * credentials, dial the registration service at once (the starts spread over
  * RAMP_MS), listen to the greeting and "enter your code", key their codes as
  * RFC 4733 events, and wait for the read-back, the hang-up and the reboot.
- * Every RTP packet dialtone sends is timed where it is received. Then the
+ * Every RTP packet dialtone sends is timed twice: by dumpcap on the loopback
+ * (the kernel's time, which no receiver's delay touches: the figures the
+ * targets are read on), and where the caller's socket receives it. Then the
  * same N callers dial a sipp UAS that plays the same prompt file
- * (rtp_stream), timed the same way.
- * Usage: npm run build && npx ts-node-transpile-only bench/ivr/run.ts [calls]
+ * (rtp_stream), timed the same ways.
+ * Usage: npm run build && npx ts-node-transpile-only bench/ivr/run.ts [calls] [checkout]
+ * (`checkout`: another build of dialtone to run, to compare two in the same minutes).
  */
 const CALLS = Number(process.argv[2] ?? 500);
+const BUILD = process.argv[3] ?? ROOT;
 const RAMP_MS = Number(process.env.BENCH_RAMP_MS ?? 2000);
 const DOMAIN = 'activate.bench';
 const SERVICE = '*8000';
 // The greeting and "enter your code" last 3.94 s: the callers listen to all of it before keying.
 const LISTEN_MS = 4500;
+// dialtone's ports and sipp's, apart from each other and from the callers' (the kernel's ephemeral range).
+const RTP_PORTS = { min: 20000, max: 20000 + 4 * CALLS + 99 };
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -46,11 +53,31 @@ async function inBatches<T>(items: T[], size: number, f: (item: T, i: number) =>
   for (let start = 0; start < items.length; start += size) await Promise.all(items.slice(start, start + size).map((item, j) => f(item, start + j)));
 }
 
+/** Each caller's stream as dumpcap saw it go by: the RTP headers only (snap length 54: Ethernet, IPv4, UDP, RTP). */
+const SNAPLEN = 54;
+/**
+ * dumpcap takes the streams of this many callers, spread over the crowd:
+ * the kernel's filter leaves the others, so the capture costs the two cores
+ * little (every stream leaves in the same 20 ms batch, so a sample shows the
+ * batch's timing as well as all of them would).
+ */
+const WIRE_SAMPLE = Number(process.env.BENCH_WIRE_SAMPLE ?? 40);
+function sampleFilter(from: { min: number; max: number }, callers: Caller[]): string {
+  const step = Math.max(1, Math.floor(callers.length / WIRE_SAMPLE));
+  const ports = callers.filter((_, i) => i % step === 0).slice(0, WIRE_SAMPLE).map((c) => `dst port ${c.mediaPort}`);
+  return `udp and src host 127.0.0.1 and src portrange ${from.min}-${from.max} and (${ports.join(' or ')})`;
+}
+function wireStats(file: string, callers: Caller[]): StreamStats[] {
+  const timers = new Map(callers.map((c) => [c.mediaPort, new StreamTimer()]));
+  for (const d of readCapture(file)) timers.get(d.dstPort)?.push(d.at, d.data);
+  return [...timers.values()].map((t) => t.stats).filter((s) => s.packets > 0);
+}
+
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dialtone-bench-ivr-'));
   const secretKey = crypto.randomBytes(32).toString('hex');
   const dbUrl = `sqlite://${dir}/dialtone.sqlite`;
-  const [httpPort, sipPort, peerPort, peerMedia] = [await freeTcpPort(), await freeUdpPort(), await freeUdpPort(), 30000 + 2 * crypto.randomInt(0, 5000)];
+  const [httpPort, sipPort, peerPort, peerMedia] = [await freeTcpPort(), await freeUdpPort(), await freeUdpPort(), 25000];
   console.log(`seeding ${CALLS} extensions…`);
   await seed(dbUrl, secretKey, CALLS);
   const db = openDatabase(dbUrl);
@@ -64,8 +91,8 @@ async function main(): Promise<void> {
     DIALTONE_DATA_DIR: dir, DIALTONE_DB_URL: dbUrl, DIALTONE_SECRET_KEY: secretKey, DIALTONE_HTTP_HOST: '127.0.0.1', DIALTONE_HTTP_PORT: String(httpPort),
     DIALTONE_TFTP_HOST: '127.0.0.1', DIALTONE_TFTP_PORT: String(await freeUdpPort()), DIALTONE_SIP_HOST: '127.0.0.1', DIALTONE_SIP_PORT: String(sipPort),
     DIALTONE_SIP_TRANSPORTS: 'udp', DIALTONE_LOG_LEVEL: 'warn', DIALTONE_PUBLIC_URL: `http://127.0.0.1:${httpPort}`, DIALTONE_PROV_RATE_LIMIT: '100000',
-    DIALTONE_ACTIVATION_DOMAIN: DOMAIN, ...(process.env.BENCH_REDIS ? { DIALTONE_REDIS_URL: process.env.BENCH_REDIS } : {}),
-  }, httpPort);
+    DIALTONE_ACTIVATION_DOMAIN: DOMAIN, DIALTONE_RTP_PORTS: `${RTP_PORTS.min}-${RTP_PORTS.max}`, ...(process.env.BENCH_REDIS ? { DIALTONE_REDIS_URL: process.env.BENCH_REDIS } : {}),
+  }, httpPort, BUILD);
   const pid = daemon.child.pid!;
   try {
     const base = `http://127.0.0.1:${httpPort}`;
@@ -94,6 +121,7 @@ async function main(): Promise<void> {
     console.log(`${CALLS} phones register…`);
     await inBatches(callers, 50, (c) => c.register());
 
+    const capture = await startCapture(path.join(dir, 'dialtone.pcap'), sampleFilter(RTP_PORTS, callers), { snaplen: SNAPLEN, maxSeconds: 600 });
     console.log(`${CALLS} calls to the registration service…`);
     let active = 0;
     let peak = 0;
@@ -124,7 +152,9 @@ async function main(): Promise<void> {
     const wall = (performance.now() - started) / 1000;
     const cpu = cpuMs(pid) - cpu0;
     await sleep(2000);
+    await capture.stop();
     const dialtone = summary(callers.map((c) => c.stats));
+    const dialtoneWire = summary(wireStats(capture.file, callers));
     const rss = rssMb(pid);
     for (const c of callers) c.close();
     sipc.close();
@@ -139,6 +169,7 @@ async function main(): Promise<void> {
     const peerClient = await SipClient.open({ host: '127.0.0.1', port: peerPort });
     const peerCallers = identities.map((id) => new Caller(peerClient, { ...id, domain: 'peer.bench' }));
     for (const c of peerCallers) await c.openMedia();
+    const peerCapture = await startCapture(path.join(dir, 'peer.pcap'), sampleFilter({ min: peerMedia, max: peerMedia + 4 * CALLS + 99 }, peerCallers), { snaplen: SNAPLEN, maxSeconds: 600 });
     let peerFailed = 0;
     await Promise.all(peerCallers.map(async (c, i) => {
       await sleep((RAMP_MS * i) / CALLS);
@@ -152,7 +183,9 @@ async function main(): Promise<void> {
       }
     }));
     sipp.kill();
+    await peerCapture.stop();
     const peer = summary(peerCallers.map((c) => c.stats));
+    const peerWire = summary(wireStats(peerCapture.file, peerCallers));
     for (const c of peerCallers) c.close();
     peerClient.close();
 
@@ -160,17 +193,17 @@ async function main(): Promise<void> {
     console.log(`
 | ${CALLS} calls (peak ${peak} at once) | dialtone | sipp rtp_stream |
 | --- | --- | --- |
-| inter-packet deviation from 20 ms, p50 | ${ms(dialtone.p50)} | ${ms(peer.p50)} |
-| inter-packet deviation from 20 ms, p99 | ${ms(dialtone.p99)} | ${ms(peer.p99)} |
-| inter-packet deviation, max | ${ms(dialtone.max)} | ${ms(peer.max)} |
-| packets received | ${dialtone.packets} | ${peer.packets} |
-| packets lost (sequence gaps) | ${dialtone.lost} | ${peer.lost} |
-| frames skipped by the sender after a stall | ${dialtone.skipped} | ${peer.skipped} |
+| on the wire (dumpcap, ${WIRE_SAMPLE} streams): deviation from 20 ms, p50 | ${ms(dialtoneWire.p50)} | ${ms(peerWire.p50)} |
+| on the wire: deviation from 20 ms, p99 | ${ms(dialtoneWire.p99)} | ${ms(peerWire.p99)} |
+| on the wire: deviation, max | ${ms(dialtoneWire.max)} | ${ms(peerWire.max)} |
+| on the wire: packets, lost (sequence gaps), skipped by the sender | ${dialtoneWire.packets}, ${dialtoneWire.lost}, ${dialtoneWire.skipped} | ${peerWire.packets}, ${peerWire.lost}, ${peerWire.skipped} |
+| at the callers' sockets: deviation p50 / p99 / max | ${ms(dialtone.p50)} / ${ms(dialtone.p99)} / ${ms(dialtone.max)} | ${ms(peer.p50)} / ${ms(peer.p99)} / ${ms(peer.max)} |
+| at the callers' sockets: packets, lost, skipped | ${dialtone.packets}, ${dialtone.lost}, ${dialtone.skipped} | ${peer.packets}, ${peer.lost}, ${peer.skipped} |
 | calls failed | ${failed} | ${peerFailed} |
 | codes recognized (phone hung up on and rebooted) | ${rebooted.size} of ${CALLS} | |
 | dialtone CPU per call-second | ${((cpu / callSeconds) * 1000).toFixed(0)} µs (${cpu.toFixed(0)} ms over ${callSeconds.toFixed(0)} call-seconds, ${wall.toFixed(1)} s) | |
 | dialtone RSS after the calls | ${rss} MB | |
-p99 ratio (sipp / dialtone): ${(peer.p99 / dialtone.p99).toFixed(2)}; load average at the end ${os.loadavg()[0]!.toFixed(1)}`);
+p99 on the wire, sipp / dialtone: ${(peerWire.p99 / dialtoneWire.p99).toFixed(2)}; load average at the end ${os.loadavg()[0]!.toFixed(1)}`);
   } finally {
     await daemon.stop();
     fs.rmSync(dir, { recursive: true, force: true });

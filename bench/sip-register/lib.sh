@@ -49,11 +49,12 @@ step() {
 }
 
 # Steps up the rates until one fails; every step's line goes to stderr and to $work/<name>.steps; prints the best passing rate.
+# Arguments: name, port, [pid whose CPU is counted], [users file].
 climb() {
-  local name=$1 port=$2 pid="${3:-}" best=0
+  local name=$1 port=$2 pid="${3:-}" file="${4:-}" best=0
   for rate in "${rates[@]}"; do
     local r
-    r="$(step "$port" "$rate" "$name" "" "" "$pid")"
+    r="$(step "$port" "$rate" "$name" "$file" "" "$pid")"
     printf '%-16s %6s/s  %s\n' "$name" "$rate" "$r" | tee -a "$work/$name.steps" >&2
     case "$r" in pass*) best=$rate ;; *) break ;; esac
   done

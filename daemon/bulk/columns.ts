@@ -4,7 +4,7 @@
  * are required, as the seeds' Admin Console does.
  */
 export interface Column {
-  key: 'firstName' | 'lastName' | 'email' | 'username' | 'jobTitle' | 'department' | 'personalPhone' | 'language' | 'site' | 'extension' | 'onlineAccess';
+  key: 'firstName' | 'lastName' | 'email' | 'username' | 'jobTitle' | 'department' | 'personalPhone' | 'language' | 'site' | 'extension' | 'onlineAccess' | 'directory';
   header: string;
   required: boolean;
   basic: boolean;
@@ -23,6 +23,7 @@ export const COLUMNS: readonly Column[] = [
   { key: 'site', header: 'Site', required: false, basic: false, hint: 'the name of an existing site' },
   { key: 'extension', header: 'Extension', required: false, basic: false, hint: '2 to 10 digits: creates the extension for this profile' },
   { key: 'onlineAccess', header: 'Online Access', required: false, basic: false, hint: 'yes or no (default yes); no: the welcome email has no password link' },
+  { key: 'directory', header: 'Directory', required: false, basic: false, hint: "yes or no (default yes); no: left out of the corporate directory on the tenant's phones" },
 ];
 
 /** "First Name (required)", "first_name", "FirstName*" all name the same column. */

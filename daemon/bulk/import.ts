@@ -108,6 +108,11 @@ export async function planImport(knex: Knex, tenantId: string, bytes: Buffer): P
       firstName: values.firstName, lastName: values.lastName, email: values.email, username: values.username,
     };
     for (const key of ['jobTitle', 'department', 'personalPhone', 'language'] as const) if (values[key]) input[key] = values[key];
+    if (values.directory !== undefined) {
+      const listed = BOOL[values.directory.toLowerCase()];
+      if (listed === undefined) problems.push(problem(row.line, headerOf('directory'), 'must be yes or no'));
+      else input.directory = listed;
+    }
     if (values.site) {
       const siteId = sites.get(values.site.toLowerCase());
       if (siteId) input.siteId = siteId;

@@ -9,6 +9,8 @@ import type { Site } from '../admin/store/rows';
 import { migrate, openDatabase, type Database } from '../storage/database';
 import { BulkValidationError } from '../bulk/import';
 import { adopt, importUsersFromFile, welcomeAdministrator } from './accounts';
+import { addImageFromFile } from './firmware';
+import { listImages } from '../firmware/service';
 
 /** A mistake in how the command was called: answered with the command's usage and exit 64. */
 export class UsageError extends Error {
@@ -128,6 +130,20 @@ export const COMMANDS: Command[] = [
       required('adopt', v, 'tenant');
       return withDb(async (db) => out(await adopt(db, str(v.tenant)!, v['dry-run'] === true)));
     },
+  },
+  {
+    name: 'firmware add', synopsis: 'FILE --model M [--version V]', positionals: 1,
+    summary: "store a firmware image for one model (the version is read from the file name when not given); roll it out with POST /api/v1/firmware/rollouts",
+    options: { model: { type: 'string' }, version: { type: 'string' } },
+    flags: { model: '--model', version: '--version', fileName: 'FILE', file: 'FILE' },
+    run: (v, [file]) => {
+      required('firmware add', v, 'model');
+      return withDb(async (db) => out(await addImageFromFile(loadConfig(), db, file!, str(v.model)!, str(v.version))));
+    },
+  },
+  {
+    name: 'firmware list', synopsis: '[--model M]', summary: 'the firmware images stored, by model and newest first', options: { model: { type: 'string' } },
+    run: (v) => withDb(async (db) => out(await listImages(db.knex, str(v.model)))),
   },
   {
     name: 'token create', synopsis: '(--operator | --tenant ID) [--label L]', summary: 'create an API token (shown once): an operator sees every tenant',

@@ -5,11 +5,16 @@ export class InputFileError extends Error {}
 
 const REASONS: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'is a folder, not a file' };
 
+/** The error for a file that failed to open, read or stat, in the person's words. */
+export function unreadable(file: string, err: unknown): InputFileError {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return new InputFileError(`cannot read ${file}: ${REASONS[code] ?? code}`);
+}
+
 export function readInputFile(file: string): Buffer {
   try {
     return fs.readFileSync(file);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? '';
-    throw new InputFileError(`cannot read ${file}: ${REASONS[code] ?? code}`);
+    throw unreadable(file, err);
   }
 }

@@ -49,6 +49,9 @@ export interface Config {
   tlsCert: string | null;
   tlsKey: string | null;
   firmwareDir: string;
+  firmwareImagesDir: string;
+  firmwareMaxMb: number;
+  firmwareStuckMinutes: number;
   activationDomain: string;
   registrationService: string;
   mediaHost: string;
@@ -426,6 +429,21 @@ export const OPTIONS = [
     key: 'firmwareDir', env: 'DIALTONE_FIRMWARE_DIR', defaultText: '<data dir>/firmware',
     description: 'Folder of firmware and other static files, served read-only over TFTP and under /prov/firmware/ over HTTP.',
     fallback: (r) => path.join(r.dataDir ?? path.resolve('var'), 'firmware'), parse: file,
+  }),
+  opt({
+    key: 'firmwareImagesDir', env: 'DIALTONE_FIRMWARE_IMAGES_DIR', defaultText: '<data dir>/firmware-images',
+    description: 'Folder of the firmware images uploaded with `dialtone firmware add` or `POST /api/v1/firmware`, each stored under its SHA-256; served only to the devices a rollout targets, with their provisioning credentials. Keep it outside DIALTONE_FIRMWARE_DIR.',
+    fallback: (r) => path.join(r.dataDir ?? path.resolve('var'), 'firmware-images'), parse: file,
+  }),
+  opt({
+    key: 'firmwareMaxMb', env: 'DIALTONE_FIRMWARE_MAX_MB', defaultText: '256',
+    description: 'Largest firmware image accepted for upload, in MiB; a larger one is refused (413) as it streams in, before it fills the disk.',
+    fallback: () => 256, parse: integer(1, 4096),
+  }),
+  opt({
+    key: 'firmwareStuckMinutes', env: 'DIALTONE_FIRMWARE_STUCK_MINUTES', defaultText: '30',
+    description: 'Minutes after fetching its firmware image by which a phone should come back reporting the new version; past them a rollout shows it as stuck.',
+    fallback: () => 30, parse: integer(1, 10080),
   }),
   opt({
     key: 'activationDomain', env: 'DIALTONE_ACTIVATION_DOMAIN', defaultText: 'the host of DIALTONE_PUBLIC_URL',

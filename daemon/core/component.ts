@@ -32,6 +32,11 @@ export interface Component {
   name: string;
   http?(app: FastifyInstance): Promise<void> | void;
   start?(): Promise<void>;
+  /**
+   * SIGTERM: take no new work, and resolve once what is under way has
+   * finished (the daemon waits at most DIALTONE_DRAIN_SECONDS); stop() follows.
+   */
+  drain?(): Promise<void>;
   stop?(): Promise<void>;
   /**
    * SIGHUP: take on what can change while running (templates, certificates,

@@ -1,4 +1,5 @@
 import dgram from 'node:dgram';
+import net from 'node:net';
 
 /**
  * The UDP ports calls take their audio on, from the operator's range: an
@@ -18,6 +19,16 @@ export interface MediaPorts {
   port: number;
   rtp: dgram.Socket;
   rtcp: dgram.Socket;
+}
+
+/**
+ * Every address a call's audio goes to is an IP address (SDP's, or where
+ * the phone's packets came from): answered at once, so a frame is sent in
+ * the pacer's tick rather than on a later turn of the event loop after a
+ * resolver's callback.
+ */
+function literal(address: string, _options: unknown, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  callback(null, address, net.isIP(address));
 }
 
 function bind(socket: dgram.Socket, port: number, host: string): Promise<boolean> {
@@ -61,8 +72,8 @@ export class PortPool {
       this.next = (this.next + 1) % this.pairs;
       if (this.inUse.has(port)) continue;
       this.inUse.add(port);
-      const rtp = dgram.createSocket(family);
-      const rtcp = dgram.createSocket(family);
+      const rtp = dgram.createSocket({ type: family, lookup: literal });
+      const rtcp = dgram.createSocket({ type: family, lookup: literal });
       if ((await bind(rtp, port, this.host)) && (await bind(rtcp, port + 1, this.host))) return { port, rtp, rtcp };
       this.release({ port, rtp, rtcp });
       failures++;

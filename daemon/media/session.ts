@@ -42,6 +42,9 @@ export class MediaSession implements PacedStream {
   private timestamp = crypto.randomInt(0, 2 ** 32);
   private readonly ssrc = crypto.randomInt(1, 2 ** 32);
   private readonly tones = new ToneDetector();
+  /** Two packets written in turn, so a frame costs no allocation: each is rewritten only once its send has left the socket. */
+  private readonly packets = [0, 1].map(() => this.packet());
+  private turn = 0;
   private readonly samples = new Int16Array(FRAME_SAMPLES * 3);
   private window = 0;
   private windowCount = 0;
@@ -108,24 +111,39 @@ export class MediaSession implements PacedStream {
     this.timestamp = (this.timestamp + FRAME_SAMPLES * (skipped + 1)) >>> 0;
     if (!c || !c.send) return;
     const to = this.latched ?? (c.remote.address === this.o.signallingAddress ? c.remote : null);
-    const payload = this.next(skipped, c.codec);
-    if (!to) return;
-    const packet = Buffer.allocUnsafe(12 + payload.length);
-    writeRtp(packet, { payloadType: c.payloadType, marker: this.marker, sequence: this.sequence, timestamp: this.timestamp, ssrc: this.ssrc }, payload);
+    if (!to) {
+      this.next(skipped, c.codec, null);
+      return;
+    }
+    const socket = this.ports.rtp;
+    // A send the kernel could not take at once is still queued and holds its packet: this frame gets a new one.
+    const packet = socket.getSendQueueCount() === 0 ? this.packets[(this.turn ^= 1)]! : this.packet();
+    packet[1] = (this.marker ? 0x80 : 0) | c.payloadType;
+    packet.writeUInt16BE(this.sequence, 2);
+    packet.writeUInt32BE(this.timestamp, 4);
+    this.next(skipped, c.codec, packet);
     this.marker = false;
     this.sequence = (this.sequence + 1) & 0xffff;
-    this.ports.rtp.send(packet, to.port, to.address);
+    socket.send(packet, to.port, to.address);
   }
 
-  /** This tick's 20 ms of the prompts, `skipped` frames further on than the last one. */
-  private next(skipped: number, codec: CodecName): Buffer {
+  /** A packet with this stream's fixed header fields written (version 2, SSRC). */
+  private packet(): Buffer {
+    const b = Buffer.alloc(12 + FRAME_BYTES);
+    writeRtp(b, { payloadType: 0, marker: false, sequence: 0, timestamp: 0, ssrc: this.ssrc }, Buffer.alloc(0));
+    return b;
+  }
+
+  /** This tick's 20 ms of the prompts, `skipped` frames further on than the last one, copied into `packet`'s payload. */
+  private next(skipped: number, codec: CodecName, packet: Buffer | null): void {
     this.position += skipped;
     while (this.playing) {
       const audio = this.queue[0]![codec];
       const offset = this.position * FRAME_BYTES;
       if (offset < audio.length) {
         this.position++;
-        return audio.subarray(offset, offset + FRAME_BYTES);
+        packet && audio.copy(packet, 12, offset, offset + FRAME_BYTES);
+        return;
       }
       this.position -= audio.length / FRAME_BYTES;
       this.queue = this.queue.slice(1);
@@ -135,7 +153,7 @@ export class MediaSession implements PacedStream {
         queueMicrotask(() => this.o.events.played());
       }
     }
-    return this.o.silence[codec].subarray(0, FRAME_BYTES);
+    packet && this.o.silence[codec].copy(packet, 12, 0, FRAME_BYTES);
   }
 
   private receive(packet: Buffer, address: string, port: number): void {

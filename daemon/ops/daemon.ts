@@ -68,7 +68,7 @@ export async function runDaemon(config: Config, log: Logger): Promise<void> {
     notifier.send({ STOPPING: 1, STATUS: `draining for up to ${seconds}s` });
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), seconds * 1000)));
-    const closed = app.close().then(() => 'closed' as const, (err: unknown) => {
+    const closed = app.drain().then(() => app.close()).then(() => 'closed' as const, (err: unknown) => {
       log.error({ err }, 'stopping: a component failed to stop');
       return 'closed' as const;
     });

@@ -20,9 +20,14 @@ export function resyncOnChange(knex: Knex, sip: SipService, activationDomain: st
     }, SETTLE_MS));
   };
   const onChange = async (change: Change) => {
+    const extensions = change.kind === 'device' ? [] : await affectedExtensionIds(knex, change.kind, change.id);
+    // A phone's own extension, or one on an ATA's other port.
     const devices = change.kind === 'device'
       ? [change.id]
-      : (await knex('devices').whereIn('extension_id', await affectedExtensionIds(knex, change.kind, change.id)).select('id')).map((r: { id: string }) => r.id);
+      : [...new Set([
+        ...(await knex('devices').whereIn('extension_id', extensions).select('id')).map((r: { id: string }) => r.id),
+        ...(await knex('device_ports').whereIn('extension_id', extensions).select('device_id')).map((r: { device_id: string }) => r.device_id),
+      ])];
     for (const id of devices) schedule(id);
   };
   return {

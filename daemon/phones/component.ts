@@ -50,6 +50,7 @@ export function phonesComponent(rt: Runtime, sip: SipService): Component {
           if (req.message.method === 'INVITE' && !req.message.headers.to?.params?.tag) ivrCalls.inc();
           service.handle(req);
         },
+        busy: () => service.calls,
       });
       stops = [recordRegistrations(knex, sip, log), rt.changes.subscribe(auto.listener), auto.stop, service.stop];
     },

@@ -12,8 +12,11 @@ import { PROV_PATH, provisioningHandler, provisioningLane, provisioningRoute } f
 import { FailureLimiter } from './serve/limiter';
 import { TftpFrontEnd } from './serve/tftp';
 import { TimelineWriter } from './serve/timeline-writer';
+import { directoryDependency } from './directory-source';
 import { serverDefaults } from './settings-source';
 import { TemplateRenderer } from './templates/render';
+import { ImageStore } from '../firmware/image-store';
+import { firmwareRoutes } from '../firmware/routes';
 
 const PENDING_EXPIRY_EVERY_MS = 60 * 60 * 1000;
 // A site powering up hundreds of new phones behind a few addresses is normal; thousands a minute from everywhere is a scan.
@@ -41,11 +44,12 @@ export function provisioningComponent(rt: Runtime, sip: Pick<SipService, 'regist
   const cache = new RenderCache();
   const log = rt.log.child({ component: 'provisioning' });
   const timeline = new TimelineWriter(rt.db, log);
+  const images = new ImageStore(rt.config.firmwareImagesDir);
   const limiter = new FailureLimiter(rt.config.provRateLimit);
   const scans = new FailureLimiter(rt.config.provRateLimit * UNKNOWN_NAMES_PER_SOURCE_FACTOR);
   const newDevices = new FailureLimiter(rt.config.provRateLimit * NEW_DEVICES_GLOBAL_FACTOR);
   const files = new FileService({
-    knex: rt.db.knex, secrets: rt.secrets, log, server, firmwareDir: rt.config.firmwareDir,
+    knex: rt.db.knex, secrets: rt.secrets, log, server, firmwareDir: rt.config.firmwareDir, images,
     renderer, cache, limiter, scans, newDevices, digest: new DigestAuth(), timeline, metrics: new FetchMetrics(rt.metrics),
   });
   const httpLog = rt.log.child({ component: 'http' });
@@ -58,6 +62,8 @@ export function provisioningComponent(rt: Runtime, sip: Pick<SipService, 'regist
   let unsubscribe: (() => void) | null = rt.changes.subscribe((change) => {
     cache.invalidate(change.id);
     if (change.kind === 'device') files.forget(change.id);
+    // Any profile, extension or tenant change may rename, add or remove a directory entry.
+    if (change.kind === 'user' || change.kind === 'extension' || change.kind === 'tenant') cache.invalidate(directoryDependency(change.tenantId));
   });
   let tls: https.Server | null = null;
   let app: Parameters<NonNullable<Component['http']>>[0] | null = null;
@@ -88,6 +94,7 @@ export function provisioningComponent(rt: Runtime, sip: Pick<SipService, 'regist
       fastify.frontDoor.add(PROV_PATH, handler, lane);
       await fastify.register(provisioningRoute(handler));
       await fastify.register(deviceRoutes(rt, server, renderer, () => timeline.flush()), { prefix: '/api/v1' });
+      await fastify.register(firmwareRoutes(rt, images, () => timeline.flush()), { prefix: '/api/v1' });
     },
     async start() {
       // Files fetched over HTTP while the SIP engine was still starting named the registrar it had not bound yet.

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { newId, now } from '../core/ids';
 
-export type DeviceEventKind = 'fetch' | 'registration' | 'resync' | 'created' | 'assigned' | 'call';
+export type DeviceEventKind = 'fetch' | 'registration' | 'resync' | 'created' | 'assigned' | 'call' | 'firmware';
 
 export interface DeviceEvent {
   kind: DeviceEventKind;

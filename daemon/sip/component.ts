@@ -17,6 +17,9 @@ export interface SipComponent extends Component {
  * The SIP engine and registrar. `lookups` add identity sources after the
  * extensions (the activation lookup for pending phones goes here).
  */
+/** How often a drain looks whether the SIP work under way has finished. */
+const DRAIN_POLL_MS = 100;
+
 export function sipComponentWith(lookups: (rt: Runtime) => SipIdentityLookup[] = () => []): (rt: Runtime) => SipComponent {
   return (rt) => {
     const { service, store, identities, advertisedHost } = createSipService(rt, lookups(rt));
@@ -32,11 +35,18 @@ export function sipComponentWith(lookups: (rt: Runtime) => SipIdentityLookup[] =
       async start() {
         identities.start();
         await service.engine.start();
+        const { udp, tcp } = service.engine.addresses();
+        await service.nodes.start({ host: service.advertisedHost, ...(udp ? { udp } : {}), ...(tcp ? { tcp } : {}) });
         service.registrar.start();
         if (workers) await workers.run((service.engine as BuiltinEngine).udpSocket()!);
         rt.log.info({ engine: service.engine.name, ports: service.engine.addresses(), store: rt.config.redisUrl ? 'redis' : 'memory', workers: workers?.pids().length ?? 0 }, 'SIP listening');
       },
+      async drain() {
+        service.drain(Math.max(1, rt.config.drainSeconds));
+        while (service.busy() > 0) await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+      },
       async stop() {
+        await service.nodes.stop();
         await workers?.stop();
         service.registrar.stop();
         await service.engine.stop();

@@ -99,6 +99,13 @@ export interface SipEngine {
   isLoop(req: IncomingRequest): boolean;
   /** Ends a dialog of ours with a BYE inside it; the callback sees the answer or a timeout. */
   endDialog(dialog: UasDialog, callback?: RequestCallback): void;
+  /**
+   * Transactions under way: requests handed over and not finally answered
+   * yet (a relayed one until its answer has gone upstream), and requests
+   * sent that wait for theirs. A drain waits for none to be left, since
+   * stop() ends whatever is still under way.
+   */
+  pending(): number;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** The bound ports, for tests on port 0 and for the registrar address in credentials. */

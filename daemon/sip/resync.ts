@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { Message } from 'sip';
 import type { Flow, SipEngine } from './engine';
 import type { Binding } from './registrar/bindings';
+import type { NodeHops } from './proxy/node-hop';
 
 /** What one registered contact answered to a resync NOTIFY. */
 export interface ResyncResult {
@@ -18,31 +19,35 @@ export interface ResyncResult {
 /**
  * Sends an unsolicited NOTIFY with the vendor's resync Event (such as
  * `check-sync;reboot=false`) to each contact, over the transport and
- * connection it registered on, so phones behind NAT are reached.
+ * connection it registered on, so phones behind NAT are reached: through
+ * the dialtone node that holds that connection when it is not this one.
  */
-export async function resyncContacts(engine: SipEngine, aor: string, bindings: Binding[], event: string): Promise<ResyncResult[]> {
-  return Promise.all(bindings.map((b) => notify(engine, aor, b, event)));
+export async function resyncContacts(engine: SipEngine, hops: NodeHops, aor: string, bindings: Binding[], event: string): Promise<ResyncResult[]> {
+  return Promise.all(bindings.map((b) => notify(engine, hops, aor, b, event)));
 }
 
-function notify(engine: SipEngine, aor: string, b: Binding, event: string): Promise<ResyncResult> {
+async function notify(engine: SipEngine, hops: NodeHops, aor: string, b: Binding, event: string): Promise<ResyncResult> {
   const domain = aor.slice(aor.lastIndexOf('@') + 1);
+  const callId = `${crypto.randomBytes(12).toString('hex')}@dialtone`;
   const headers: Record<string, unknown> = {
     to: { uri: `sip:${aor}`, params: {} },
     from: { uri: `sip:dialtone@${domain}`, params: { tag: crypto.randomBytes(6).toString('hex') } },
-    'call-id': `${crypto.randomBytes(12).toString('hex')}@dialtone`,
+    'call-id': callId,
     cseq: { seq: 1, method: 'NOTIFY' },
     event,
     'subscription-state': 'terminated',
   };
-  if (b.path.length > 0) headers.route = b.path.join(', ');
+  const result = (status: number | null, reason: string): ResyncResult => ({
+    contact: b.contact, source: b.source, userAgent: b.userAgent, event, status, reason, at: new Date().toISOString(),
+  });
+  const reach = await hops.reach(b.source, callId, 'udp');
+  if ('gone' in reach) return result(null, 'not sent: the dialtone node holding the phone\'s connection is not running');
+  const route = 'hop' in reach ? [reach.hop.route, ...b.path] : b.path;
+  if (route.length > 0) headers.route = route.map((r) => `<${r.replace(/^<|>$/g, '')}>`).join(', ');
+  const flow = 'hop' in reach ? reach.hop.flow : b.source;
   return new Promise((resolve) => {
-    engine.request({ method: 'NOTIFY', uri: b.contact, headers, flow: b.source }, (err, res?: Message) => {
-      resolve({
-        contact: b.contact, source: b.source, userAgent: b.userAgent, event,
-        status: err ? null : res?.status ?? null,
-        reason: err ? err.message : res?.reason ?? '',
-        at: new Date().toISOString(),
-      });
+    engine.request({ method: 'NOTIFY', uri: b.contact, headers, flow }, (err, res?: Message) => {
+      resolve(err ? result(null, err.message) : result(res?.status ?? null, res?.reason ?? ''));
     });
   });
 }

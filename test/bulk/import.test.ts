@@ -123,3 +123,16 @@ t.test('a bulk upload sent as something else than CSV is told to send text/csv',
   t.equal(res.status, 415);
   t.equal(res.body.message, 'Content-Type "application/json" is not accepted here: send the body as text/csv');
 });
+
+t.test("the Directory column keeps a profile out of the tenant's corporate directory", async (t) => {
+  const ta = await startTestApp(t, 'sqlite');
+  const { token } = await makeTenant(ta, 'dir.example');
+  const bad = await upload(ta, token, 'First Name,Last Name,Email,Directory\r\nAda,Lovelace,ada@dir.example,maybe\r\n');
+  t.equal(bad.status, 400);
+  t.match(bad.body.details, [{ line: 2, column: 'Directory', reason: 'must be yes or no' }]);
+  const good = await upload(ta, token, 'First Name,Last Name,Email,Directory\r\nAda,Lovelace,ada@dir.example,no\r\nBob,Builder,bob@dir.example,\r\n');
+  t.equal(good.status, 201, good.raw);
+  const users = await ta.call('GET', '/api/v1/users?fields=email,directory', { token });
+  t.same(users.body.items.filter((u: { email: string }) => u.email !== 'admin@dir.example').map((u: { email: string; directory: boolean }) => [u.email, u.directory]).sort(),
+    [['ada@dir.example', false], ['bob@dir.example', true]], 'no: left out; empty: listed');
+});

@@ -5,6 +5,7 @@ import sip, { type Message } from 'sip';
 import { RawPeer, answer, registerText } from './sip-client';
 import type { SipFixture } from './sip';
 import { dtmfSamples, ulawFrame } from './audio';
+import { decodeG711 } from '../../daemon/media/g711';
 
 export const ACTIVATION_DOMAIN = 'activate.test';
 
@@ -209,11 +210,17 @@ export function heardShare(heard: Heard[], prompt: Buffer): number {
   return total === 0 ? 0 : found / total;
 }
 
-/** Where in what was heard a prompt's first non-silent frame is (the index of the packet), or -1. */
+/**
+ * Where in what was heard a prompt's first audible frame is (the index of
+ * the packet), or -1. Near-silent frames are passed over: the faint onset
+ * of one recording can be the faint tail of another.
+ */
 export function heardAt(heard: Heard[], prompt: Buffer): number {
+  const samples = new Int16Array(160);
   for (let i = 0; i < prompt.length; i += 160) {
     const frame = prompt.subarray(i, i + 160);
-    if (frame.every((b) => b === 0xff || b === 0x7f)) continue;
+    decodeG711('PCMU', frame, samples);
+    if (samples.every((s) => Math.abs(s) < 64)) continue;
     return heard.findIndex((h) => h.payload.equals(frame));
   }
   return -1;

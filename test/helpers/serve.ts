@@ -8,8 +8,8 @@ import { freePort } from './sip';
 
 export const ROOT = path.join(__dirname, '..', '..');
 
-/** `dialtone serve` from dist/ on a data dir of its own and free loopback ports, ready to be asked; stopped at the test's end. */
-export async function startServe(t: Test): Promise<{ env: NodeJS.ProcessEnv; url: string; log(): string }> {
+/** `dialtone serve` from dist/ on a data dir of its own and free loopback ports (and `extra` settings), ready to be asked; stopped at the test's end. */
+export async function startServe(t: Test, extra: Record<string, string> = {}): Promise<{ env: NodeJS.ProcessEnv; url: string; log(): string }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dialtone-serve-'));
   t.teardown(() => fs.rmSync(dataDir, { recursive: true, force: true }));
   const httpPort = await freeTcpPort();
@@ -17,7 +17,7 @@ export async function startServe(t: Test): Promise<{ env: NodeJS.ProcessEnv; url
   const env = {
     PATH: process.env.PATH, DIALTONE_DATA_DIR: dataDir, DIALTONE_PUBLIC_HOST: '127.0.0.1', DIALTONE_HTTP_HOST: '127.0.0.1',
     DIALTONE_HTTP_PORT: String(httpPort), DIALTONE_TFTP_PORT: String(await freeUdpPort()), DIALTONE_SIP_PORT: String(await freePort()),
-    DIALTONE_SIP_WS_PORT: String(await freeTcpPort()), DIALTONE_LOG_LEVEL: 'warn',
+    DIALTONE_SIP_WS_PORT: String(await freeTcpPort()), DIALTONE_LOG_LEVEL: 'warn', ...extra,
   };
   const daemon = spawn(process.execPath, [path.join(ROOT, 'dist', 'daemon', 'cli', 'main.js'), 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';

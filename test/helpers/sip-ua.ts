@@ -24,10 +24,11 @@ function routeUris(m: Message): string[] {
 }
 
 export class Ua {
-  constructor(readonly peer: RawPeer, readonly user: string, readonly domain: string) {}
+  /** `contact`: the Contact a phone keeps across connections (its own listening address); by default the peer's. */
+  constructor(readonly peer: RawPeer, readonly user: string, readonly domain: string, private readonly fixedContact?: string) {}
 
   get contact(): string {
-    return `sip:${this.user}@127.0.0.1:${this.peer.localPort};transport=${this.peer.transport.toLowerCase()}`;
+    return this.fixedContact ?? `sip:${this.user}@127.0.0.1:${this.peer.localPort};transport=${this.peer.transport.toLowerCase()}`;
   }
 
   via(): string {

@@ -5,8 +5,9 @@ import { XMLParser } from 'fast-xml-parser';
 /**
  * The parameter names a rendered file sets, spelled as the source table
  * (provisioning-templates/SOURCES.md) lists them: an index inside a name
- * becomes N (`account.N.enable`, `Line_Enable_N_`), and Grandstream's line
- * keys, two P-numbers apart from key to key, become `P1363+2k` and the like.
+ * becomes N (`account.N.enable`, `Line_Enable_N_`), Grandstream's line
+ * keys, two P-numbers apart from key to key, become `P1363+2k` and the like,
+ * and HT81x port rows `P4060+i`.
  */
 export function parametersOf(family: string, text: string): Set<string> {
   const names = new Set<string>();
@@ -37,6 +38,8 @@ function normalize(family: string, name: string): string {
     const n = Number(name.slice(1));
     if (n >= 1363 && n < 1465) return (n - 1363) % 2 === 0 ? 'P1363+2k' : 'P1364+2k';
     if (n >= 1465 && n < 1565) return (n - 1465) % 2 === 0 ? 'P1465+2k' : 'P1466+2k';
+    // HT81x port rows: one P-number apart from port to port, eight ports at most.
+    for (const base of [4060, 4090, 4120, 4150, 4180, 4595]) if (n >= base && n < base + 8) return `P${base}+i`;
     return name;
   }
   return name.replace(/\d+/g, 'N');

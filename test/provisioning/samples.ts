@@ -1,6 +1,7 @@
 import type { Extension, Site, Tenant, User } from '../../daemon/admin/store/rows';
 import { DEFAULT_SETTINGS } from '../../daemon/admin/domain/extension';
 import type { BuildInput, ServerDefaults } from '../../daemon/provisioning/model/build';
+import { type Directory, type DirectorySource, buildDirectory } from '../../daemon/provisioning/model/directory';
 
 /** One device per family: a MAC with the vendor's prefix, a model, and the User-Agent that model sends. */
 export const SAMPLE_DEVICES = {
@@ -15,7 +16,7 @@ export const SAMPLE_DEVICES = {
 
 export const SERVER: ServerDefaults = {
   provisioningUrl: 'https://prov.example.net/prov', sipHost: 'sip.example.net', sipPort: 5060, ntpServers: ['ntp.example.net'],
-  voicemailNumber: '*97', registrationServiceNumber: '*8000', activationDomain: 'activate.example.net', firmwareUrl: 'https://prov.example.net/prov/firmware',
+  voicemailNumber: '*97', registrationServiceNumber: '*8000', activationDomain: 'activate.example.net',
   registrationExpiry: 3600,
 };
 
@@ -27,7 +28,7 @@ export function sampleInput(mac: string, vendor: string, model: string, assigned
   const site: Site = { id: 's1', tenantId: 't1', name: 'HQ', address: { street: '1 Main St', city: 'Springfield', region: 'IL', postalCode: '62701', country: 'US' }, timezone: 'America/Chicago', language: 'en', createdAt: AT, updatedAt: AT };
   const user: User = {
     id: 'u1', tenantId: 't1', firstName: 'Ada <&"\'>', lastName: 'Love\nlace = injected', email: 'ada@acme.example.com', username: 'ada', kind: 'person',
-    jobTitle: null, department: null, address: null, personalPhone: null, language: 'fr', siteId: 's1', status: 'active', isAdmin: false, disabledAt: null, createdAt: AT, updatedAt: AT,
+    jobTitle: null, department: null, address: null, personalPhone: null, language: 'fr', siteId: 's1', directory: true, status: 'active', isAdmin: false, disabledAt: null, createdAt: AT, updatedAt: AT,
   };
   const extension: Extension = {
     id: 'e1', tenantId: 't1', number: '1001', userId: 'u1', siteId: null, settings: { ...DEFAULT_SETTINGS, codecs: ['G722', 'PCMU', 'PCMA', 'OPUS'] },
@@ -37,6 +38,8 @@ export function sampleInput(mac: string, vendor: string, model: string, assigned
     server: SERVER,
     device: { id: 'd1', mac, vendor, model, provUsername: `prov${mac}`, provPassword: 'PROVPASSWORD', activationUsername: `act${mac}abcd`, activationPassword: 'ACTIVATIONPASSWORD' },
     assignment: assigned ? { tenant, site, user, extension, sipUsername: '1001xsecret', sipPassword: 'EXTENSIONPASSWORD' } : null,
+    // A rollout's target: every family's firmware parameters show in its golden file.
+    firmware: { url: `${SERVER.provisioningUrl}/firmware/${mac.toLowerCase()}/2.0.1.5/image-2.0.1.5.bin`, version: '2.0.1.5', fileName: 'image-2.0.1.5.bin' },
     // One key of each type, and one on an expansion module: every family's key codes show in its golden file.
     overrides: {
       keys: [
@@ -48,5 +51,48 @@ export function sampleInput(mac: string, vendor: string, model: string, assigned
       ],
       pickupPrefix: '*8',
     },
+  };
+}
+
+type DirectoryUser = DirectorySource['users'][number];
+const person = (id: string, firstName: string, lastName: string, more: Partial<DirectoryUser> = {}): DirectoryUser => ({ id, firstName, lastName, status: 'active', directory: true, ...more });
+const ext = (number: string, userId: string | null, callerName: string | null = null): DirectorySource['extensions'][number] => ({
+  number, userId, settings: { ...DEFAULT_SETTINGS, callerId: { name: callerName, number: null } },
+});
+
+/**
+ * A tenant's records with what an administrator may type: XML metacharacters, a line break, letters beyond
+ * ASCII, an extension for a place with no profile, a profile that opted out and one that is disabled.
+ */
+export function sampleDirectory(): Directory {
+  return buildDirectory({
+    tenantName: 'Acme & <Sons>',
+    users: [
+      person('u1', 'Ada <&"\'>', 'Love\nlace'),
+      person('u2', 'Zoë', 'Ünïcode 山田'),
+      person('u3', 'Hidden', 'Person', { directory: false }),
+      person('u4', 'Gone', 'Away', { status: 'disabled' }),
+      person('u5', 'Bob', 'Builder'),
+    ],
+    extensions: [ext('1001', 'u1'), ext('1002', 'u2'), ext('1003', 'u3'), ext('1004', 'u4'), ext('1005', 'u5'), ext('1006', 'u5'), ext('2000', null, 'Front & Lobby'), ext('2001', null)],
+  });
+}
+
+/** An ATA with an extension on each listed port (port 1 is sampleInput's); `fax` ports have a fax machine. */
+export function sampleAtaInput(mac: string, vendor: string, model: string, ports: { port: number; number: string; name: string; fax: boolean }[]): BuildInput {
+  const input = sampleInput(mac, vendor, model, true);
+  const first = ports.find((p) => p.port === 1);
+  const a = input.assignment!;
+  const extensionFor = (p: { number: string; fax: boolean }, id: string): Extension => ({
+    ...a.extension, id, number: p.number, userId: null, settings: { ...a.extension.settings, callerId: { name: null, number: null }, fax: { mode: 'disabled', email: null, machine: p.fax } },
+  });
+  return {
+    ...input,
+    overrides: {},
+    assignment: first ? { ...a, extension: { ...a.extension, settings: { ...a.extension.settings, fax: { mode: 'disabled', email: null, machine: first.fax } } } } : a,
+    ports: ports.filter((p) => p.port > 1).map((p) => ({
+      port: p.port, user: { ...a.user!, id: `u${p.port}`, firstName: p.name, lastName: '' }, extension: extensionFor(p, `e${p.port}`),
+      sipUsername: `${p.number}xsecret`, sipPassword: `PORT${p.port}PASSWORD`,
+    })),
   };
 }

@@ -5,10 +5,16 @@ import { FAMILIES } from '../../daemon/provisioning/vendors/families';
 import { exampleName, findModel } from '../../daemon/provisioning/vendors/match';
 import type { Mac } from '../../daemon/provisioning/mac';
 import { parametersOf, sourceTable } from './parameters';
-import { SAMPLE_DEVICES, SERVER, sampleInput } from './samples';
+import { SAMPLE_DEVICES, SERVER, sampleAtaInput, sampleDirectory, sampleInput } from './samples';
 
 // A zone with DST and one without, so both branches of every time template are rendered.
 const ZONES = ['America/Chicago', 'Asia/Kolkata'];
+
+// ATAs render their ports' blocks: every port scheme, with a fax machine on one port and with none.
+const ATAS: Record<string, { model: string; mac: string }[]> = {
+  grandstream: [{ model: 'HT814', mac: '000b82000814' }, { model: 'HT802', mac: '000b82000802' }],
+  'cisco-spa': [{ model: 'SPA112', mac: '001565000112' }],
+};
 
 t.test('every parameter a template renders is in provisioning-templates/SOURCES.md, and every row is rendered', async (t) => {
   const table = sourceTable();
@@ -17,17 +23,28 @@ t.test('every parameter a template renders is in provisioning-templates/SOURCES.
     const sample = SAMPLE_DEVICES[family.id as keyof typeof SAMPLE_DEVICES];
     const model = findModel(sample.model)!;
     const rendered = new Set<string>();
+    const renderAll = (mac: string, input: ReturnType<typeof sampleInput>, known: NonNullable<ReturnType<typeof findModel>>) => {
+      const settings = buildDeviceSettings(input);
+      for (const rule of family.files) {
+        const name = exampleName(rule, mac as Mac, known.model);
+        if (!name) continue;
+        const m = rule.pattern.exec(name)!;
+        const data = templateData(family, { name, mac: mac as Mac, model: m.groups?.model ?? null, tag: m.groups?.tag ?? null }, rule.perDevice && !rule.directory ? settings : null, SERVER.provisioningUrl, 2026, rule.directory ? sampleDirectory() : null);
+        for (const p of parametersOf(family.id, renderer.render(family, rule, data))) rendered.add(p);
+      }
+    };
     for (const assigned of [true, false]) {
       for (const zone of ZONES) {
         const input = sampleInput(sample.mac, family.id, model.model.name, assigned);
-        const settings = buildDeviceSettings({ ...input, overrides: { ...input.overrides, timezone: zone } });
-        for (const rule of family.files) {
-          const name = exampleName(rule, sample.mac as Mac, model.model);
-          if (!name) continue;
-          const m = rule.pattern.exec(name)!;
-          const out = renderer.render(family, rule, templateData(family, { name, mac: sample.mac as Mac, model: m.groups?.model ?? null, tag: m.groups?.tag ?? null }, rule.perDevice ? settings : null, SERVER.provisioningUrl, 2026));
-          for (const p of parametersOf(family.id, out)) rendered.add(p);
-        }
+        renderAll(sample.mac, { ...input, overrides: { ...input.overrides, timezone: zone } }, model);
+      }
+    }
+    const input = sampleInput(sample.mac, family.id, model.model.name, true);
+    renderAll(sample.mac, { ...input, overrides: { ...input.overrides, directory: false } }, model);
+    for (const ata of ATAS[family.id] ?? []) {
+      const known = findModel(ata.model)!;
+      for (const fax of [false, true]) {
+        renderAll(ata.mac, sampleAtaInput(ata.mac, family.id, known.model.name, [{ port: 1, number: '2001', name: 'Reception', fax: false }, { port: 2, number: '2002', name: 'Fax', fax }]), known);
       }
     }
     const rows = table.get(family.id) ?? new Map<string, string[]>();

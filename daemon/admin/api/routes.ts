@@ -12,7 +12,7 @@ import { extensionBody, idParams, pageQuery, pbxBody, siteBody, userBody } from 
 type Id = { Params: { id: string } };
 type ListQuery = { limit?: number; offset?: number; fields?: string; [k: string]: unknown };
 
-const USER_FIELDS = ['id', 'tenantId', 'firstName', 'lastName', 'email', 'username', 'kind', 'jobTitle', 'department', 'address', 'personalPhone', 'language', 'siteId', 'status', 'isAdmin', 'disabledAt', 'createdAt', 'updatedAt'] as const;
+const USER_FIELDS = ['id', 'tenantId', 'firstName', 'lastName', 'email', 'username', 'kind', 'jobTitle', 'department', 'address', 'personalPhone', 'language', 'siteId', 'directory', 'status', 'isAdmin', 'disabledAt', 'createdAt', 'updatedAt'] as const;
 const SITE_FIELDS = ['id', 'tenantId', 'name', 'address', 'timezone', 'language', 'createdAt', 'updatedAt'] as const;
 const EXTENSION_FIELDS = ['id', 'tenantId', 'number', 'userId', 'siteId', 'callerId', 'voicemail', 'fax', 'forwarding', 'musicOnHold', 'recording', 'externalCalling', 'emergencyAddress', 'emergencyAddressSource', 'codecs', 'onlineAccess', 'createdAt', 'updatedAt'] as const;
 

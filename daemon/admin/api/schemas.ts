@@ -35,6 +35,7 @@ export const userBody = {
     username: { type: 'string', maxLength: 30, description: 'Defaults to the email; unique across all tenants, ignoring case' },
     siteId: { type: ['string', 'null'] }, jobTitle: { type: ['string', 'null'] }, department: { type: ['string', 'null'] },
     address: { ...address, type: ['object', 'null'] }, personalPhone: { type: ['string', 'null'] }, language: { type: ['string', 'null'] },
+    directory: { type: 'boolean', description: "false: left out of the tenant's corporate directory on its phones" },
   },
   required: ['firstName', 'lastName', 'email'],
 };
@@ -51,7 +52,7 @@ const forwardRule = {
 export const extensionSettings = {
   callerId: { type: 'object', properties: { name: { type: ['string', 'null'] }, number: { type: ['string', 'null'] } } },
   voicemail: { type: 'object', properties: { enabled: { type: 'boolean' }, pin: { type: 'string', description: 'Write only: 6+ digits' }, email: { type: ['string', 'null'] } } },
-  fax: { type: 'object', properties: { mode: { enum: ['disabled', 'attachment', 'link_and_attachment', 'link'] }, email: { type: ['string', 'null'] } } },
+  fax: { type: 'object', properties: { mode: { enum: ['disabled', 'attachment', 'link_and_attachment', 'link'] }, email: { type: ['string', 'null'] }, machine: { type: 'boolean', description: 'An analog fax machine is on this extension (an ATA port): its port gets fax-friendly settings' } } },
   forwarding: { type: 'array', items: forwardRule },
   musicOnHold: { type: 'string' },
   recording: { type: 'object', properties: { mode: { enum: ['off', 'on_demand', 'always'] }, announceToUser: { type: 'boolean' }, announceToCaller: { type: 'boolean' } } },

@@ -32,7 +32,8 @@ export interface ForwardRule {
 export interface ExtensionSettings {
   callerId: { name: string | null; number: string | null };
   voicemail: { enabled: boolean; email: string | null };
-  fax: { mode: FaxMode; email: string | null };
+  /** `machine`: an analog fax machine answers this extension (an ATA port), which then gets fax-friendly media settings. */
+  fax: { mode: FaxMode; email: string | null; machine: boolean };
   forwarding: ForwardRule[];
   musicOnHold: string;
   recording: { mode: RecordingMode; announceToUser: boolean; announceToCaller: boolean };
@@ -47,7 +48,7 @@ export interface ExtensionSettings {
 export const DEFAULT_SETTINGS: ExtensionSettings = {
   callerId: { name: null, number: null },
   voicemail: { enabled: true, email: null },
-  fax: { mode: 'disabled', email: null },
+  fax: { mode: 'disabled', email: null, machine: false },
   forwarding: [],
   musicOnHold: 'default',
   recording: { mode: 'off', announceToUser: false, announceToCaller: false },
@@ -63,7 +64,7 @@ export const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS) as (keyof ExtensionSet
 export interface EffectiveSettings extends Omit<ExtensionSettings, 'emergencyAddress'> {
   callerId: { name: string; number: string };
   voicemail: { enabled: boolean; email: string; pinSet: boolean };
-  fax: { mode: FaxMode; email: string | null };
+  fax: { mode: FaxMode; email: string | null; machine: boolean };
   emergencyAddress: Address | null;
   emergencyAddressSource: 'extension' | 'site' | 'none';
 }
@@ -176,10 +177,11 @@ export function applySettings(current: ExtensionSettings, input: Record<string, 
     }
   }
   if ('fax' in input) {
-    const o = subObject(p, 'fax', input.fax, ['mode', 'email']);
+    const o = subObject(p, 'fax', input.fax, ['mode', 'email', 'machine']);
     if (o) {
       if ('mode' in o) s.fax.mode = oneOf(p, 'fax.mode', o.mode, FAX_MODES) ?? s.fax.mode;
       if ('email' in o) s.fax.email = o.email === null ? null : email(p, 'fax.email', o.email, true);
+      if ('machine' in o) s.fax.machine = bool(p, 'fax.machine', o.machine) ?? s.fax.machine;
     }
   }
   if (s.fax.mode !== 'disabled' && !(s.fax.email ?? ctx.profileEmail)) {
@@ -238,7 +240,7 @@ export function effectiveSettings(stored: ExtensionSettings, ctx: { number: stri
     ...stored,
     callerId: { name: stored.callerId.name ?? name, number: stored.callerId.number ?? ctx.number },
     voicemail: { enabled: stored.voicemail.enabled, email: stored.voicemail.email ?? ctx.owner.email, pinSet: ctx.pinSet },
-    fax: { mode: stored.fax.mode, email: stored.fax.mode === 'disabled' ? stored.fax.email : stored.fax.email ?? ctx.owner.email },
+    fax: { mode: stored.fax.mode, email: stored.fax.mode === 'disabled' ? stored.fax.email : stored.fax.email ?? ctx.owner.email, machine: stored.fax.machine },
     emergencyAddress,
     emergencyAddressSource: stored.emergencyAddress ? 'extension' : ctx.siteAddress ? 'site' : 'none',
   };

@@ -17,9 +17,11 @@ export interface ProfileFields {
   personalPhone: string | null;
   language: string | null;
   siteId: string | null;
+  /** Listed in the tenant's corporate directory on its phones; false keeps the profile out of it. */
+  directory: boolean;
 }
 
-const OPTIONAL_KEYS = ['jobTitle', 'department', 'address', 'personalPhone', 'language', 'siteId'] as const;
+const OPTIONAL_KEYS = ['jobTitle', 'department', 'address', 'personalPhone', 'language', 'siteId', 'directory'] as const;
 const KNOWN_KEYS: readonly string[] = ['firstName', 'lastName', 'email', 'username', 'tenantId', ...OPTIONAL_KEYS];
 
 /** Unknown fields are refused rather than dropped, so a typo or a forbidden field never looks accepted. */
@@ -63,6 +65,10 @@ function optionalFields(p: Problems, input: Record<string, unknown>): Partial<Pr
   }
   if ('language' in input) out.language = input.language === null ? null : language(p, 'language', input.language);
   if ('address' in input) out.address = input.address === null ? null : validateAddress(p, 'address', input.address);
+  if ('directory' in input) {
+    if (typeof input.directory !== 'boolean') p.add('directory', 'must be true (listed in the corporate directory) or false');
+    else out.directory = input.directory;
+  }
   if ('siteId' in input) {
     const v = input.siteId;
     if (v !== null && typeof v !== 'string') p.add('siteId', 'must be a site id or null');
@@ -86,7 +92,7 @@ export function validateNewProfile(input: unknown): ProfileFields {
   p.throwIfAny();
   const fields: ProfileFields = {
     firstName: firstName!, lastName: lastName!, email: mail!, username: username!,
-    jobTitle: null, department: null, address: null, personalPhone: null, language: null, siteId: null,
+    jobTitle: null, department: null, address: null, personalPhone: null, language: null, siteId: null, directory: true,
   };
   for (const key of OPTIONAL_KEYS) if (key in optional) (fields as unknown as Record<string, unknown>)[key] = optional[key];
   return fields;

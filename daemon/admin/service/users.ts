@@ -28,6 +28,7 @@ export function userRow(f: Partial<ProfileFields>): Record<string, unknown> {
   if (f.personalPhone !== undefined) row.personal_phone = f.personalPhone;
   if (f.language !== undefined) row.language = f.language;
   if (f.siteId !== undefined) row.site_id = f.siteId;
+  if (f.directory !== undefined) row.in_directory = f.directory;
   return row;
 }
 

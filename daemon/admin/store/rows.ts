@@ -67,14 +67,15 @@ export const userFromRow = (r: Row): User => ({
   id: r.id, tenantId: r.tenant_id, firstName: r.first_name, lastName: r.last_name, email: r.email,
   username: r.username, kind: r.kind, jobTitle: r.job_title ?? null, department: r.department ?? null,
   address: fromJsonColumn<Address | null>(r.address, null), personalPhone: r.personal_phone ?? null,
-  language: r.language ?? null, siteId: r.site_id ?? null, status: r.status, isAdmin: toBool(r.is_admin),
+  language: r.language ?? null, siteId: r.site_id ?? null, directory: toBool(r.in_directory), status: r.status, isAdmin: toBool(r.is_admin),
   disabledAt: r.disabled_at ?? null, createdAt: r.created_at, updatedAt: r.updated_at,
 });
 
-// Settings stored before keys existed read as none.
+// Settings stored before keys and fax machines existed read as none.
 const storedSettings = (raw: string | null | undefined): ExtensionSettings => {
   const s = fromJsonColumn<ExtensionSettings>(raw, null as unknown as ExtensionSettings);
-  return s && !Array.isArray(s.keys) ? { ...s, keys: [] } : s;
+  if (!s) return s;
+  return { ...s, keys: Array.isArray(s.keys) ? s.keys : [], fax: { ...s.fax, machine: s.fax.machine === true } };
 };
 
 export const extensionFromRow = (r: Row): Extension => ({

@@ -14,7 +14,7 @@ type Id = { Params: { id: string } };
 
 const overridesDoc = {
   type: 'object',
-  description: 'codecs, timezone, ntpServers, language, voicemailNumber, transport, registrar {host, port}, outboundProxy {host, port}, keys [{index, type: line|blf|speed-dial|park, value, label, module}], pickupPrefix, firmwareUrl, idleText',
+  description: 'codecs, timezone, ntpServers, language, voicemailNumber, transport, registrar {host, port}, outboundProxy {host, port}, keys [{index, type: line|blf|speed-dial|park, value, label, module}], pickupPrefix, firmwareUrl, idleText, directory (false: no corporate directory)',
 };
 
 const deviceBody = {
@@ -23,7 +23,8 @@ const deviceBody = {
     tenantId: { type: 'string', description: 'Only with an operator token (or implied by extensionId)' },
     mac: { type: 'string', description: 'With or without separators, any case: 00:15:65:4A:A9:37, 0015654aa937' },
     model: { type: 'string', description: 'A supported model: GET /api/v1/device-models' },
-    extensionId: { type: ['string', 'null'] },
+    extensionId: { type: ['string', 'null'], description: 'The extension on the phone, or on port 1 of an ATA' },
+    ports: { type: 'object', description: 'An ATA\'s other ports: {"2": "<extension id>", "3": null}; null frees a port. Needs extensionId (port 1)' },
     overrides: overridesDoc,
     replace: { type: 'boolean', description: 'true moves the extension from the phone that has it (which is left without one) to this phone; without it that case answers 409 naming the current phone' },
   },
@@ -91,7 +92,7 @@ export function deviceRoutes(rt: Runtime, server: ServerDefaults, renderer: Temp
       await pendingWrites();
       return getDevice(knex, req.scope, req.params.id);
     });
-    app.patch<Id>('/devices/:id', { schema: { tags: ['devices'], params: idParams, body: { ...deviceBody, required: [] }, summary: 'Change model, extension (null frees it) or overrides' } },
+    app.patch<Id>('/devices/:id', { schema: { tags: ['devices'], params: idParams, body: { ...deviceBody, required: [] }, summary: 'Change model, extension (null frees it and the ports), ports or overrides' } },
       async (req) => patchDevice(deps, req.scope, req.params.id, req.body));
     app.get<Id>('/devices/:id/config', { schema: { tags: ['devices'], params: idParams, summary: 'The files the device would get, secrets masked' } },
       async (req) => previewDevice(knex, rt.secrets, server, renderer, req.scope, req.params.id));

@@ -1,7 +1,7 @@
 import { effectiveSettings } from '../../admin/domain/extension';
 import { displayName } from '../../admin/domain/profile';
 import type { Extension, Site, Tenant, User } from '../../admin/store/rows';
-import type { DeviceSettings, Endpoint, Key, Line, SettingsOverrides } from './settings';
+import type { DeviceSettings, Endpoint, FirmwareImage, Key, Line, SettingsOverrides } from './settings';
 
 /** What the daemon's configuration contributes: the same for every device. */
 export interface ServerDefaults {
@@ -13,7 +13,6 @@ export interface ServerDefaults {
   voicemailNumber: string;
   registrationServiceNumber: string;
   activationDomain: string;
-  firmwareUrl: string | null;
   /** What phones ask their registrations to last, in seconds: the registrar's largest grant. */
   registrationExpiry: number;
 }
@@ -39,12 +38,25 @@ export interface Assignment {
   sipPassword: string;
 }
 
+/** An ATA's port 2 and up, each its own extension of the same tenant. */
+export interface PortAssignment {
+  port: number;
+  user: User | null;
+  extension: Extension;
+  sipUsername: string;
+  sipPassword: string;
+}
+
 export interface BuildInput {
   server: ServerDefaults;
   device: DeviceFacts;
+  /** Port 1, or a phone's one line. */
   assignment: Assignment | null;
+  ports?: PortAssignment[];
   /** Already merged: tenant, site, device. */
   overrides: SettingsOverrides;
+  /** The image a firmware rollout targets the device with, if any. */
+  firmware?: FirmwareImage | null;
 }
 
 /** Directed pickup as Asterisk (FreePBX) and FreeSWITCH (FusionPBX) dial plans ship it; a tenant overrides it with pickupPrefix. */
@@ -74,39 +86,44 @@ export function buildDeviceSettings(input: BuildInput): DeviceSettings {
     // The phone's own web and menu administrator: the device's provisioning secret, which its file already carries.
     adminPassword: device.provPassword,
     registrationExpiry: server.registrationExpiry,
-    firmwareUrl: o.firmwareUrl !== undefined ? o.firmwareUrl : server.firmwareUrl,
+    firmware: input.firmware ?? (o.firmwareUrl ? { url: o.firmwareUrl, version: null, fileName: o.firmwareUrl.slice(o.firmwareUrl.lastIndexOf('/') + 1) } : null),
   };
   if (!assignment) {
     // A pending phone: credentials that reach only the registration service, and a prompt saying what to dial.
     const line: Line = {
       index: 1, extension: device.activationUsername, displayName: 'Activate', label: 'Activate', domain: server.activationDomain,
-      username: device.activationUsername, password: device.activationPassword, registrar, outboundProxy,
+      username: device.activationUsername, password: device.activationPassword, registrar, outboundProxy, fax: false,
     };
     return {
       ...common, mode: 'activation', lines: [line], codecs: o.codecs ?? ['G722', 'PCMU', 'PCMA'],
       timezone: o.timezone ?? 'UTC', language: o.language ?? 'en', voicemailNumber: server.registrationServiceNumber,
       keys: [{ index: 1, type: 'line', value: '1', label: 'Activate', module: 0 }, { index: 2, type: 'speed-dial', value: server.registrationServiceNumber, label: 'Activate', module: 0 }],
       pickupPrefix: o.pickupPrefix ?? DEFAULT_PICKUP_PREFIX,
-      idleText: `Activate: dial ${server.registrationServiceNumber}`,
+      idleText: `Activate: dial ${server.registrationServiceNumber}`, directory: null,
     };
   }
   const { tenant, site, user, extension } = assignment;
-  const effective = effectiveSettings(extension.settings, {
-    number: extension.number,
-    owner: user ?? { firstName: '', lastName: '', email: '' },
-    siteAddress: site?.address ?? null,
-    pinSet: extension.pinSealed !== null,
-  });
-  const name = oneLine(effective.callerId.name || (user ? displayName(user) : extension.number));
-  const line: Line = {
-    index: 1, extension: extension.number, displayName: name, label: `${extension.number} ${name}`.slice(0, 32).trim(),
-    domain: tenant.sipDomain, username: assignment.sipUsername, password: assignment.sipPassword, registrar, outboundProxy,
+  const lineOf = (index: number, a: { user: User | null; extension: Extension; sipUsername: string; sipPassword: string }): Line => {
+    const effective = effectiveSettings(a.extension.settings, {
+      number: a.extension.number,
+      owner: a.user ?? { firstName: '', lastName: '', email: '' },
+      siteAddress: site?.address ?? null,
+      pinSet: a.extension.pinSealed !== null,
+    });
+    const name = oneLine(effective.callerId.name || (a.user ? displayName(a.user) : a.extension.number));
+    return {
+      index, extension: a.extension.number, displayName: name, label: `${a.extension.number} ${name}`.slice(0, 32).trim(),
+      domain: tenant.sipDomain, username: a.sipUsername, password: a.sipPassword, registrar, outboundProxy, fax: effective.fax.machine,
+    };
   };
+  const line = lineOf(1, assignment);
+  const ports = [...(input.ports ?? [])].sort((a, b) => a.port - b.port).map((p) => lineOf(p.port, p));
   const keys: Key[] = (o.keys ?? [{ index: 1, type: 'line', value: '1', label: line.label, module: 0 }]).map((k) => ({ ...k, label: oneLine(k.label || (k.type === 'line' ? line.label : k.value)) }));
   return {
-    ...common, mode: 'full', lines: [line], codecs: o.codecs ?? extension.settings.codecs,
+    ...common, mode: 'full', lines: [line, ...ports], codecs: o.codecs ?? extension.settings.codecs,
     timezone: o.timezone ?? site?.timezone ?? 'UTC', language: o.language ?? user?.language ?? site?.language ?? 'en',
     voicemailNumber: o.voicemailNumber ?? server.voicemailNumber, keys, pickupPrefix: o.pickupPrefix ?? DEFAULT_PICKUP_PREFIX,
     idleText: o.idleText !== undefined ? o.idleText : null,
+    directory: o.directory === false ? null : { title: oneLine(tenant.name) },
   };
 }

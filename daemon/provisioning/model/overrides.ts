@@ -24,7 +24,7 @@ function port(p: Problems, field: string, v: unknown): number | undefined {
   return v as number;
 }
 
-const FIELDS = ['codecs', 'timezone', 'ntpServers', 'language', 'voicemailNumber', 'transport', 'registrar', 'outboundProxy', 'keys', 'pickupPrefix', 'firmwareUrl', 'idleText'];
+const FIELDS = ['codecs', 'timezone', 'ntpServers', 'language', 'voicemailNumber', 'transport', 'registrar', 'outboundProxy', 'keys', 'pickupPrefix', 'firmwareUrl', 'idleText', 'directory'];
 
 /** Checks an override object from the API; field names in problems are prefixed with `prefix`. */
 export function validateOverrides(input: unknown, prefix = 'overrides'): SettingsOverrides {
@@ -91,6 +91,10 @@ export function validateOverrides(input: unknown, prefix = 'overrides'): Setting
     const v = body.idleText;
     if (v !== null && (typeof v !== 'string' || v.length > 64 || /[\u0000-\u001f\u007f]/.test(v))) p.add(f('idleText'), 'must be at most 64 printable characters, or null');
     else out.idleText = v as string | null;
+  }
+  if ('directory' in body) {
+    if (typeof body.directory !== 'boolean') p.add(f('directory'), 'must be true or false (false: no corporate directory on these phones)');
+    else out.directory = body.directory;
   }
   p.throwIfAny();
   return out;

@@ -22,6 +22,15 @@ export interface Line {
   password: string;
   registrar: Endpoint;
   outboundProxy: Endpoint | null;
+  /** An analog fax machine is on this line (an ATA port): fax-friendly media settings instead of voice ones. */
+  fax: boolean;
+}
+
+/** The image a phone is told to run: a rollout's (with its version), or an operator's own URL (`firmwareUrl`, version unknown). */
+export interface FirmwareImage {
+  url: string;
+  version: string | null;
+  fileName: string;
 }
 
 /**
@@ -32,6 +41,7 @@ export interface DeviceSettings {
   /** `activation`: a pending phone that can only call the registration service. */
   mode: 'full' | 'activation';
   device: { id: string; mac: string; vendor: string | null; model: string | null };
+  /** One per extension: a phone's one line, or an ATA's ports in order (`index` is the port number). */
   lines: Line[];
   codecs: Codec[];
   /** Olson name; each template writes it in its vendor's form (model/timezone.ts). */
@@ -49,9 +59,11 @@ export interface DeviceSettings {
   adminPassword: string;
   /** Seconds a registration is asked to last. */
   registrationExpiry: number;
-  firmwareUrl: string | null;
+  firmware: FirmwareImage | null;
   /** Text the phone shows when idle: the activation prompt for a pending phone. */
   idleText: string | null;
+  /** The tenant's corporate directory, which the phone is pointed at; null when it is off or the phone is pending. */
+  directory: { title: string } | null;
 }
 
 /** What an operator may override per tenant, site or device; later scopes win. */
@@ -66,6 +78,9 @@ export interface SettingsOverrides {
   outboundProxy?: { host: string; port: number } | null;
   keys?: Key[];
   pickupPrefix?: string;
+  /** The URL of an image on the operator's own server; a rollout that targets the device wins over it. */
   firmwareUrl?: string | null;
   idleText?: string | null;
+  /** false: phones in this scope get no corporate directory. */
+  directory?: boolean;
 }

@@ -4,14 +4,17 @@ import { now } from '../../core/ids';
 import type { SecretBox } from '../../crypto/secret-box';
 import { isUniqueViolation } from '../../storage/errors';
 import { type RenderCache, type RenderedFile, renderedFile } from '../cache';
+import { directoryDependency, loadDirectory } from '../directory-source';
 import { recordDeviceEvent } from '../events';
-import type { Mac } from '../mac';
+import { type Mac, parseMac } from '../mac';
+import { parseImagePath } from '../../firmware/image-name';
+import type { ImageStore } from '../../firmware/image-store';
 import type { VendorFamily } from '../vendors/types';
 import type { ServerDefaults } from '../model/build';
 import { loadDeviceSettings } from '../settings-source';
 import { type Device, deviceByMac, deviceFromRow, newDeviceRow } from '../store/devices';
 import { type TemplateRenderer, templateData } from '../templates/render';
-import { type PathMatch, type UserAgentFacts, chooseMatch, isIgnoredName, matchPath, parseUserAgent } from '../vendors/match';
+import { type PathMatch, type UserAgentFacts, chooseMatch, findModel, isIgnoredName, matchPath, parseUserAgent } from '../vendors/match';
 import { type DigestAuth, type DigestSecret, digestSecret } from './digest';
 import { type StaticFile, findStatic } from './firmware';
 import type { FailureLimiter } from './limiter';
@@ -43,6 +46,8 @@ export interface FetchDeps {
   log: Logger;
   server: ServerDefaults;
   firmwareDir: string;
+  /** Uploaded firmware images, served to their devices under firmware/<mac>/<version>/<file>. */
+  images: ImageStore;
   renderer: TemplateRenderer;
   cache: RenderCache;
   /**
@@ -186,6 +191,44 @@ export class FileService {
     return this.device(mac).then((device) => this.matched(req, name, facts, ua, device));
   }
 
+  /** An uploaded image, to the device its path names, with that device's credentials, and only an image of its own model. */
+  private async image(req: FetchRequest, name: string, path: { mac: string; version: string; fileName: string }): Promise<FetchResult> {
+    const mac = parseMac(path.mac);
+    const ua = parseUserAgent(req.userAgent);
+    if (ua?.mac && ua.mac !== mac) return this.fail(req, name, 'forbidden', 'the User-Agent names another MAC');
+    const device = mac ? await this.device(mac) : null;
+    if (!device) return this.fail(req, name, 'not_found', 'firmware for an unknown device');
+    const denied = this.authorize(req, name, device);
+    if (denied) return denied;
+    this.noteFirmware(device, ua, req);
+    const model = device.model ? (findModel(device.model)?.model.name ?? null) : null;
+    const row = model ? await this.d.knex('firmware_images').where({ model, version: path.version, file_name: path.fileName }).first('sha256') : null;
+    const found = row ? await findStatic(this.d.images.dir, row.sha256) : null;
+    if (!found) {
+      this.event(device, req, name, 'not_found', `no image of this name and version for ${model ?? 'its model'}`);
+      return this.fail(req, name, 'not_found', 'no such firmware image for the device');
+    }
+    this.event(device, req, name, 'ok', null);
+    return { status: 'static', file: found };
+  }
+
+  /**
+   * The version a phone's User-Agent reports, when it differs from the one
+   * last recorded: into the timeline and onto the device, where a rollout's
+   * progress reads it.
+   */
+  private noteFirmware(device: Device, ua: UserAgentFacts | null, req: FetchRequest): void {
+    const version = ua?.version?.slice(0, 64);
+    if (!version || version === device.firmwareVersion) return;
+    this.remember({ ...device, firmwareVersion: version });
+    this.d.timeline.add(device.id, {
+      kind: 'firmware', transport: req.transport, source: req.source, userAgent: req.userAgent ?? null, result: 'reported',
+      detail: device.firmwareVersion ? `${version} (was ${device.firmwareVersion})` : version,
+    });
+    this.d.knex('devices').where('id', device.id).update({ firmware_version: version, firmware_reported_at: now() })
+      .catch((err: unknown) => this.d.log.error({ err, deviceId: device.id }, 'provisioning: cannot record the firmware a phone reports'));
+  }
+
   /** devices.get(mac), without the lookup while no device record came or went since the name's last request. */
   private knownDevice(facts: NameFacts, mac: Mac): Device | undefined {
     if (facts.devicesSeen !== this.devicesChanged) {
@@ -216,6 +259,8 @@ export class FileService {
   }
 
   private async unmatched(req: FetchRequest, name: string): Promise<FetchResult> {
+    const image = parseImagePath(name);
+    if (image) return this.image(req, name, image);
     const found = await findStatic(this.d.firmwareDir, name);
     if (found) return { status: 'static', file: found };
     if (isIgnoredName(name)) return { status: 'not_found', reason: 'known name, not served' };
@@ -246,26 +291,43 @@ export class FileService {
       }
       return { status: 'ok', file };
     }
-    if (device) return this.forDevice(req, name, facts, match, device);
+    if (device) return this.forDevice(req, name, facts, match, device, ua);
+    // A directory is asked for by a phone that already has its configuration: an unknown MAC here is no phone of ours.
+    if (rule.directory) return this.fail(req, name, 'not_found', 'directory of an unknown device');
     return this.createPending(req, match.mac!, family.id, ua?.family === family ? (ua.model?.model.name ?? null) : null)
-      .then((created) => (created ? this.forDevice(req, name, facts, match, created) : { status: 'rate_limited', reason: 'too many new devices from this source' }));
+      .then((created) => (created ? this.forDevice(req, name, facts, match, created, ua) : { status: 'rate_limited', reason: 'too many new devices from this source' }));
   }
 
-  private forDevice(req: FetchRequest, name: string, facts: NameFacts, match: PathMatch, device: Device): FetchResult | Promise<FetchResult> {
+  /** The answer refusing a request that lacks the device's credentials, or null when it may be served. */
+  private authorize(req: FetchRequest, name: string, device: Device): FetchResult | null {
     // Only a phone on an extension is protected: an activation file holds nothing of an extension, and
     // demanding credentials there would let whoever fetched a MAC first lock the real phone out of activation.
-    if (req.transport !== 'tftp' && device.credentialsSentAt && device.extensionId) {
-      const guesses = `auth\0${req.source}\0${device.mac}`;
-      if (req.authorization && this.d.limiter.blocked(guesses)) return { status: 'rate_limited', reason: 'too many wrong credentials for this device from this source' };
-      const user = this.d.digest.verify(req.authorization, req.method ?? 'GET', {
-        basicAllowed: req.transport === 'https',
-        secret: (u) => (u === device.provUsername ? this.provSecret(device) : null),
-      });
-      if (!user) {
-        this.event(device, req, name, 'unauthorized', req.authorization ? 'wrong credentials' : 'no credentials');
-        // A digest client always asks once without credentials to get its challenge: only wrong ones count.
-        if (req.authorization) this.penalize(this.d.limiter, guesses, req, 'too many wrong credentials for one device from one source; refusing them for the rest of the minute');
-        return { status: 'unauthorized', challenge: this.d.digest.challenge({ basic: req.transport === 'https' }) };
+    if (req.transport === 'tftp' || !device.credentialsSentAt || !device.extensionId) return null;
+    const guesses = `auth\0${req.source}\0${device.mac}`;
+    if (req.authorization && this.d.limiter.blocked(guesses)) return { status: 'rate_limited', reason: 'too many wrong credentials for this device from this source' };
+    const user = this.d.digest.verify(req.authorization, req.method ?? 'GET', {
+      basicAllowed: req.transport === 'https',
+      secret: (u) => (u === device.provUsername ? this.provSecret(device) : null),
+    });
+    if (user) return null;
+    this.event(device, req, name, 'unauthorized', req.authorization ? 'wrong credentials' : 'no credentials');
+    // A digest client always asks once without credentials to get its challenge: only wrong ones count.
+    if (req.authorization) this.penalize(this.d.limiter, guesses, req, 'too many wrong credentials for one device from one source; refusing them for the rest of the minute');
+    return { status: 'unauthorized', challenge: this.d.digest.challenge({ basic: req.transport === 'https' }) };
+  }
+
+  private forDevice(req: FetchRequest, name: string, facts: NameFacts, match: PathMatch, device: Device, ua: UserAgentFacts | null): FetchResult | Promise<FetchResult> {
+    const denied = this.authorize(req, name, device);
+    if (denied) return denied;
+    // Only once the credentials are checked: a forged User-Agent must not move a rollout along.
+    this.noteFirmware(device, ua, req);
+    if (match.rule.directory) {
+      // Never over TFTP, which has no credentials; never before the device holds credentials of its own to ask with.
+      const refused = req.transport === 'tftp' ? 'the directory is served over HTTP(S) only'
+        : !device.extensionId || !device.credentialsSentAt || !device.tenantId ? 'the device has no configuration yet' : null;
+      if (refused) {
+        this.event(device, req, name, 'not_found', refused);
+        return { status: 'not_found', reason: refused };
       }
     }
     const key = cacheKey(facts, device, match.family);
@@ -281,6 +343,7 @@ export class FileService {
   private async deliver(req: FetchRequest, name: string, key: string, match: PathMatch, device: Device, cached: RenderedFile | null): Promise<FetchResult> {
     const { family, rule } = match;
     let file = cached;
+    if (!file && rule.directory) return this.deliverDirectory(req, name, key, match, device);
     if (!file) {
       const loaded = await loadDeviceSettings(this.d.knex, this.d.secrets, this.d.server, device);
       const text = this.d.renderer.render(family, rule, templateData(family, { name, mac: match.mac, model: match.model, tag: match.tag }, loaded.settings, this.d.server.provisioningUrl));
@@ -291,9 +354,37 @@ export class FileService {
       // This file carries the device's provisioning credentials: from now on, HTTP fetches must present them.
       const at = now();
       await this.d.knex('devices').where('id', device.id).update({ credentials_sent_at: at });
-      this.remember({ ...device, credentialsSentAt: at });
+      // The cached record, not `device`: the firmware this very request reported may be newer there.
+      this.remember({ ...(this.devices.get(device.mac) ?? device), credentialsSentAt: at });
     }
     this.event(device, req, name, file.mode === 'activation' ? 'activation' : 'ok', null);
+    return { status: 'ok', file };
+  }
+
+  /**
+   * A tenant's directory file: the device's settings say whether it is on, and the file itself, the same
+   * for every phone of the tenant and vendor, is rendered once and shared until a profile, an extension
+   * or the tenant changes.
+   */
+  private async deliverDirectory(req: FetchRequest, name: string, key: string, match: PathMatch, device: Device): Promise<FetchResult> {
+    const { family, rule } = match;
+    const tenantId = device.tenantId!;
+    const loaded = await loadDeviceSettings(this.d.knex, this.d.secrets, this.d.server, device);
+    if (loaded.settings.mode !== 'full' || !loaded.settings.directory) {
+      this.event(device, req, name, 'not_found', 'the corporate directory is off for this device');
+      return { status: 'not_found', reason: 'directory off' };
+    }
+    const dependency = directoryDependency(tenantId);
+    const sharedKey = `${dependency}:${family.id}:${rule.template}`;
+    let file = this.d.cache.get(sharedKey);
+    if (!file) {
+      const { directory, lastModified } = await loadDirectory(this.d.knex, tenantId);
+      const text = this.d.renderer.render(family, rule, templateData(family, { name, mac: match.mac, model: match.model, tag: match.tag }, null, this.d.server.provisioningUrl, undefined, directory));
+      file = renderedFile(text, rule.contentType, lastModified, 'full', family.id);
+      this.d.cache.set(sharedKey, file, [dependency]);
+    }
+    this.d.cache.set(key, file, [...loaded.dependsOn, dependency]);
+    this.event(device, req, name, 'ok', null);
     return { status: 'ok', file };
   }
 

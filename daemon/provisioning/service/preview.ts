@@ -38,7 +38,8 @@ export async function previewDevice(knex: Knex, secrets: SecretBox, server: Serv
   const files: PreviewFile[] = [];
   for (const rule of family.files) {
     const name = exampleName(rule, device.mac, model);
-    if (!name || seen.has(name.toLowerCase())) continue;
+    // The directory is the tenant's, not the device's settings: nothing of it to check here.
+    if (!name || rule.directory || seen.has(name.toLowerCase())) continue;
     seen.add(name.toLowerCase());
     const m = rule.pattern.exec(name);
     const data = templateData(family, { name, mac: device.mac, model: m?.groups?.model ?? null, tag: m?.groups?.tag ?? null }, rule.perDevice ? safe : null, server.provisioningUrl);

@@ -21,6 +21,8 @@ export interface Device {
   credentialsSentAt: string | null;
   lastSeenAt: string | null;
   lastSource: string | null;
+  /** The firmware version its User-Agent last reported. */
+  firmwareVersion: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -32,12 +34,13 @@ export const deviceFromRow = (r: Row): Device => ({
   extensionId: r.extension_id ?? null, overrides: fromJsonColumn<SettingsOverrides>(r.overrides, {}),
   activationUsername: r.activation_username, activationPasswordSealed: r.activation_password_sealed,
   provUsername: r.prov_username, provPasswordSealed: r.prov_password_sealed, credentialsSentAt: r.credentials_sent_at ?? null,
-  lastSeenAt: r.last_seen_at ?? null, lastSource: r.last_source ?? null, createdAt: r.created_at, updatedAt: r.updated_at,
+  lastSeenAt: r.last_seen_at ?? null, lastSource: r.last_source ?? null, firmwareVersion: r.firmware_version ?? null, createdAt: r.created_at, updatedAt: r.updated_at,
 });
 
 export const DEVICE_UNIQUE = {
   'devices.mac': { field: 'mac', reason: 'is already a device' },
   'devices.extension_id': { field: 'extensionId', reason: 'already has a phone (one phone per extension)' },
+  'device_ports.extension_id': { field: 'ports', reason: 'names an extension that already has a phone (one phone per extension)' },
 };
 
 /** Every device gets its own activation and provisioning credentials when it is first recorded; neither is ever shared. */
@@ -74,8 +77,9 @@ export async function deviceById(knex: Knex, id: string): Promise<Device | null>
   return row ? deviceFromRow(row) : null;
 }
 
-/** The phone on an extension, for a resync after the extension changes; null when it has none. */
+/** The phone on an extension (as its extension, or on a port of an ATA), for a resync after the extension changes; null when it has none. */
 export async function deviceForExtension(knex: Knex, extensionId: string): Promise<Device | null> {
-  const row = await knex('devices').where('extension_id', extensionId).first();
+  const row = await knex('devices').where('extension_id', extensionId).first()
+    ?? await knex('devices').whereIn('id', knex('device_ports').where('extension_id', extensionId).select('device_id')).first();
   return row ? deviceFromRow(row) : null;
 }

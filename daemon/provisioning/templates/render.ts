@@ -2,8 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Eta } from 'eta';
 import { macUpper, type Mac } from '../mac';
+import type { Directory } from '../model/directory';
 import type { DeviceSettings, Endpoint, Key, Line } from '../model/settings';
 import { vendorTime } from '../model/timezone';
+import { exampleName, findModel } from '../vendors/match';
 import type { FileFormat, FileRule, VendorFamily } from '../vendors/types';
 import { escapeLine, escapeXml } from './escape';
 
@@ -22,6 +24,16 @@ export interface TemplateData {
   /** The keys the family offers, with its code for each: the phone's own, then per expansion module (modules[0] is module 1). */
   keys: { phone: RenderKey[]; modules: RenderKey[][] };
   codecs: string[];
+  /**
+   * Where the phone fetches the tenant's corporate directory, for its configuration: `url`, the same with the
+   * device's provisioning credentials in it (`authUrl`, for vendors that take them only there), and `folder`,
+   * the URL of the folder without the scheme (Grandstream appends the file name itself). Null when it is off.
+   */
+  directory: { title: string; url: string; authUrl: string; folder: string } | null;
+  /** The directory itself, in a directory file; null in every other file. */
+  dir: Directory | null;
+  /** An ATA's analog ports (`it.s.lines` holds one line per assigned port, `index` its port number); null for a phone. */
+  ata: { ports: number; layout: 'account' | 'table' } | null;
 }
 
 export interface RenderKey extends Key {
@@ -50,23 +62,47 @@ export function templatesRoot(start = __dirname): string {
   }
 }
 
+function ataOf(family: VendorFamily, settings: DeviceSettings | null): TemplateData['ata'] {
+  const model = settings?.device.model ? findModel(settings.device.model) : null;
+  if (!model || model.family !== family || !model.model.ports) return null;
+  return { ports: model.model.ports, layout: model.model.portLayout ?? 'account' };
+}
+
+function directoryLink(family: VendorFamily, settings: DeviceSettings | null, baseUrl: string, ata: TemplateData['ata']): TemplateData['directory'] {
+  const rule = family.files.find((r) => r.directory);
+  // An ATA has no screen to show a directory on.
+  if (!settings?.directory || !rule || ata) return null;
+  const url = `${baseUrl}/${exampleName(rule, settings.device.mac as Mac, null)}`;
+  const auth = new URL(url);
+  auth.username = encodeURIComponent(settings.provisioning.username);
+  auth.password = encodeURIComponent(settings.provisioning.password);
+  const folder = url.slice(0, url.lastIndexOf('/')).replace(/^[a-z]+:\/\//i, '');
+  return { title: settings.directory.title, url, authUrl: auth.href, folder };
+}
+
 export function templateData(
   family: VendorFamily,
   file: { name: string; mac: Mac | null; model: string | null; tag: string | null },
   settings: DeviceSettings | null,
   provisioningUrl: string,
   year = new Date().getUTCFullYear(),
+  dir: Directory | null = null,
 ): TemplateData {
+  const baseUrl = `${provisioningUrl}/${family.subPaths[0]}`;
+  const ata = ataOf(family, settings);
   return {
     s: settings,
     line: settings?.lines[0] ?? null,
     proxy: settings ? (settings.lines[0]!.outboundProxy ?? settings.lines[0]!.registrar) : null,
     file: { ...file, macUpper: file.mac ? macUpper(file.mac) : null },
     family: { id: family.id, name: family.name },
-    baseUrl: `${provisioningUrl}/${family.subPaths[0]}`,
+    baseUrl,
     time: settings ? vendorTime(settings.timezone, family.timezone, year) : null,
     keys: renderKeys(family, settings?.keys ?? []),
     codecs: settings ? settings.codecs.map((c) => family.codecNames[c]).filter((c): c is string => c !== undefined) : [],
+    directory: directoryLink(family, settings, baseUrl, ata),
+    dir,
+    ata,
   };
 }
 

@@ -29,14 +29,16 @@ export const FAMILIES: readonly VendorFamily[] = [
     ],
     ouis: ['0004f2', '64167f', '482567'],
     // No MAC in the User-Agent: Polycom phones name it only in the path.
-    userAgent: /^FileTransport Polycom\w+-(?<model>\w*?)-UA\/[\d.]+/i,
+    userAgent: /^FileTransport Polycom\w+-(?<model>\w*?)-UA\/(?<version>[\d.]+)/i,
     files: [
       { pattern: /^0{12}\.cfg$/i, example: '000000000000.cfg', template: 'master.cfg', perDevice: false, format: 'xml', contentType: XML },
       // Some firmware asks for <mac>.cfg before the master file (inferred, not confirmed): the same master answers.
       { pattern: new RegExp(`^${MAC}\\.cfg$`, 'i'), example: '{mac}.cfg', template: 'master.cfg', perDevice: false, format: 'xml', contentType: XML },
       { pattern: new RegExp(`^${MAC}-user\\.cfg$`, 'i'), example: '{mac}-user.cfg', template: 'user.cfg', perDevice: true, format: 'xml', contentType: XML },
+      // The phone asks for its own contact directory on its own (Poly UC guide; F polycom/5.x): the corporate directory answers.
+      { pattern: new RegExp(`^(?!0{12})${MAC}-directory\\.xml$`, 'i'), example: '{mac}-directory.xml', template: 'directory.xml', perDevice: true, directory: true, format: 'xml', contentType: XML },
     ],
-    ignored: [/^[0-9a-f]{12}-(phone|license)\.cfg$/i, /^[0-9a-f]{12}-directory\.xml$/i, /^[0-9a-f]{12}-(boot|app)\.log$/i, /^(sip|update)\.ld$/i],
+    ignored: [/^[0-9a-f]{12}-(phone|license)\.cfg$/i, /^0{12}-directory\.xml$/i, /^[0-9a-f]{12}-(boot|app)\.log$/i, /^(sip|update)\.ld$/i],
     resync: { config: 'check-sync', reboot: 'check-sync' },
     timezone: 'polycom',
     keys: { types: { blf: { code: 'normal' }, park: { code: 'automata' } }, modules: 3 },
@@ -52,13 +54,14 @@ export const FAMILIES: readonly VendorFamily[] = [
       T54S: '70', T54W: '96', T56A: '56', T57W: '97', T58A: '58', T58V: '58',
     }),
     ouis: ['001565', 'e434d7', '805ec0', '805e0c', '249ad8', '44dbd2', '644f56', 'ec1da9'],
-    userAgent: /^Yealink SIP-(?<model>[\w-]+?)(?:_E2)?\s+[\d.]+\s+(?<mac>[0-9a-f]{2}(?::?[0-9a-f]{2}){5})\b/i,
+    userAgent: /^Yealink SIP-(?<model>[\w-]+?)(?:_E2)?\s+(?<version>[\d.]+)\s+(?<mac>[0-9a-f]{2}(?::?[0-9a-f]{2}){5})\b/i,
     files: [
       { pattern: /^y0{10}(?<tag>\d\d)\.cfg$/i, example: 'y0000000000{tag}.cfg', template: 'common.cfg', perDevice: false, format: 'lines', contentType: TEXT },
       { pattern: /^y0{12}\.boot$/i, example: 'y000000000000.boot', template: 'common.boot', perDevice: false, format: 'lines', contentType: TEXT },
       { pattern: new RegExp(`^${MAC}\\.cfg$`, 'i'), example: '{mac}.cfg', template: 'mac.cfg', perDevice: true, format: 'lines', contentType: TEXT },
       // Names the MAC but carries nothing of the device: the .cfg it includes is what creates and provisions it.
       { pattern: new RegExp(`^${MAC}\\.boot$`, 'i'), example: '{mac}.boot', template: 'mac.boot', perDevice: false, format: 'lines', contentType: TEXT },
+      { pattern: new RegExp(`^directory-${MAC}\\.xml$`, 'i'), example: 'directory-{mac}.xml', template: 'directory.xml', perDevice: true, directory: true, format: 'xml', contentType: XML },
     ],
     ignored: [/^[0-9a-f]{12}-(local|contact)\.(cfg|xml)$/i, /\.rom$/i],
     // FusionPBX's events; Wazo sends a plain check-sync, which Yealink reads as reboot=false.
@@ -71,13 +74,14 @@ export const FAMILIES: readonly VendorFamily[] = [
   {
     id: 'cisco-spa', name: 'Cisco SPA5xx and SPA112/122',
     subPaths: ['cisco-spa', 'linksys'],
-    models: named('SPA301', 'SPA303', 'SPA501G', 'SPA502G', 'SPA504G', 'SPA508G', 'SPA509G', 'SPA512G', 'SPA514G', 'SPA525G', 'SPA525G2', 'SPA112', 'SPA122'),
+    models: [...named('SPA301', 'SPA303', 'SPA501G', 'SPA502G', 'SPA504G', 'SPA508G', 'SPA509G', 'SPA512G', 'SPA514G', 'SPA525G', 'SPA525G2'), { name: 'SPA112', ports: 2 }, { name: 'SPA122', ports: 2 }],
     ouis: [],
-    userAgent: /^(?:Cisco|Linksys)\/(?<model>SPA-?\d+[A-Z0-9]*)-\S+(?:\s+\((?<mac>[0-9a-f]{12})\))?/i,
+    userAgent: /^(?:Cisco|Linksys)\/(?<model>SPA-?\d+[A-Z0-9]*)-(?<version>\S+)(?:\s+\((?<mac>[0-9a-f]{12})\))?/i,
     files: [
       // The factory Profile_Rule is /spa$PSN.cfg over TFTP (Cisco SPA100 admin guide).
       { pattern: /^spa(?<model>\d{3}[a-z0-9]*)\.cfg$/i, example: '{model}.cfg', template: 'spa.cfg', perDevice: false, format: 'xml', contentType: XML },
       { pattern: new RegExp(`^${MAC}\\.xml$`, 'i'), example: '{mac}.xml', template: 'mac.xml', perDevice: true, format: 'xml', contentType: XML },
+      { pattern: new RegExp(`^directory-${MAC}\\.xml$`, 'i'), example: 'directory-{mac}.xml', template: 'directory.xml', perDevice: true, directory: true, format: 'xml', contentType: XML },
     ],
     ignored: [],
     // Sources conflict (VENDORS.md): Asterisk's sipura-check-cfg sends resync, Endpoint Manager reboot.
@@ -91,11 +95,12 @@ export const FAMILIES: readonly VendorFamily[] = [
     subPaths: ['cisco', 'cisco-mpp'],
     models: mpp('6821', '6841', '6851', '6861', '6871', '7811', '7821', '7832', '7841', '7861', '8811', '8832', '8841', '8845', '8851', '8861', '8865'),
     ouis: ['00562b'],
-    userAgent: /^Cisco-(?<model>CP-\d{4}-3PCC)\/[\d.]+\s+\((?<mac>[0-9a-f]{12})\)/i,
+    userAgent: /^Cisco-(?<model>CP-\d{4}-3PCC)\/(?<version>[\d.]+)\s+\((?<mac>[0-9a-f]{12})\)/i,
     files: [
       { pattern: /^(?<model>CP-\d{4}-3PCC)\.xml$/i, example: '{model}.xml', template: 'model.xml', perDevice: false, format: 'xml', contentType: XML },
       { pattern: new RegExp(`^${MAC}\\.xml$`, 'i'), example: '{mac}.xml', template: 'mac.xml', perDevice: true, format: 'xml', contentType: XML },
       { pattern: new RegExp(`^(?<model>CP-\\d{4}-3PCC)/${MAC}\\.cfg$`, 'i'), example: '{model}/{mac}.cfg', template: 'mac.xml', perDevice: true, format: 'xml', contentType: XML },
+      { pattern: new RegExp(`^directory-${MAC}\\.xml$`, 'i'), example: 'directory-{mac}.xml', template: 'directory.xml', perDevice: true, directory: true, format: 'xml', contentType: XML },
     ],
     ignored: [],
     // Wazo sends check-sync for firmware 11 and 12; the reboot form is not confirmed by any source, so it is the same.
@@ -107,14 +112,19 @@ export const FAMILIES: readonly VendorFamily[] = [
   {
     id: 'grandstream', name: 'Grandstream GXP/GRP and HT8xx',
     subPaths: ['grandstream'],
-    models: named(
+    models: [...named(
       'GXP1610', 'GXP1615', 'GXP1620', 'GXP1625', 'GXP1628', 'GXP1630', 'GXP2130', 'GXP2135', 'GXP2140', 'GXP2160', 'GXP2170',
-      'GRP2601', 'GRP2602', 'GRP2612', 'GRP2613', 'GRP2614', 'GRP2615', 'GRP2616', 'HT801', 'HT802', 'HT812', 'HT814', 'HT818',
+      'GRP2601', 'GRP2602', 'GRP2612', 'GRP2613', 'GRP2614', 'GRP2615', 'GRP2616',
     ),
+    // HT802's port 2 is a second account (P401, P7xx: F ht802); HT81x ports are rows P4060+i… on profile 1 or 2 (F ht814, ht818).
+    { name: 'HT801', ports: 1 }, { name: 'HT802', ports: 2 },
+    { name: 'HT812', ports: 2, portLayout: 'table' }, { name: 'HT814', ports: 4, portLayout: 'table' }, { name: 'HT818', ports: 8, portLayout: 'table' }],
     ouis: ['000b82', 'c074ad', 'ec74d7'],
-    userAgent: /^Grandstream Model HW (?<model>[A-Z]+\d+\w*)\b.*?\bDevId (?<mac>[0-9a-f]{12})\b/i,
+    userAgent: /^Grandstream Model HW (?<model>[A-Z]+\d+\w*)\b(?:.*?\bSW (?<version>[\d.]+))?.*?\bDevId (?<mac>[0-9a-f]{12})\b/i,
     files: [
       { pattern: new RegExp(`^cfg${MAC}\\.xml$`, 'i'), example: 'cfg{mac}.xml', template: 'cfg.xml', perDevice: true, format: 'xml', contentType: XML },
+      // P331 names a folder; the phone appends phonebook.xml (older GXP firmware gs_phonebook.xml), so the folder is the MAC.
+      { pattern: new RegExp(`^${MAC}/(?:gs_)?phonebook\\.xml$`, 'i'), example: '{mac}/phonebook.xml', template: 'phonebook.xml', perDevice: true, directory: true, format: 'xml', contentType: XML },
     ],
     // The legacy cfg<mac> is a binary format dialtone does not write.
     ignored: [/^cfg[0-9a-f]{12}$/i, /^cfg\.xml$/i],
@@ -129,11 +139,12 @@ export const FAMILIES: readonly VendorFamily[] = [
     subPaths: ['snom'],
     models: named('D120', 'D305', 'D315', 'D345', 'D375', 'D385', 'D710', 'D712', 'D713', 'D715', 'D717', 'D725', 'D735', 'D745', 'D765', 'D785'),
     ouis: ['000413'],
-    userAgent: /\bsnom(?<model>D\d+\w*?)-SIP\s[\d.]+.*?\b(?<mac>[0-9a-f]{12})\b/i,
+    userAgent: /\bsnom(?<model>D\d+\w*?)-SIP\s(?<version>[\d.]+).*?\b(?<mac>[0-9a-f]{12})\b/i,
     files: [
       { pattern: /^snom(?<model>D\d{3}\w*)\.htm$/i, example: 'snom{model}.htm', template: 'model.htm', perDevice: false, format: 'xml', contentType: XML },
       { pattern: new RegExp(`^snom(?<model>D\\d{3}\\w*?)-${MAC}\\.htm$`, 'i'), example: 'snom{model}-{MAC}.htm', template: 'settings.xml', perDevice: true, format: 'xml', contentType: XML },
       { pattern: new RegExp(`^${MAC}\\.xml$`, 'i'), example: '{MAC}.xml', template: 'settings.xml', perDevice: true, format: 'xml', contentType: XML },
+      { pattern: new RegExp(`^directory-${MAC}\\.xml$`, 'i'), example: 'directory-{mac}.xml', template: 'directory.xml', perDevice: true, directory: true, format: 'xml', contentType: XML },
     ],
     ignored: [],
     resync: { config: 'check-sync;reboot=false', reboot: 'check-sync;reboot=true' },
@@ -146,10 +157,11 @@ export const FAMILIES: readonly VendorFamily[] = [
     subPaths: ['fanvil'],
     models: named('X1S', 'X1SP', 'X3S', 'X3SP', 'X3U', 'X4U', 'X5S', 'X5U', 'X6', 'X6U', 'X7', 'X7C', 'X210', 'X301', 'X303'),
     ouis: ['00a859', '0c383e'],
-    userAgent: /^Fanvil (?<model>X\w+?)(?:-V\d+)?\s+[\d.]+\s+(?<mac>[0-9a-f]{12})\b/i,
+    userAgent: /^Fanvil (?<model>X\w+?)(?:-V\d+)?\s+(?<version>[\d.]+)\s+(?<mac>[0-9a-f]{12})\b/i,
     files: [
       { pattern: /^f0C0(?<tag>[0-9a-z]{7})\.cfg$/i, example: 'f0C00580000.cfg', template: 'common.cfg', perDevice: false, format: 'lines', contentType: TEXT },
       { pattern: new RegExp(`^${MAC}\\.cfg$`, 'i'), example: '{mac}.cfg', template: 'mac.cfg', perDevice: true, format: 'lines', contentType: TEXT },
+      { pattern: new RegExp(`^directory-${MAC}\\.xml$`, 'i'), example: 'directory-{mac}.xml', template: 'directory.xml', perDevice: true, directory: true, format: 'xml', contentType: XML },
     ],
     ignored: [],
     resync: { config: 'check-sync', reboot: 'check-sync;reboot=true' },

@@ -29,6 +29,8 @@ export interface UserAgentFacts {
   family: VendorFamily;
   model: KnownModel | null;
   mac: Mac | null;
+  /** The firmware version the phone reports, as its vendor writes it. */
+  version: string | null;
 }
 
 export function parseUserAgent(ua: string | undefined): UserAgentFacts | null {
@@ -38,7 +40,7 @@ export function parseUserAgent(ua: string | undefined): UserAgentFacts | null {
     const m = family.userAgent.exec(text);
     if (!m) continue;
     const model = m.groups?.model ? findModel(m.groups.model) : null;
-    return { family, model: model && model.family === family ? model : null, mac: m.groups?.mac ? parseMac(m.groups.mac) : null };
+    return { family, model: model && model.family === family ? model : null, mac: m.groups?.mac ? parseMac(m.groups.mac) : null, version: m.groups?.version ?? null };
   }
   return null;
 }

@@ -16,6 +16,11 @@ export interface FileRule {
   template: string;
   /** Per-device files carry secrets; common files never do. */
   perDevice: boolean;
+  /**
+   * The tenant's corporate directory rather than the device's settings: served behind the device's
+   * credentials like its own files, only to a device on an extension whose directory is on.
+   */
+  directory?: true;
   format: FileFormat;
   contentType: string;
 }
@@ -23,6 +28,13 @@ export interface FileRule {
 export interface ModelSpec {
   name: string;
   aliases?: string[];
+  /** An ATA's analog ports, each its own extension; a phone has none. */
+  ports?: number;
+  /**
+   * `table`: the ports are rows of one table and take their server from a shared profile (Grandstream HT81x);
+   * otherwise each port is a whole SIP account of its own (HT802, SPA112).
+   */
+  portLayout?: 'table';
   /** A per-model token some common file names carry (Yealink's y0000000000XX.cfg). */
   tag?: string;
 }

@@ -41,6 +41,8 @@ export class BuiltinEngine implements SipEngine {
   private readonly server = new ServerTransactions();
   private readonly client = new ClientTransactions();
   private readonly relay: ProxyCore;
+  /** Requests handed to the handler and not finally answered yet. */
+  private unanswered = 0;
 
   constructor(private readonly opts: BuiltinOptions, private readonly log: Logger) {
     this.transports = new Transports(opts, (parsed, flow) => this.inbound(parsed, flow), log);
@@ -74,6 +76,10 @@ export class BuiltinEngine implements SipEngine {
 
   addresses(): Partial<Record<SipTransport, number>> {
     return this.transports.ports();
+  }
+
+  pending(): number {
+    return this.unanswered + this.client.size;
   }
 
   /** Requests being relayed now, and those kept a while after their answer. */
@@ -117,9 +123,11 @@ export class BuiltinEngine implements SipEngine {
       }
     }
     let answered = false;
+    let counted = false;
     const reply = (status: number, reason: string, o: ReplyOptions = {}) => {
       if (answered) return;
       answered = status >= 200;
+      if (answered && counted) this.unanswered--;
       const text = stringify(response(m, status, reason, o));
       if (flow.transport !== 'udp') {
         this.transports.send(flow, text);
@@ -141,6 +149,8 @@ export class BuiltinEngine implements SipEngine {
       reply(200, 'OK');
       return;
     }
+    counted = true;
+    this.unanswered++;
     this.handler({ message: m, source: flow, reply });
   }
 

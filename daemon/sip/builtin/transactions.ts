@@ -152,6 +152,10 @@ export class ClientTransactions {
     p.callback(err, m);
   }
 
+  get size(): number {
+    return this.pending.size;
+  }
+
   cancelAll(): void {
     for (const branch of [...this.pending.keys()]) this.finish(branch, new Error('SIP engine stopped'));
   }

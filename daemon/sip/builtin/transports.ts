@@ -1,10 +1,10 @@
-import crypto from 'node:crypto';
 import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../../core/log';
 import type { Flow, SipTransport } from '../engine';
+import { connectionId, newNodeId } from '../nodes';
 import { MAX_BODY_BYTES, MAX_HEADER_BYTES, type Parsed, StreamFramer, parseMessage } from './wire';
 
 export interface TransportOptions {
@@ -12,6 +12,8 @@ export interface TransportOptions {
   port: number;
   wsPort: number | null;
   transports: SipTransport[];
+  /** The dialtone node these sockets are, named in every stream connection's id (see nodes.ts). */
+  node?: string;
   /** A UDP socket another process bound and shared with this one: used as it is, never bound here. */
   sharedUdp?: dgram.Socket;
   /**
@@ -64,7 +66,7 @@ export class Transports {
   private readonly streams = new Map<string, Stream>();
   private nextId = 1;
   /** Bindings shared through Redis name connections of every process: ids must not collide across them. */
-  private readonly instance = crypto.randomBytes(4).toString('hex');
+  private readonly node: string;
   private readonly bound: Partial<Record<SipTransport, number>> = {};
   /**
    * Datagrams to send when this turn of the event loop ends. Each one sent
@@ -78,7 +80,9 @@ export class Transports {
     for (const d of out) this.udp?.send(d.bytes, d.port, d.address);
   };
 
-  constructor(private readonly opts: TransportOptions, private readonly inbound: Inbound, private readonly log: Logger) {}
+  constructor(private readonly opts: TransportOptions, private readonly inbound: Inbound, private readonly log: Logger) {
+    this.node = opts.node ?? newNodeId();
+  }
 
   async start(): Promise<void> {
     const { host, port, transports } = this.opts;
@@ -166,7 +170,7 @@ export class Transports {
   }
 
   private register(transport: SipTransport, entry: Stream): string {
-    const id = `${transport}-${this.instance}-${this.nextId++}`;
+    const id = connectionId(transport, this.node, this.nextId++);
     this.streams.set(id, entry);
     return id;
   }

@@ -69,8 +69,15 @@ export class DrachtioEngine implements SipEngine {
   private handler: (req: IncomingRequest) => void = () => {};
   private hostport = '';
   private stopped = false;
-  /** The drachtio-srf request and response behind each request handed over, for createUasDialog. */
-  private readonly srfOf = new WeakMap<IncomingRequest, { req: SrfRequest; res: SrfResponse }>();
+  /**
+   * The drachtio-srf request and response behind each request handed over,
+   * for createUasDialog, and the way to count it answered when
+   * drachtio-server or drachtio-srf answers it rather than `reply`.
+   */
+  private readonly srfOf = new WeakMap<IncomingRequest, { req: SrfRequest; res: SrfResponse; settle(): void }>();
+  /** Requests handed over and not finally answered yet, and requests sent waiting for their answer. */
+  private unanswered = 0;
+  private sent = 0;
   private readonly dialogs = new Map<UasDialog, DialogEntry>();
   private readonly byStackId = new Map<string, UasDialog>();
   private readonly connections = new ConnectionMemory();
@@ -167,6 +174,10 @@ export class DrachtioEngine implements SipEngine {
     }
   }
 
+  pending(): number {
+    return this.unanswered + this.sent;
+  }
+
   addresses(): Partial<Record<SipTransport, number>> {
     const out: Partial<Record<SipTransport, number>> = {};
     for (const hp of this.hostport.split(',')) {
@@ -188,10 +199,18 @@ export class DrachtioEngine implements SipEngine {
     const source: Flow = { transport: this.transportOf(req), address: req.source_address, port: Number(req.source_port) };
     const isAck = req.method === 'ACK';
     let answered = false;
+    let settled = isAck;
+    if (!isAck) this.unanswered++;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      this.unanswered--;
+    };
     const send = (status: number, reason: string, o: ReplyOptions = {}) => {
       // An ACK gets no answer; a request gets one final answer.
       if (isAck || answered) return;
       answered = status >= 200;
+      if (answered) settle();
       res.send(status, reason, { headers: srfHeaders(o.headers ?? {}), ...(o.content ? { body: o.content } : {}) });
       if (parsed.kind === 'message') this.connections.answered(parsed.message, source, status, o.headers ?? {}, Date.now());
     };
@@ -203,7 +222,7 @@ export class DrachtioEngine implements SipEngine {
     // A BYE ends the dialog in drachtio-server whichever side sends it (drachtio-server's own after a lost ACK, too).
     if (req.method === 'BYE' && req.stackDialogId) this.forget(req.stackDialogId);
     const incoming: IncomingRequest = { message: parsed.message, source, reply: send };
-    this.srfOf.set(incoming, { req, res });
+    this.srfOf.set(incoming, { req, res, settle });
     try {
       this.handler(incoming);
     } catch (err) {
@@ -230,9 +249,11 @@ export class DrachtioEngine implements SipEngine {
 
   private send(uri: string, opts: Parameters<SrfClient['request']>[1], callback: RequestCallback): void {
     let done = false;
+    this.sent++;
     const finish = (err: Error | null, m?: Message) => {
       if (done) return;
       done = true;
+      this.sent--;
       callback(err, m);
     };
     try {
@@ -265,6 +286,7 @@ export class DrachtioEngine implements SipEngine {
     const localTag = randomToken();
     const to = req.message.headers.to!;
     const dialog = dialogOf(req, localTag);
+    from.settle();
     const entry: DialogEntry = { id: null, endWhenUp: null };
     this.dialogs.set(dialog, entry);
     const headers = srfHeaders({ ...opts.headers, to: { ...to, params: { ...to.params, tag: localTag } } });
@@ -306,6 +328,7 @@ export class DrachtioEngine implements SipEngine {
       from.req.proxy({ destination: plan.targets.map(destination), recordRoute, forking: 'simultaneous', headers: srfHeaders(plan.set ?? {}) }, (err, results) => {
         // drachtio-server has answered upstream itself (500 when no branch could be sent).
         if (err) this.log.warn({ err: String(err), callId: m.headers['call-id'] }, 'drachtio-server could not relay the request');
+        from.settle();
         plan.done?.(results?.finalStatus ?? 500);
       });
       return;
@@ -322,10 +345,14 @@ export class DrachtioEngine implements SipEngine {
     const headers = srfHeaders({ ...kept, ...plan.set, from: untagged(m.headers.from!), to: untagged(m.headers.to!) });
     const hop = destination({ ...target, uri: 'sip:_' });
     this.srf.createB2BUA(from.req, from.res, target.uri, { proxy: hop, headers, localSdpB: plan.content ?? m.content ?? '' }).then(({ uas, uac }) => {
+      from.settle();
       plan.done?.(200);
       bridge(uas, uac);
       bridge(uac, uas);
-    }, (err: { status?: number }) => plan.done?.(err?.status ?? 500));
+    }, (err: { status?: number }) => {
+      from.settle();
+      plan.done?.(err?.status ?? 500);
+    });
   }
 
   private remember(hash: string): void {

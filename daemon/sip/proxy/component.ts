@@ -59,7 +59,7 @@ export function callsComponent(rt: Runtime, sip: SipService): Component {
   const router = callRouter({
     callEnded: (direction, status) => calls.inc(direction, String(status)),
     engine: sip.engine, registrar: sip.registrar, directory, pbx: pbxRoutes(rt, pbx), policy: callPolicy(rt, directory),
-    flowSecret: rt.secrets.derive('sip-flow-token'), advertisedHost: sip.advertisedHost, log: rt.log.child({ component: 'calls' }),
+    flowSecret: rt.secrets.derive('sip-flow-token'), hops: sip.hops, advertisedHost: sip.advertisedHost, log: rt.log.child({ component: 'calls' }),
   });
   return {
     name: 'calls',

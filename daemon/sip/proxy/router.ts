@@ -8,6 +8,7 @@ import type { SipIdentity } from '../identity';
 import { ENDPOINT_HEADER } from '../../pbx/edge';
 import type { CallDirectory, CallParty } from './directory';
 import { flowToken, readFlowToken, sameFlow } from './flow-token';
+import type { NodeHops } from './node-hop';
 
 /** Where a tenant's PBX is, and whether a request came from one. */
 export interface PbxRoutes {
@@ -37,6 +38,8 @@ export interface RouterDeps {
   policy: CallPolicy;
   /** Signs the flow tokens in our Record-Route. */
   flowSecret: Buffer;
+  /** The other dialtone nodes, through which phones connected to them are reached. */
+  hops: NodeHops;
   advertisedHost: string;
   log: Logger;
   /** Told the final status of every call (initial INVITE) the router handles, for the metrics. */
@@ -63,11 +66,13 @@ const IDENTITY_HEADERS = ['p-asserted-identity', 'p-preferred-identity', 'proxy-
 export function callRouter(d: RouterDeps) {
   const { engine } = d;
 
+  /** A URI of this node, or of another node sharing Redis: its flow tokens are read here as they are there. */
   function ourUri(uri: Uri | string): Uri | null {
     const u = typeof uri === 'string' ? sip.parseUri(uri) : uri;
-    if (!u || u.user || u.host.toLowerCase() !== d.advertisedHost.toLowerCase()) return null;
+    if (!u || u.user) return null;
     const port = u.port ?? 5060;
-    return Object.values(engine.addresses()).includes(port) ? u : null;
+    if (u.host.toLowerCase() === d.advertisedHost.toLowerCase() && Object.values(engine.addresses()).includes(port)) return u;
+    return d.hops.isNode(u.host, port) ? u : null;
   }
 
   /** Our URIs at the top of the Route set, taken off (two of them after a transport change, RFC 5658), and what is left. */
@@ -144,12 +149,45 @@ export function callRouter(d: RouterDeps) {
         return;
       }
     } else if (await d.pbx.pbxTenants(req.source)) {
-      flow = phone;
+      const target = await towards(phone, m.uri!, [], req, false);
+      if (!target) {
+        refuse(req, 480, 'Temporarily Unavailable', 'the dialtone node holding the phone\'s connection is not running');
+        return;
+      }
+      engine.proxy(req, { targets: [target], route: rest });
+      return;
     } else {
       refuse(req, 403, 'Forbidden', 'neither the phone nor its PBX');
       return;
     }
     engine.proxy(req, { targets: [{ uri: m.uri!, flow }], route: rest });
+  }
+
+  /**
+   * A branch towards a phone's flow: on the flow when this node holds it,
+   * else through the node that does (which record-routes in our stead); null
+   * when that node is not running.
+   */
+  async function towards(phone: Flow, uri: string, path: string[], req: IncomingRequest, recordRouted: boolean): Promise<ProxyTarget | null> {
+    const reach = await d.hops.reach(phone, req.message.headers['call-id']!, req.source.transport);
+    if ('gone' in reach) {
+      d.log.info({ node: reach.gone, method: req.message.method }, 'a phone\'s connection is held by a dialtone node that is not running; branch skipped');
+      return null;
+    }
+    if ('hop' in reach) return { uri, flow: reach.hop.flow, route: [reach.hop.route, ...path] };
+    return { uri, flow: phone, route: path, recordRoute: recordRouted ? recordRoute(phone, req.source, phone) : [] };
+  }
+
+  /** From another node: down the phone's connection held here, named by the node route (see node-hop.ts). */
+  function forwarded(req: IncomingRequest, token: string, rest: NameAddr[]): void {
+    const m = req.message;
+    const phone = d.hops.read(token, m.headers['call-id']!);
+    if (!phone) {
+      if (m.method !== 'ACK') refuse(req, 403, 'Forbidden', 'not a node route for this call and a connection held here');
+      return;
+    }
+    const initialInvite = m.method === 'INVITE' && m.headers.to?.params.tag === undefined;
+    engine.proxy(req, { targets: [{ uri: m.uri!, flow: phone, recordRoute: initialInvite ? recordRoute(phone, req.source, phone) : [] }], route: rest });
   }
 
   /** PBX → phone: every current binding of the called extension, in parallel. */
@@ -199,9 +237,12 @@ export function callRouter(d: RouterDeps) {
       }
       return;
     }
-    const targets: ProxyTarget[] = bindings.map((b) => ({
-      uri: b.contact, flow: b.source, route: b.path, recordRoute: m.method === 'INVITE' ? recordRoute(b.source, req.source, b.source) : [],
-    }));
+    const targets = (await Promise.all(bindings.map((b) => towards(b.source, b.contact, b.path, req, m.method === 'INVITE'))))
+      .filter((t): t is ProxyTarget => t !== null);
+    if (targets.length === 0) {
+      req.reply(480, 'Temporarily Unavailable', { headers: { warning: '399 dialtone "the dialtone node holding the phone\'s connection is not running"' } });
+      return;
+    }
     engine.proxy(req, { targets, route: rest });
   }
 
@@ -286,6 +327,11 @@ export function callRouter(d: RouterDeps) {
     const m = req.message;
     if (m.method === 'ACK' || sane(req)) {
       const { ours, rest } = popOurRoutes((m.headers.route as NameAddr[] | undefined) ?? []);
+      const nodeRoute = ours.map((u) => u.params?.nf).find((t): t is string => typeof t === 'string');
+      if (nodeRoute) {
+        forwarded(req, nodeRoute, rest);
+        return;
+      }
       if (m.headers.to?.params.tag !== undefined) {
         if (ours.length > 0) await inDialog(req, ours, rest);
         else if (m.method !== 'ACK') refuse(req, 481, 'Call/Transaction Does Not Exist');
