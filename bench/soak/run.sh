@@ -125,7 +125,7 @@ for n in a b; do
 const [h, ...rows] = require('fs').readFileSync(process.argv[1], 'utf8').trim().split('\n');
 const cols = h.split(';'); const last = rows[rows.length - 1].split(';');
 const at = (re) => cols.reduce((sum, c, i) => re.test(c) ? sum + Number(last[i]) : sum, 0);
-console.log(at(/_200_Recv\$/) + ' registrations answered 200, ' + at(/_401_Recv\$/) + ' challenges');" "$counts")"
+console.log(at(/_200_Recv\$/) + ' registrations answered 200, ' + at(/_401_Recv\$/) + ' 401s received (late ones absorbed included)');" "$counts")"
 done
 echo
 echo "HTTP resyncs: $(cat "$work/fetch.json")"
