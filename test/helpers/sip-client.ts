@@ -63,6 +63,14 @@ export class RawPeer {
     return new Promise((resolve) => (this.waiting = resolve));
   }
 
+  /** The next answer with this status, past whatever comes before it (provisional answers, retransmissions). */
+  async nextWithStatus(status: number): Promise<Message> {
+    for (;;) {
+      const m = await this.next();
+      if (m.status === status) return m;
+    }
+  }
+
   async request(text: string): Promise<Message> {
     this.send(text);
     for (;;) {

@@ -128,11 +128,7 @@ for (const { kind, name, skip } of ENGINE_KINDS) {
     f.pbx.peer.send(f.pbx.request({ method: 'INVITE', uri: `sip:202@${f.domain}`, body: SDP }).text);
     const invite = await b.nextRequest('INVITE');
     b.reply(invite, 200, 'OK', { toTag: 'gone', body: SDP });
-    let ok: Message | null = null;
-    while (!ok) {
-      const m = await f.pbx.peer.next();
-      if (m.status === 200) ok = m;
-    }
+    const ok = await f.pbx.peer.nextWithStatus(200);
     const dialog = Ua.dialogAsCaller(ok, 1);
     f.pbx.peer.send(f.pbx.inDialog(dialog, 'ACK', { cseq: 1 }));
     await b.nextRequest('ACK');

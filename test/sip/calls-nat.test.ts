@@ -1,7 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import t from 'tap';
-import type { Message } from 'sip';
 import { SDP, fixture } from '../helpers/calls';
 import { ENGINE_KINDS, type EngineKind } from '../helpers/drachtio-server';
 import { hasBinary } from '../helpers/sip';
@@ -113,11 +112,7 @@ for (const { kind, name } of ENGINE_KINDS) {
 
     f.pbx.peer.send(f.pbx.request({ method: 'INVITE', uri: `sip:202@${f.domain}`, body: SDP }).text);
     t.equal(await said('invited'), 'invited sip:202@192.168.77.2:5062', 'the INVITE crossed the NAT with the Contact as its Request-URI');
-    let ok: Message | null = null;
-    while (!ok) {
-      const m = await f.pbx.peer.next();
-      if (m.status === 200) ok = m;
-    }
+    const ok = await f.pbx.peer.nextWithStatus(200);
     const dialog = Ua.dialogAsCaller(ok, 1);
     f.pbx.peer.send(f.pbx.inDialog(dialog, 'ACK', { cseq: 1 }));
     await said('acked');

@@ -50,11 +50,7 @@ for (const { kind, name, skip } of ENGINE_KINDS) {
     const ended = new Promise<void>((resolve) => invitation.stateChange.addListener((s) => s === SessionState.Terminated && resolve()));
     await invitation.accept();
 
-    let ok = null;
-    while (!ok) {
-      const m = await f.pbx.peer.next();
-      if (m.status === 200) ok = m;
-    }
+    const ok = await f.pbx.peer.nextWithStatus(200);
     t.ok(ok, 'the answer reaches the PBX');
     const dialog = Ua.dialogAsCaller(ok, 1);
     f.pbx.peer.send(f.pbx.inDialog(dialog, 'ACK', { cseq: 1 }));
