@@ -86,7 +86,8 @@ export class SqliteWriter {
       this.pending.set(id, { resolve, reject });
       worker.postMessage({ id, runs });
     });
-    this.settled = Promise.allSettled([this.settled, written]);
+    // Settled to nothing: the results of every earlier write would otherwise nest one inside the next for as long as the process runs.
+    this.settled = Promise.allSettled([this.settled, written]).then(() => undefined);
     return written;
   }
 
