@@ -34,7 +34,8 @@ import { sipMetrics } from './sip/metrics';
 function telephony(rt: Runtime): Component[] {
   const sip = sipComponentWith((r) => [activationIdentities(r.db.knex, r.secrets, r.config.activationDomain)])(rt);
   sipMetrics(rt, sip.sip);
-  return [sip, provisioningComponent(rt, sip.sip), phonesComponent(rt, sip.sip), callsComponent(rt, sip.sip), pbxComponent(rt, () => sip.sip.registrarAddress())];
+  const provisioning = provisioningComponent(rt, sip.sip);
+  return [sip, provisioning, phonesComponent(rt, sip.sip, provisioning.timeline), callsComponent(rt, sip.sip), pbxComponent(rt, () => sip.sip.registrarAddress())];
 }
 
 /** The parts of the daemon, in start order. Each is a plugin on the small core below. */

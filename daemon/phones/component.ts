@@ -7,6 +7,7 @@ import { Pacer } from '../media/pacer';
 import { PortPool } from '../media/ports';
 import { PromptError, builtinPromptsDir, loadPrompts } from '../media/prompts';
 import { bearerAuth } from '../http/auth';
+import type { TimelineWriter } from '../provisioning/serve/timeline-writer';
 import type { SipService } from '../sip/service';
 import { resyncOnChange } from './auto-resync';
 import { type MediaDeps, registrationService } from './registration-service';
@@ -18,7 +19,7 @@ import { recordRegistrations } from './timeline';
  * phones are resynced on demand and whenever their configuration changes,
  * and pending phones activate themselves through the registration service.
  */
-export function phonesComponent(rt: Runtime, sip: SipService): Component {
+export function phonesComponent(rt: Runtime, sip: SipService, timeline: TimelineWriter): Component {
   const knex = rt.db.knex;
   const log = rt.log.child({ component: 'phones' });
   const auto = resyncOnChange(knex, sip, rt.config.activationDomain, log);
@@ -52,7 +53,7 @@ export function phonesComponent(rt: Runtime, sip: SipService): Component {
         },
         busy: () => service.calls,
       });
-      stops = [recordRegistrations(knex, sip, log), rt.changes.subscribe(auto.listener), auto.stop, service.stop];
+      stops = [recordRegistrations(timeline, sip), rt.changes.subscribe(auto.listener), auto.stop, service.stop];
     },
     async stop() {
       for (const stop of stops) stop();

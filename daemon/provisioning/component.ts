@@ -27,6 +27,8 @@ const UNKNOWN_NAMES_PER_SOURCE_FACTOR = 20;
 export interface ProvisioningComponent extends Component {
   files: FileService;
   cache: RenderCache;
+  /** The device timeline, which the phone lifecycle writes registrations to. */
+  timeline: TimelineWriter;
   /** The TFTP port actually bound (differs from the configured one when that was 0). */
   tftpPort(): number;
   httpsPort(): number | null;
@@ -83,6 +85,7 @@ export function provisioningComponent(rt: Runtime, sip: Pick<SipService, 'regist
   return {
     name: 'provisioning',
     files,
+    timeline,
     cache,
     tftpPort: () => tftp.port(),
     httpsPort: () => {

@@ -153,3 +153,36 @@ t.test('sqlite: a large batch is written beside the event loop, which turns mean
   const n = await database.knex('device_events').count({ n: '*' }).first();
   t.equal(Number(n?.n), 20_000, 'and every row is there');
 });
+
+for (const kind of databaseKinds()) {
+  t.test(`${kind}: events of an extension land on the phone that is on it, found once per batch`, async (t) => {
+    const ta = await startTestApp(t, kind);
+    const f = await provisionedExtension(ta);
+    const knex = ta.app.runtime.db.knex;
+    const extension = async (number: string) => (await ta.call('POST', '/api/v1/extensions', { token: f.token, body: { number, userId: f.user.id } })).body.id as string;
+    const [onPort, withoutPhone] = [await extension('1002'), await extension('1003')];
+    const phone = await ta.call('POST', '/api/v1/devices', { token: f.token, body: { mac: '0015654aa937', model: 'T46S', extensionId: f.extension.id } });
+    const ata = await ta.call('POST', '/api/v1/devices', { token: f.token, body: { mac: '000b82aabbcc', model: 'HT802' } });
+    t.equal(ata.status, 201);
+    await knex('device_ports').insert({ device_id: ata.body.id, port: 2, extension_id: onPort });
+
+    let clock = T0;
+    const writer = new TimelineWriter(ta.app.runtime.db, createLogger('silent'), () => clock);
+    const registrations = async (deviceId: string) => (await deviceEvents(knex, deviceId, 10)).filter((e) => e.kind === 'registration');
+    const registered = (contact: string) => ({ kind: 'registration' as const, transport: 'sip' as const, source: 'udp:10.0.0.7:5060', userAgent: 'Yealink', result: 'registered', detail: contact });
+    for (let i = 0; i < 3; i++, clock += 1000) writer.addForExtension(f.extension.id, registered('sip:1001@10.0.0.7'));
+    writer.addForExtension(onPort, registered('sip:1002@10.0.0.8'));
+    writer.addForExtension(withoutPhone, registered('sip:1003@10.0.0.9'));
+    writer.addForExtension('no-such-extension', registered('sip:x@10.0.0.9'));
+    await writer.flush();
+
+    t.match(await registrations(phone.body.id), [{ kind: 'registration', result: 'registered', detail: 'sip:1001@10.0.0.7', count: 3 }], 'three identical events are one entry on the phone');
+    t.match(await registrations(ata.body.id), [{ detail: 'sip:1002@10.0.0.8', count: 1 }], 'an extension on a port of an ATA writes to the ATA');
+    t.equal((await knex('device_events').where('kind', 'registration')).length, 2, 'an extension without a phone, or unknown, writes nothing');
+
+    writer.addForExtension(f.extension.id, registered('sip:1001@10.0.0.7'));
+    writer.addForExtension(withoutPhone, registered('sip:1003@10.0.0.9'));
+    await writer.flush();
+    t.match(await registrations(phone.body.id), [{ count: 4 }], 'a repeat after the write counts on the stored entry');
+  });
+}

@@ -2,6 +2,7 @@ import { newId } from '../../core/ids';
 import type { Logger } from '../../core/log';
 import { type DeviceEvent, trimDeviceEvents } from '../events';
 import type { Database } from '../../storage/database';
+import { devicesForExtensions } from '../store/devices';
 import { storeTimeline } from './timeline-store';
 
 // One write a second: on MariaDB each is a round of queries, on SQLite a batch for the writer thread.
@@ -16,7 +17,11 @@ const SWEEP_MS = 5_000;
 const clip = (s: string | null | undefined, n: number) => (s === null || s === undefined ? null : s.slice(0, n));
 
 interface Run {
-  deviceId: string;
+  /** Where `open` keeps it: the device, or the extension whose phone is not yet known. */
+  key: string;
+  /** Null until the batch finds the phone on `extensionId`. */
+  deviceId: string | null;
+  extensionId: string | null;
   id: string;
   at: string;
   startMs: number;
@@ -61,6 +66,19 @@ export class TimelineWriter {
   constructor(private readonly db: Pick<Database, 'knex' | 'offLoop'>, private readonly log: Logger, private readonly clock: () => number = Date.now) {}
 
   add(deviceId: string, e: DeviceEvent): void {
+    this.append(deviceId, deviceId, null, e);
+  }
+
+  /**
+   * An event of whichever phone is on the extension (registrations): which
+   * one is looked up once per batch, not once per event on the path that
+   * answers the phone.
+   */
+  addForExtension(extensionId: string, e: DeviceEvent): void {
+    this.append(`extension ${extensionId}`, null, extensionId, e);
+  }
+
+  private append(key: string, deviceId: string | null, extensionId: string | null, e: DeviceEvent): void {
     const ms = e.at ? Date.parse(e.at) : this.clock();
     const transport = e.transport ?? null;
     const file = clip(e.file, 255);
@@ -68,7 +86,7 @@ export class TimelineWriter {
     const userAgent = clip(e.userAgent, 255);
     const result = e.result.slice(0, 32);
     const detail = clip(e.detail, 255);
-    const run = this.open.get(deviceId);
+    const run = this.open.get(key);
     if (run && ms - run.startMs < REPEAT_WINDOW_MS && ms >= run.startMs && sameEvent(run, e.kind, transport, file, source, userAgent, result, detail)) {
       run.count++;
       run.lastMs = ms;
@@ -81,9 +99,9 @@ export class TimelineWriter {
       }
       return;
     }
-    if (run) this.open.delete(deviceId);
-    const next: Run = { deviceId, id: newId(), at: e.at ?? new Date(ms).toISOString(), startMs: ms, kind: e.kind, transport, file, source, userAgent, result, detail, count: 1, lastMs: ms, stored: 0, dirty: false };
-    this.open.set(deviceId, next);
+    if (run) this.open.delete(key);
+    const next: Run = { key, deviceId, extensionId, id: newId(), at: e.at ?? new Date(ms).toISOString(), startMs: ms, kind: e.kind, transport, file, source, userAgent, result, detail, count: 1, lastMs: ms, stored: 0, dirty: false };
+    this.open.set(key, next);
     this.inserts.push(next);
     if (this.inserts.length >= FLUSH_AT) void this.write(false);
     else this.timer ??= setTimeout(() => void this.write(false), FLUSH_MS);
@@ -103,11 +121,11 @@ export class TimelineWriter {
     this.inserts = [];
     const updates: Run[] = [];
     const t = this.clock();
-    for (const [deviceId, run] of this.open) {
+    for (const [key, run] of this.open) {
       if (t - run.startMs < REPEAT_WINDOW_MS) break;
-      this.open.delete(deviceId);
+      this.open.delete(key);
     }
-    for (const run of this.dirty) if (everything || this.open.get(run.deviceId) !== run) updates.push(run);
+    for (const run of this.dirty) if (everything || this.open.get(run.key) !== run) updates.push(run);
     for (const run of updates) {
       this.dirty.delete(run);
       run.dirty = false;
@@ -115,21 +133,32 @@ export class TimelineWriter {
     if (this.dirty.size > 0) this.sweepTimer = setTimeout(() => void this.write(false), SWEEP_MS);
     this.running = this.running.then(async () => {
       if (inserts.length === 0 && updates.length === 0) return;
+      const unknown = inserts.filter((r) => r.deviceId === null);
+      if (unknown.length > 0) {
+        try {
+          const phones = await devicesForExtensions(this.db.knex, [...new Set(unknown.map((r) => r.extensionId!))]);
+          for (const r of unknown) r.deviceId = phones.get(r.extensionId!) ?? null;
+        } catch (err) {
+          this.log.error({ err, events: unknown.length }, 'provisioning: could not find the phones of registrations for the device timeline');
+        }
+      }
+      // An extension with no phone (a softphone's) has no timeline to write to; its run is dropped, and later repeats update nothing.
+      const placed = unknown.length > 0 ? inserts.filter((r) => r.deviceId !== null) : inserts;
       // Taken now, not when add() ran: repeats that came in since are written with the entry.
       const lastAt = (r: Run) => (r.lastMs === r.startMs ? r.at : new Date(r.lastMs).toISOString());
-      const rows = inserts.map((r) => ({
-        id: r.id, device_id: r.deviceId, at: r.at, kind: r.kind, transport: r.transport, file: r.file, source: r.source,
+      const rows = placed.map((r) => ({
+        id: r.id, device_id: r.deviceId!, at: r.at, kind: r.kind, transport: r.transport, file: r.file, source: r.source,
         user_agent: r.userAgent, result: r.result, detail: r.detail, count: r.count, last_at: lastAt(r),
       }));
       const counts = updates.map((r) => ({ id: r.id, values: [r.count, lastAt(r)] }));
       const seen = new Map<string, [string, string]>();
-      for (const r of [...updates, ...inserts]) if (r.kind === 'fetch' && r.source) seen.set(r.deviceId, [lastAt(r), r.source]);
+      for (const r of [...updates, ...placed]) if (r.kind === 'fetch' && r.source) seen.set(r.deviceId!, [lastAt(r), r.source]);
       for (const r of [...inserts, ...updates]) r.stored = r.count;
       try {
         await storeTimeline(this.db, { inserts: rows, counts, seen: [...seen].map(([id, values]) => ({ id, values })) });
         // The busiest devices of the batch are the ones a flood would grow: keep their timelines bounded.
         const perDevice = new Map<string, number>();
-        for (const r of inserts) perDevice.set(r.deviceId, (perDevice.get(r.deviceId) ?? 0) + 1);
+        for (const r of placed) perDevice.set(r.deviceId!, (perDevice.get(r.deviceId!) ?? 0) + 1);
         const busiest = [...perDevice].filter(([, n]) => n >= TRIM_FROM).sort((a, b) => b[1] - a[1]).slice(0, 3);
         for (const [id] of busiest) await trimDeviceEvents(this.db.knex, id);
       } catch (err) {

@@ -77,6 +77,20 @@ export async function deviceById(knex: Knex, id: string): Promise<Device | null>
   return row ? deviceFromRow(row) : null;
 }
 
+/** The phone on each of these extensions (as its extension, or on a port of an ATA); an extension without one is absent from the map. */
+export async function devicesForExtensions(knex: Knex, extensionIds: readonly string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  // Chunks stay under every engine's limit on bound parameters.
+  for (let i = 0; i < extensionIds.length; i += 500) {
+    const chunk = extensionIds.slice(i, i + 500);
+    const ports = await knex('device_ports').whereIn('extension_id', chunk).select('extension_id', 'device_id');
+    for (const r of ports) found.set(r.extension_id, r.device_id);
+    const own = await knex('devices').whereIn('extension_id', chunk).select('extension_id', 'id');
+    for (const r of own) found.set(r.extension_id, r.id);
+  }
+  return found;
+}
+
 /** The phone on an extension (as its extension, or on a port of an ATA), for a resync after the extension changes; null when it has none. */
 export async function deviceForExtension(knex: Knex, extensionId: string): Promise<Device | null> {
   const row = await knex('devices').where('extension_id', extensionId).first()
