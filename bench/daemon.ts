@@ -10,11 +10,15 @@ export const ROOT = path.resolve(__dirname, '..');
 /**
  * Runs the compiled daemon (npm run build first) as its own process, so its memory and CPU are its own, with the Node flags it is deployed with.
  * `root` is the checkout whose build runs (another build of dialtone, to compare two in the same minutes).
+ * BENCH_NODE_FLAGS adds V8 flags after the deployed ones (the later of two wins), to try one before changing NODE_FLAGS;
+ * BENCH_DAEMON_STDOUT names a file for the daemon's standard output (where `--trace-gc` writes).
  */
 export async function startDaemon(env: Record<string, string>, httpPort: number, root = ROOT): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
   const main = path.join(root, 'dist/daemon/cli/main.js');
   if (!fs.existsSync(main)) throw new Error('run `npm run build` first');
-  const child = spawn(process.execPath, [...NODE_FLAGS, ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), main, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const stdout = process.env.BENCH_DAEMON_STDOUT ? fs.openSync(process.env.BENCH_DAEMON_STDOUT, 'a') : 'ignore';
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...extra, ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), main, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', stdout, 'inherit'] });
   let exited = false;
   child.once('exit', () => (exited = true));
   for (let i = 0; i < 200; i++) {

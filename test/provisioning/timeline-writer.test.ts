@@ -147,7 +147,7 @@ t.test('sqlite: a large batch is written beside the event loop, which turns mean
     if (writing) setImmediate(tick);
   };
   setImmediate(tick);
-  await storeTimeline(database, { inserts, counts: [], seen: [{ id: row.id as string, values: [new Date(T0).toISOString(), '10.0.0.1'] }] });
+  await storeTimeline(database, { inserts, forExtensions: [], counts: [], seen: [{ id: row.id as string, values: [new Date(T0).toISOString(), '10.0.0.1'] }] });
   writing = false;
   t.ok(turns > 1, `the event loop turned ${turns} times during the write`);
   const n = await database.knex('device_events').count({ n: '*' }).first();
@@ -184,5 +184,10 @@ for (const kind of databaseKinds()) {
     writer.addForExtension(withoutPhone, registered('sip:1003@10.0.0.9'));
     await writer.flush();
     t.match(await registrations(phone.body.id), [{ count: 4 }], 'a repeat after the write counts on the stored entry');
+
+    // A phone flapping between contacts makes a new entry each time: its timeline stays bounded all the same.
+    for (let i = 0; i < 600; i++, clock += 10) writer.addForExtension(onPort, { ...registered(`sip:1002@10.0.${i >> 8}.${i & 255}`), at: new Date(clock).toISOString() });
+    await writer.flush();
+    t.equal((await knex('device_events').where('device_id', ata.body.id)).length, 500, 'the ATA keeps its newest 500 entries');
   });
 }

@@ -3,7 +3,7 @@ import type { Logger } from '../../core/log';
 import { type DeviceEvent, trimDeviceEvents } from '../events';
 import type { Database } from '../../storage/database';
 import { devicesForExtensions } from '../store/devices';
-import { storeTimeline } from './timeline-store';
+import { type EventRow, type ExtensionEventRow, storeTimeline } from './timeline-store';
 
 // One write a second: on MariaDB each is a round of queries, on SQLite a batch for the writer thread.
 const FLUSH_MS = 1000;
@@ -133,34 +133,36 @@ export class TimelineWriter {
     if (this.dirty.size > 0) this.sweepTimer = setTimeout(() => void this.write(false), SWEEP_MS);
     this.running = this.running.then(async () => {
       if (inserts.length === 0 && updates.length === 0) return;
-      const unknown = inserts.filter((r) => r.deviceId === null);
-      if (unknown.length > 0) {
-        try {
-          const phones = await devicesForExtensions(this.db.knex, [...new Set(unknown.map((r) => r.extensionId!))]);
-          for (const r of unknown) r.deviceId = phones.get(r.extensionId!) ?? null;
-        } catch (err) {
-          this.log.error({ err, events: unknown.length }, 'provisioning: could not find the phones of registrations for the device timeline');
-        }
-      }
-      // An extension with no phone (a softphone's) has no timeline to write to; its run is dropped, and later repeats update nothing.
-      const placed = unknown.length > 0 ? inserts.filter((r) => r.deviceId !== null) : inserts;
       // Taken now, not when add() ran: repeats that came in since are written with the entry.
       const lastAt = (r: Run) => (r.lastMs === r.startMs ? r.at : new Date(r.lastMs).toISOString());
-      const rows = placed.map((r) => ({
-        id: r.id, device_id: r.deviceId!, at: r.at, kind: r.kind, transport: r.transport, file: r.file, source: r.source,
+      const row = (r: Run) => ({
+        id: r.id, at: r.at, kind: r.kind, transport: r.transport, file: r.file, source: r.source,
         user_agent: r.userAgent, result: r.result, detail: r.detail, count: r.count, last_at: lastAt(r),
-      }));
+      });
+      const rows: EventRow[] = [];
+      const forExtensions: ExtensionEventRow[] = [];
+      for (const r of inserts) {
+        if (r.deviceId !== null) rows.push({ ...row(r), device_id: r.deviceId });
+        else forExtensions.push({ ...row(r), extension_id: r.extensionId! });
+      }
       const counts = updates.map((r) => ({ id: r.id, values: [r.count, lastAt(r)] }));
       const seen = new Map<string, [string, string]>();
-      for (const r of [...updates, ...placed]) if (r.kind === 'fetch' && r.source) seen.set(r.deviceId!, [lastAt(r), r.source]);
+      for (const r of [...updates, ...inserts]) if (r.kind === 'fetch' && r.source && r.deviceId) seen.set(r.deviceId, [lastAt(r), r.source]);
       for (const r of [...inserts, ...updates]) r.stored = r.count;
       try {
-        await storeTimeline(this.db, { inserts: rows, counts, seen: [...seen].map(([id, values]) => ({ id, values })) });
-        // The busiest devices of the batch are the ones a flood would grow: keep their timelines bounded.
-        const perDevice = new Map<string, number>();
-        for (const r of placed) perDevice.set(r.deviceId!, (perDevice.get(r.deviceId!) ?? 0) + 1);
-        const busiest = [...perDevice].filter(([, n]) => n >= TRIM_FROM).sort((a, b) => b[1] - a[1]).slice(0, 3);
-        for (const [id] of busiest) await trimDeviceEvents(this.db.knex, id);
+        await storeTimeline(this.db, { inserts: rows, forExtensions, counts, seen: [...seen].map(([id, values]) => ({ id, values })) });
+        // The busiest phones of the batch are the ones a flood would grow (a phone flapping between two contacts): keep their timelines bounded.
+        const perPhone = new Map<string, { run: Run; n: number }>();
+        for (const r of inserts) {
+          const seenFor = perPhone.get(r.key);
+          if (seenFor) seenFor.n++;
+          else perPhone.set(r.key, { run: r, n: 1 });
+        }
+        const busiest = [...perPhone.values()].filter((p) => p.n >= TRIM_FROM).sort((a, b) => b.n - a.n).slice(0, 3);
+        for (const { run } of busiest) {
+          const id = run.deviceId ?? (await devicesForExtensions(this.db.knex, [run.extensionId!])).get(run.extensionId!);
+          if (id) await trimDeviceEvents(this.db.knex, id);
+        }
       } catch (err) {
         this.log.error({ err, events: rows.length }, 'provisioning: could not write the device timeline');
       }
