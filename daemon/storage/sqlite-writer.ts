@@ -21,8 +21,18 @@ interface Connection {
  * starts in milliseconds: it must use nothing from outside but what it
  * requires itself and what workerData hands it.
  */
+/** The writer thread's nice value: below the event loop's (0), not so low that a busy machine starves it. */
+export const WRITER_NICE = 10;
+
 function writerThread(): void {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
+  // Writing the timeline can wait; answering phones cannot. On Linux a nice value is a thread's own, so this
+  // thread yields the core to the event loop whenever both want it (a boot storm's first fetches, on one core).
+  try {
+    (require('node:os') as typeof import('node:os')).setPriority(workerData.nice as number);
+  } catch {
+    // Where a thread cannot lower its own priority it writes at the process's.
+  }
   const Driver = require(workerData.driver as string) as new (filename: string) => Connection;
   const db = new Driver(workerData.filename as string);
   db.pragma('journal_mode = WAL');
@@ -107,7 +117,7 @@ export class SqliteWriter {
       eval: true,
       // Not the daemon's flags (under tests, a TypeScript loader that would take seconds to start): the thread is plain JavaScript.
       execArgv: [],
-      workerData: { filename: this.filename, driver: require.resolve('better-sqlite3') },
+      workerData: { filename: this.filename, driver: require.resolve('better-sqlite3'), nice: WRITER_NICE },
     });
     worker.unref();
     worker.on('message', (m: { id: number; error?: string }) => {

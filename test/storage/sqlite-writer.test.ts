@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { openDatabase } from '../../daemon/storage/database';
+import { WRITER_NICE } from '../../daemon/storage/sqlite-writer';
 
 async function table(t: Test) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dialtone-writer-'));
@@ -59,4 +60,15 @@ t.test('an in-memory database has no writer thread: it could not share the data'
   const db = openDatabase('sqlite::memory:');
   t.teardown(() => db.close());
   t.equal(db.offLoop, null);
+});
+
+t.test('the writer thread runs at a lower priority than the event loop, which keeps its own', { skip: process.platform === 'linux' ? false : 'per-thread nice values are Linux\'s' }, async (t) => {
+  const db = await table(t);
+  const niceOf = (task: string) => Number(fs.readFileSync(`/proc/self/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+  const before = new Set(fs.readdirSync('/proc/self/task'));
+  const loopNice = niceOf(String(process.pid));
+  await db.offLoop!.write([{ sql: 'INSERT INTO things (id, n) VALUES (?, ?)', rows: [['a', 1]] }]);
+  const started = fs.readdirSync('/proc/self/task').filter((task) => !before.has(task));
+  t.same(started.map(niceOf), [WRITER_NICE], 'one thread started for the writes, at the writer\'s nice value');
+  t.equal(niceOf(String(process.pid)), loopNice, 'the event loop\'s thread keeps its own');
 });
