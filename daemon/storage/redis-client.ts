@@ -42,6 +42,7 @@ function node(entry: string, defaultPort: number): RedisNode | string {
     return `has an invalid host ${JSON.stringify(host)}: a DNS name, an IPv4 address or an [IPv6] address`;
   }
   if (m[2] === undefined) return { host, port: defaultPort };
+  if (m[2].includes(':')) return `has a node ${JSON.stringify(entry)} that is not host:port (an IPv6 address goes in brackets)`;
   if (!/^\d{1,5}$/.test(m[2]) || Number(m[2]) < 1 || Number(m[2]) > 65535) return `has an invalid port ${JSON.stringify(m[2])} for ${host}: a number from 1 to 65535`;
   return { host, port: Number(m[2]) };
 }
