@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import Redis from 'ioredis';
 import type { Test } from 'tap';
 import { freeTcpPort } from './ports';
+import { REDIS_URL } from './sip';
 
 const run = promisify(execFile);
 
@@ -114,3 +115,17 @@ export async function startRedisSentinel(t: Test): Promise<RedisSentinel> {
   await until('the sentinel to know its master', async () => Array.isArray(await ask(port, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'dialtone'])));
   return { url: `redis+sentinel://127.0.0.1:${port}/dialtone`, masterPort };
 }
+
+export interface RedisDeployment {
+  name: string;
+  skip: string | false;
+  /** DIALTONE_REDIS_URL of a deployment for the test: the shared test Redis, or one started for it and gone at its end. */
+  start(t: Test): Promise<string>;
+}
+
+/** Each way dialtone meets Redis, for suites that must pass on all of them. */
+export const REDIS_DEPLOYMENTS: RedisDeployment[] = [
+  { name: 'one Redis', skip: REDIS_URL ? false : 'DIALTONE_TEST_REDIS_URL is unset', start: async () => REDIS_URL },
+  { name: 'a Redis Cluster', skip: SKIP_REDIS_SERVER, start: async (t) => (await startRedisCluster(t)).url },
+  { name: 'a master behind a sentinel', skip: SKIP_REDIS_SERVER, start: async (t) => (await startRedisSentinel(t)).url },
+];

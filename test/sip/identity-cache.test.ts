@@ -8,6 +8,7 @@ import { decodeStaleness, encodeStaleness, staleBy } from '../../daemon/sip/regi
 import { extensionIdentities } from '../../daemon/sip/extension-identity';
 import type { SipComponent } from '../../daemon/sip/component';
 import { RawPeer, answer, registerText } from '../helpers/sip-client';
+import { REDIS_DEPLOYMENTS } from '../helpers/redis-servers';
 import { REDIS_URL, sipFixture } from '../helpers/sip';
 
 const identity = (extensionId: string, tenantId = 'tenant-1', password = 'secret'): SipIdentity => ({
@@ -120,12 +121,12 @@ t.test('the cache holds at most its limit, dropping the oldest; a renamed identi
   t.equal(cache.size, 2, 'one entry per extension');
 });
 
-t.test('identities forgotten across processes through Redis', { skip: REDIS_URL ? false : 'DIALTONE_TEST_REDIS_URL is unset' }, async (t) => {
+for (const d of REDIS_DEPLOYMENTS) t.test(`identities forgotten across processes through ${d.name}`, { skip: d.skip }, async (t) => {
   const channel = `dialtone:test:identity-${crypto.randomBytes(4).toString('hex')}`;
   const log = createLogger('silent');
   const table = new Map([['a.test/u1', identity('e1')], ['a.test/u2', identity('e2', 'tenant-2')]]);
   const feed = new ChangeFeed();
-  const deps = { knex: null as never, secrets: null as never, redisUrl: REDIS_URL, log, channel };
+  const deps = { knex: null as never, secrets: null as never, redisUrl: await d.start(t), log, channel };
   // The daemon that commits changes, and a worker that only listens.
   const daemon = extensionIdentities({ ...deps, changes: feed });
   const worker = extensionIdentities({ ...deps, changes: null });

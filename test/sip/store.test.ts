@@ -6,8 +6,7 @@ import { BUCKETS, RegistrarKeys, bucketOf } from '../../daemon/sip/registrar/red
 import { RedisStore } from '../../daemon/sip/registrar/redis-store';
 import type { RegisterAttempt, RegistrarStore } from '../../daemon/sip/registrar/store';
 import { redisClient } from '../../daemon/storage/redis-client';
-import { SKIP_REDIS_SERVER, startRedisCluster, startRedisSentinel } from '../helpers/redis-servers';
-import { REDIS_URL } from '../helpers/sip';
+import { REDIS_DEPLOYMENTS, SKIP_REDIS_SERVER } from '../helpers/redis-servers';
 
 const source = { transport: 'udp' as const, address: '127.0.0.1', port: 5070 };
 const limits = { source: 3, user: 2 };
@@ -24,20 +23,11 @@ function attempt(o: Partial<RegisterUpdate> & { nc?: number; nonce?: string; iss
   };
 }
 
-/**
- * The Redis deployments the store runs on: the test server of
- * DIALTONE_TEST_REDIS_URL, and a three-master cluster and a master behind a
- * sentinel started for this file from Debian's redis-server.
- */
-const once = <T>(start: () => Promise<T>) => {
-  let started: Promise<T> | null = null;
-  return () => (started ??= start());
-};
-const redisKinds: { name: string; skip: string | false; url: () => Promise<string> }[] = [
-  { name: 'redis', skip: REDIS_URL ? false : 'DIALTONE_TEST_REDIS_URL is unset', url: async () => REDIS_URL },
-  { name: 'redis cluster', skip: SKIP_REDIS_SERVER, url: once(async () => (await startRedisCluster(t)).url) },
-  { name: 'redis sentinel', skip: SKIP_REDIS_SERVER, url: once(async () => (await startRedisSentinel(t)).url) },
-];
+/** Each Redis deployment started once for this file, on first use. */
+const redisKinds = REDIS_DEPLOYMENTS.map((d) => {
+  let started: Promise<string> | null = null;
+  return { name: d.name, skip: d.skip, url: () => (started ??= d.start(t)) };
+});
 
 /** A Redis store under a prefix of its own, with a plain client to look at and tamper with its keys; its keys removed at the end. */
 async function redisStore(t: Test, url: string) {
@@ -59,12 +49,12 @@ async function redisStore(t: Test, url: string) {
 type Factory = (t: Test) => Promise<RegistrarStore>;
 
 const kinds: [string, Factory, string | false][] = [
-  ['memory', async () => new MemoryStore(), false],
-  ...redisKinds.map((k) => [k.name, async (t: Test) => (await redisStore(t, await k.url())).store, k.skip] as [string, Factory, string | false]),
+  ['in memory', async () => new MemoryStore(), false],
+  ...redisKinds.map((k) => [`on ${k.name}`, async (t: Test) => (await redisStore(t, await k.url())).store, k.skip] as [string, Factory, string | false]),
 ];
 
 for (const [name, make, skip] of kinds) {
-  t.test(`${name} store`, { skip }, async (t) => {
+  t.test(`store ${name}`, { skip }, async (t) => {
     const setup = () => make(t);
 
     t.test('registers, refreshes, lists and unregisters contacts', async (t) => {
@@ -211,7 +201,7 @@ for (const [name, make, skip] of kinds) {
 }
 
 for (const kind of redisKinds) {
-  t.test(`${kind.name} store: keys and batches`, { skip: kind.skip }, async (t) => {
+  t.test(`store on ${kind.name}: keys and batches`, { skip: kind.skip }, async (t) => {
     t.test('a key of another type under its name does not stop the sweeper', async (t) => {
       const { keys, store, r } = await redisStore(t, await kind.url());
       const bucket = bucketOf('bad@a.test');
@@ -257,8 +247,8 @@ for (const kind of redisKinds) {
   });
 }
 
-t.test('redis cluster store: one batch of addresses on all three masters', { skip: SKIP_REDIS_SERVER }, async (t) => {
-  const { keys, store, r } = await redisStore(t, await redisKinds[1]!.url());
+t.test('store on a Redis Cluster: one batch of addresses on all three masters', { skip: SKIP_REDIS_SERVER }, async (t) => {
+  const { keys, store, r } = await redisStore(t, await redisKinds.find((k) => k.name === 'a Redis Cluster')!.url());
   const slots = await r.cluster('SLOTS');
   const master = async (key: string) => {
     const slot = await r.cluster('KEYSLOT', key) as number;
