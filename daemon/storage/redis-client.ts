@@ -1,5 +1,5 @@
 import net from 'node:net';
-import Redis, { Cluster } from 'ioredis';
+import Redis, { AbstractConnector, Cluster, type RedisOptions } from 'ioredis';
 
 /** A client of either shape: both take the same commands, scripts and pub/sub. */
 export type RedisClient = Redis | Cluster;
@@ -126,21 +126,68 @@ export interface ClientOptions {
   connectTimeout?: number;
 }
 
-/** A client for DIALTONE_REDIS_URL (already checked by the configuration), with the caller's options. */
-export function redisClient(url: string, options: ClientOptions): RedisClient {
+function targetOf(url: string): RedisTarget {
   const parsed = parseRedisUrl(url);
   if (!parsed.ok) throw new Error(`DIALTONE_REDIS_URL ${parsed.reason}`);
-  const target = parsed.target;
-  switch (target.kind) {
-    case 'standalone':
-      return new Redis(target.url, options);
-    case 'sentinel':
-      return new Redis({ ...options, ...target.auth, sentinels: target.sentinels, name: target.name, db: target.db });
-    case 'cluster': {
-      // A cluster takes some options for itself and the rest, under redisOptions, for its connection to each server.
-      const { lazyConnect, enableOfflineQueue, enableAutoPipelining, ...perServer } = options;
-      const whole = Object.fromEntries(Object.entries({ lazyConnect, enableOfflineQueue, enableAutoPipelining }).filter(([, v]) => v !== undefined));
-      return new Cluster(target.nodes, { ...whole, redisOptions: { ...perServer, ...target.auth } });
+  return parsed.target;
+}
+
+/** One server, or the master the sentinels name. */
+function server(target: Exclude<RedisTarget, { kind: 'cluster' }>, options: ClientOptions): Redis {
+  if (target.kind === 'standalone') return new Redis(target.url, options);
+  return new Redis({ ...options, ...target.auth, sentinels: target.sentinels, name: target.name, db: target.db });
+}
+
+/** A client for DIALTONE_REDIS_URL (already checked by the configuration), with the caller's options. */
+export function redisClient(url: string, options: ClientOptions): RedisClient {
+  const target = targetOf(url);
+  if (target.kind !== 'cluster') return server(target, options);
+  // A cluster takes some options for itself and the rest, under redisOptions, for its connection to each server.
+  const { lazyConnect, enableOfflineQueue, enableAutoPipelining, ...perServer } = options;
+  const whole = Object.fromEntries(Object.entries({ lazyConnect, enableOfflineQueue, enableAutoPipelining }).filter(([, v]) => v !== undefined));
+  return new Cluster(target.nodes, { ...whole, redisOptions: { ...perServer, ...target.auth } });
+}
+
+type Stream = Awaited<ReturnType<AbstractConnector['connect']>>;
+
+/** Connects to each of the servers in turn, one per attempt. */
+function rotating(nodes: RedisNode[]): NonNullable<RedisOptions['Connector']> {
+  let next = 0;
+  return class extends AbstractConnector {
+    constructor(options: unknown) {
+      super((options as { disconnectTimeout: number }).disconnectTimeout);
     }
-  }
+
+    connect(): Promise<Stream> {
+      const node = nodes[next++ % nodes.length]!;
+      this.connecting = true;
+      return new Promise((resolve, reject) => {
+        // As ioredis's own connector: a disconnect() before the next tick cancels the attempt.
+        process.nextTick(() => {
+          if (!this.connecting) return reject(new Error('Connection is closed.'));
+          const stream = net.createConnection(node.port, node.host);
+          stream.once('error', (err) => {
+            this.firstError = err;
+          });
+          this.stream = stream;
+          resolve(stream);
+        });
+      });
+    }
+  };
+}
+
+/**
+ * A connection that only listens (SUBSCRIBE), and says when it stops
+ * hearing: it emits close when it drops and ready when it is back. A
+ * cluster's own subscriber moves to another server in silence after a
+ * failure, and what was published meanwhile is lost unnoticed; so with a
+ * cluster this is a plain connection to one of the servers the URL lists,
+ * the next one at each attempt. Every server of a cluster hears every
+ * PUBLISH, so any one will do.
+ */
+export function redisSubscriber(url: string, options: ClientOptions): Redis {
+  const target = targetOf(url);
+  if (target.kind !== 'cluster') return server(target, options);
+  return new Redis({ ...options, ...target.auth, Connector: rotating(target.nodes) });
 }

@@ -20,22 +20,26 @@ export const SKIP_REDIS_SERVER: string | false = onPath('redis-server') && onPat
 interface Servers {
   dir: string;
   spawn(args: string[]): Promise<void>;
+  /** Kills the server on that port, as a crash would. */
+  kill(port: number): Promise<void>;
 }
 
 /** Redis servers of a test in a temporary folder, killed and the folder removed at the test's end. */
 function servers(t: Test, name: string): Servers {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `dialtone-${name}-`));
   const children: ChildProcess[] = [];
+  const byPort = new Map<number, ChildProcess>();
+  const end = (child: ChildProcess) => new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('close', () => resolve());
+    child.kill('SIGKILL');
+  });
   // A test process that dies before its teardown must not leave servers behind.
   const orphans = () => children.forEach((child) => child.kill('SIGKILL'));
   process.once('exit', orphans);
   t.teardown(async () => {
     process.off('exit', orphans);
-    await Promise.all(children.map((child) => new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('close', () => resolve());
-      child.kill('SIGKILL');
-    })));
+    await Promise.all(children.map(end));
     fs.rmSync(dir, { recursive: true, force: true });
   });
   return {
@@ -44,8 +48,10 @@ function servers(t: Test, name: string): Servers {
       const child = spawn('redis-server', args, { stdio: 'ignore', cwd: dir });
       children.push(child);
       const port = Number(args[args.indexOf('--port') + 1]);
+      byPort.set(port, child);
       await until(`redis-server on ${port} to answer`, async () => (await ask(port, ['PING'])) === 'PONG');
     },
+    kill: (port) => end(byPort.get(port)!),
   };
 }
 
@@ -77,24 +83,26 @@ const COMMON = [...LOOPBACK, '--save', '', '--appendonly', 'no'];
 export interface RedisCluster {
   /** DIALTONE_REDIS_URL for it. */
   url: string;
-  /** The masters' ports. */
+  /** The masters' ports, in the URL's order. */
   ports: number[];
+  /** Kills one master, as a crash would; the others keep serving their slots. */
+  kill(port: number): Promise<void>;
 }
 
-/** Three masters, no replicas, every slot assigned, on free loopback ports. */
+/** Three masters, no replicas, every slot assigned, on free loopback ports; the slots of a master killed fail alone. */
 export async function startRedisCluster(t: Test): Promise<RedisCluster> {
   const s = servers(t, 'redis-cluster');
   const ports: number[] = [];
   for (let i = 0; i < 3; i++) {
     const [port, bus] = [await freeTcpPort(), await freeTcpPort()];
-    await s.spawn(['--port', String(port), '--cluster-enabled', 'yes', '--cluster-port', String(bus), '--cluster-config-file', `nodes-${port}.conf`, '--logfile', `${port}.log`, ...COMMON]);
+    await s.spawn(['--port', String(port), '--cluster-enabled', 'yes', '--cluster-port', String(bus), '--cluster-config-file', `nodes-${port}.conf`, '--cluster-require-full-coverage', 'no', '--logfile', `${port}.log`, ...COMMON]);
     ports.push(port);
   }
   await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { cwd: s.dir });
   for (const port of ports) {
     await until(`cluster_state:ok on ${port}`, async () => String(await ask(port, ['CLUSTER', 'INFO'])).includes('cluster_state:ok'));
   }
-  return { url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}/`, ports };
+  return { url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}/`, ports, kill: s.kill };
 }
 
 export interface RedisSentinel {

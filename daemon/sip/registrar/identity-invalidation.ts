@@ -1,4 +1,4 @@
-import { redisClient } from '../../storage/redis-client';
+import { redisClient, redisSubscriber } from '../../storage/redis-client';
 import type { Change, ChangeFeed } from '../../core/changes';
 import type { Logger } from '../../core/log';
 import type { IdentityCache } from './identity-cache';
@@ -63,7 +63,7 @@ export function invalidateIdentities(cache: IdentityCache, opts: { changes: Chan
     forget(cache, stale);
     publisher?.publish(channel, encodeStaleness(stale)).catch((err: unknown) => log.warn({ err, change: { kind: change.kind, id: change.id } }, 'SIP identity change not announced to other processes'));
   });
-  const subscriber = redisUrl ? redisClient(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null }) : null;
+  const subscriber = redisUrl ? redisSubscriber(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null }) : null;
   if (subscriber) {
     let connection = 0;
     subscriber.on('error', (err) => log.debug({ err }, 'Redis subscription for SIP identity changes'));
