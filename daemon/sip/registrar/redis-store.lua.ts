@@ -1,6 +1,6 @@
 /**
- * The Redis side of RegistrarStore, as Lua so each REGISTER is one round
- * trip and atomic across dialtone processes. The merge mirrors
+ * The Redis side of RegistrarStore, as Lua so each REGISTER is one step,
+ * atomic across dialtone processes, in one call per batch. The merge mirrors
  * mergeBindings() in bindings.ts and the nonce rule isReplay() in
  * nonce-count.ts; the shared store test suite holds them together.
  *
