@@ -22,7 +22,7 @@ work="$(mktemp -d)"
 pids=()
 stop() { for p in "$@"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; }
 # The seeded phones' bindings would otherwise stay in Redis until they expire.
-forget_bindings() { [ -z "$redis" ] || redis-cli -u "$redis" --scan --pattern 'dialtone:sip:reg:*xbench@bench.example.net' | xargs -r -n 1000 redis-cli -u "$redis" del >/dev/null; }
+forget_bindings() { [ -z "$redis" ] || redis-cli -u "$redis" --scan --pattern 'dialtone:sip:{r*}:reg:*xbench@bench.example.net' | xargs -r -n 1000 redis-cli -u "$redis" del >/dev/null; }
 cleanup() { stop "${pids[@]}"; forget_bindings; rm -rf "$work"; }
 trap cleanup EXIT
 

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { PortRange } from '../media/ports';
 import { parsePbxUri } from '../sip/proxy/pbx-uri';
+import { parseRedisUrl } from '../storage/redis-client';
 
 /**
  * Every setting dialtone reads, as data: the README documents each row, and
@@ -229,8 +230,13 @@ export const OPTIONS = [
   }),
   opt({
     key: 'redisUrl', env: 'DIALTONE_REDIS_URL', defaultText: 'unset (in-process registration cache)',
-    description: 'Redis for SIP registrations and rate-limit counters, shared by several dialtone processes: `redis://127.0.0.1:6379/0`.',
-    fallback: () => null, parse: url(['redis', 'rediss']),
+    description: 'Redis for SIP registrations and rate-limit counters, shared by several dialtone processes: one server `redis://[:password@]127.0.0.1:6379/0` (`rediss://` over TLS), a Redis Cluster `redis+cluster://[:password@]10.0.0.1:6379,10.0.0.2:6379/` (any of its masters; the rest are discovered), or a master found through Sentinel `redis+sentinel://[:password@]10.0.0.1:26379,10.0.0.2:26379/<master name>[/db]` (the password is the master\'s; sentinels without one).',
+    fallback: () => null,
+    parse: (raw) => {
+      const parsed = parseRedisUrl(raw);
+      if (!parsed.ok) throw new OptionError(parsed.reason);
+      return raw;
+    },
   }),
   opt({
     key: 'httpHost', env: 'DIALTONE_HTTP_HOST', defaultText: '0.0.0.0',

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import Redis from 'ioredis';
+import { type RedisClient, redisClient } from '../storage/redis-client';
 import type { Component, Runtime } from '../core/component';
 import { bearerAuth, requireOperator } from '../http/auth';
 
@@ -13,10 +13,10 @@ export function opsComponent(rt: Runtime): Component {
   health.add('database', async () => {
     await rt.db.knex.raw('select 1');
   });
-  let redis: Redis | null = null;
+  let redis: RedisClient | null = null;
   if (rt.config.redisUrl) {
     // A connection of its own: the registrar's may be busy with a batch, and a ping must not wait behind it.
-    const client = new Redis(rt.config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 });
+    const client = redisClient(rt.config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 });
     client.on('error', () => {});
     redis = client;
     health.add('redis', async () => {

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import Redis from 'ioredis';
+import { type RedisClient, redisClient } from '../storage/redis-client';
 import type { Logger } from '../core/log';
 
 /**
@@ -29,12 +29,12 @@ export class LocalLeases implements Leases {
 }
 
 export class RedisLeases implements Leases {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   /** Names this process, in the lease's value, for an operator reading Redis. */
   private readonly holder = `${process.pid}@${crypto.randomBytes(4).toString('hex')}`;
 
   constructor(url: string, private readonly log: Logger, private readonly prefix = 'dialtone:lease:') {
-    this.redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true });
+    this.redis = redisClient(url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true });
     this.redis.on('error', () => {});
   }
 

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import Redis from 'ioredis';
+import { type RedisClient, redisClient } from '../storage/redis-client';
 import type { Logger } from '../core/log';
 import type { Flow, SipTransport } from './engine';
 
@@ -88,13 +88,13 @@ function readEntry(text: string | null | undefined): Entry | null {
  */
 export class RedisNodes implements SipNodes {
   readonly id = newNodeId();
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private known: Map<string, Entry> = new Map();
   private timer: NodeJS.Timeout | null = null;
   private own: NodeAddress | null = null;
 
   constructor(url: string, private readonly log: Logger, private readonly key = 'dialtone:sip:nodes') {
-    this.redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true });
+    this.redis = redisClient(url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true });
     this.redis.on('error', () => {});
   }
 

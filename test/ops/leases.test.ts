@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import t from 'tap';
 import { createLogger } from '../../daemon/core/log';
 import { LocalLeases, RedisLeases } from '../../daemon/ops/leases';
-import { REDIS_URL } from '../helpers/sip';
+import { REDIS_DEPLOYMENTS } from '../helpers/redis-servers';
 import { freeTcpPort } from '../helpers/ports';
 
 const log = createLogger('silent');
@@ -15,10 +15,11 @@ t.test('without Redis, one process: the job always runs', async (t) => {
   t.equal(runs, 2);
 });
 
-t.test('two processes on one Redis: the job runs in one of them per period', { skip: REDIS_URL ? false : 'DIALTONE_TEST_REDIS_URL is not set' }, async (t) => {
+for (const d of REDIS_DEPLOYMENTS) t.test(`two processes on ${d.name}: the job runs in one of them per period`, { skip: d.skip }, async (t) => {
+  const url = await d.start(t);
   const prefix = `dialtone-test:${crypto.randomBytes(6).toString('hex')}:lease:`;
-  const a = new RedisLeases(REDIS_URL, log, prefix);
-  const b = new RedisLeases(REDIS_URL, log, prefix);
+  const a = new RedisLeases(url, log, prefix);
+  const b = new RedisLeases(url, log, prefix);
   t.teardown(async () => {
     await a.close();
     await b.close();

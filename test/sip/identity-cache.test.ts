@@ -8,6 +8,7 @@ import { decodeStaleness, encodeStaleness, staleBy } from '../../daemon/sip/regi
 import { extensionIdentities } from '../../daemon/sip/extension-identity';
 import type { SipComponent } from '../../daemon/sip/component';
 import { RawPeer, answer, registerText } from '../helpers/sip-client';
+import { REDIS_DEPLOYMENTS, SKIP_REDIS_SERVER, startRedisCluster } from '../helpers/redis-servers';
 import { REDIS_URL, sipFixture } from '../helpers/sip';
 
 const identity = (extensionId: string, tenantId = 'tenant-1', password = 'secret'): SipIdentity => ({
@@ -120,12 +121,12 @@ t.test('the cache holds at most its limit, dropping the oldest; a renamed identi
   t.equal(cache.size, 2, 'one entry per extension');
 });
 
-t.test('identities forgotten across processes through Redis', { skip: REDIS_URL ? false : 'DIALTONE_TEST_REDIS_URL is unset' }, async (t) => {
+for (const d of REDIS_DEPLOYMENTS) t.test(`identities forgotten across processes through ${d.name}`, { skip: d.skip }, async (t) => {
   const channel = `dialtone:test:identity-${crypto.randomBytes(4).toString('hex')}`;
   const log = createLogger('silent');
   const table = new Map([['a.test/u1', identity('e1')], ['a.test/u2', identity('e2', 'tenant-2')]]);
   const feed = new ChangeFeed();
-  const deps = { knex: null as never, secrets: null as never, redisUrl: REDIS_URL, log, channel };
+  const deps = { knex: null as never, secrets: null as never, redisUrl: await d.start(t), log, channel };
   // The daemon that commits changes, and a worker that only listens.
   const daemon = extensionIdentities({ ...deps, changes: feed });
   const worker = extensionIdentities({ ...deps, changes: null });
@@ -153,6 +154,43 @@ t.test('identities forgotten across processes through Redis', { skip: REDIS_URL 
   feed.publish({ ...change('tenant', 'tenant-2', 'updated'), tenantId: 'tenant-2' });
   await waitFor(() => worker.cache.size === 1);
   t.pass('a tenant change reached it too');
+});
+
+t.test('with a Redis Cluster, the listening connection moves to another server when its own dies, distrusting meanwhile', { skip: SKIP_REDIS_SERVER }, async (t) => {
+  const cluster = await startRedisCluster(t);
+  const table = new Map([['a.test/u1', identity('e1')]]);
+  const feed = new ChangeFeed();
+  const deps = { knex: null as never, secrets: null as never, redisUrl: cluster.url, log: createLogger('silent'), channel: `dialtone:test:identity-${crypto.randomBytes(4).toString('hex')}` };
+  const daemon = extensionIdentities({ ...deps, changes: feed });
+  const worker = extensionIdentities({ ...deps, changes: null });
+  daemon.start();
+  worker.start();
+  t.teardown(() => {
+    daemon.close();
+    worker.close();
+  });
+  const { counted, lookup } = source(table);
+  const cached = worker.cache.wrap(lookup);
+  await waitFor(async () => {
+    await cached('a.test', 'u1');
+    return worker.cache.size === 1;
+  });
+  // The listening connection is on the first server the URL names.
+  await cluster.kill(cluster.ports[0]!);
+  await waitFor(() => worker.cache.size === 0);
+  t.pass('the cache was dropped when its server died');
+  await waitFor(async () => {
+    await cached('a.test', 'u1');
+    return worker.cache.size === 1;
+  });
+  t.pass('and trusted again once listening on another server');
+  const before = counted.calls;
+  await waitFor(async () => {
+    feed.publish(change('extension', 'e1', 'credentials'));
+    await cached('a.test', 'u1');
+    return counted.calls > before;
+  });
+  t.pass('a change announced now reaches it');
 });
 
 for (const [storeName, storeEnv] of [['memory', {}], ['redis', REDIS_URL ? { DIALTONE_REDIS_URL: REDIS_URL } : null]] as const) {

@@ -1,11 +1,12 @@
 import crypto from 'node:crypto';
 import t, { type Test } from 'tap';
-import Redis from 'ioredis';
 import type { RegisterUpdate } from '../../daemon/sip/registrar/bindings';
 import { MemoryStore } from '../../daemon/sip/registrar/memory-store';
+import { BUCKETS, RegistrarKeys, bucketOf } from '../../daemon/sip/registrar/redis-keys';
 import { RedisStore } from '../../daemon/sip/registrar/redis-store';
 import type { RegisterAttempt, RegistrarStore } from '../../daemon/sip/registrar/store';
-import { REDIS_URL } from '../helpers/sip';
+import { redisClient } from '../../daemon/storage/redis-client';
+import { REDIS_DEPLOYMENTS, SKIP_REDIS_SERVER } from '../helpers/redis-servers';
 
 const source = { transport: 'udp' as const, address: '127.0.0.1', port: 5070 };
 const limits = { source: 3, user: 2 };
@@ -22,33 +23,39 @@ function attempt(o: Partial<RegisterUpdate> & { nc?: number; nonce?: string; iss
   };
 }
 
-type Factory = () => Promise<{ store: RegistrarStore; cleanup(): Promise<void> }>;
+/** Each Redis deployment started once for this file, on first use. */
+const redisKinds = REDIS_DEPLOYMENTS.map((d) => {
+  let started: Promise<string> | null = null;
+  return { name: d.name, skip: d.skip, url: () => (started ??= d.start(t)) };
+});
 
-const kinds: [string, Factory | null][] = [
-  ['memory', async () => ({ store: new MemoryStore(), cleanup: async () => {} })],
-  ['redis', REDIS_URL ? async () => {
-    const prefix = `dialtone:test:${crypto.randomBytes(6).toString('hex')}:`;
-    const store = new RedisStore(REDIS_URL, prefix);
-    return {
-      store,
-      async cleanup() {
-        await store.close();
-        const r = new Redis(REDIS_URL);
-        const keys = await r.keys(`${prefix}*`);
-        if (keys.length > 0) await r.del(...keys);
-        await r.quit();
-      },
-    };
-  } : null],
+/** A Redis store under a prefix of its own, with a plain client to look at and tamper with its keys; its keys removed at the end. */
+async function redisStore(t: Test, url: string) {
+  const prefix = `dialtone:test:${crypto.randomBytes(6).toString('hex')}:`;
+  const store = new RedisStore(url, prefix);
+  const r = redisClient(url, {});
+  t.teardown(async () => {
+    await store.close();
+    // One server only: the cluster and the sentinel's master are this file's own, gone at its end.
+    if (!r.isCluster) {
+      const keys = await r.keys(`${prefix}*`);
+      if (keys.length > 0) await r.del(...keys);
+    }
+    await r.quit();
+  });
+  return { keys: new RegistrarKeys(prefix), store, r };
+}
+
+type Factory = (t: Test) => Promise<RegistrarStore>;
+
+const kinds: [string, Factory, string | false][] = [
+  ['in memory', async () => new MemoryStore(), false],
+  ...redisKinds.map((k) => [`on ${k.name}`, async (t: Test) => (await redisStore(t, await k.url())).store, k.skip] as [string, Factory, string | false]),
 ];
 
-for (const [name, make] of kinds) {
-  t.test(`${name} store`, { skip: make ? false : 'DIALTONE_TEST_REDIS_URL is unset' }, async (t) => {
-    const setup = async () => {
-      const s = await make!();
-      t.teardown(s.cleanup);
-      return s.store;
-    };
+for (const [name, make, skip] of kinds) {
+  t.test(`store ${name}`, { skip }, async (t) => {
+    const setup = () => make(t);
 
     t.test('registers, refreshes, lists and unregisters contacts', async (t) => {
       const store = await setup();
@@ -171,52 +178,89 @@ for (const [name, make] of kinds) {
       t.same(await tryAs('a.test/fourth', '10.9.9.9', 'f1'), { kind: 'locked' }, 'the source reaches its limit');
       t.match(await tryAs('a.test/fourth', '10.2.2.2', 'f2'), { kind: 'ok' }, 'that user from another source passes');
     });
+
+    t.test('many addresses registered in one turn are each listed, and swept once, a little at a time', async (t) => {
+      const store = await setup();
+      const aors = Array.from({ length: 200 }, (_, i) => `m${i}@a.test`);
+      t.equal(new Set(aors.map(bucketOf)).size, BUCKETS, 'the addresses fall in every bucket');
+      const results = await Promise.all(aors.map((aor, i) => store.register(attempt({ aor, src: `10.7.${i >> 8}.${i & 255}`, user: `a.test/m${i}`, contacts: [{ contact: `sip:m${i}@h`, expires: 10 + (i % 3) }] }))));
+      t.ok(results.every((x, i) => x.kind === 'ok' && x.added[0]?.contact === `sip:m${i}@h`), 'each answered on its own');
+      const listed = await Promise.all(aors.map((aor) => store.bindings(aor, NOW)));
+      t.ok(listed.every((b, i) => b.length === 1 && b[0]!.contact === `sip:m${i}@h`), 'each listed');
+      const swept: string[] = [];
+      for (let round = 0; round < 50; round++) {
+        const some = await store.sweep(NOW + 13_000, 30);
+        if (some.length === 0) break;
+        t.ok(some.length <= 30, `a sweep reports at most as many as asked (${some.length})`);
+        swept.push(...some.map((e) => `${e.aor} ${e.binding.contact}`));
+      }
+      t.equal(swept.length, 200, 'every binding reported');
+      t.same([...swept].sort(), aors.map((aor, i) => `${aor} sip:m${i}@h`).sort(), 'each once');
+    });
   });
 }
 
-/** A Redis store under a prefix of its own, with a plain client to look at and tamper with its keys. */
-function redisStore(t: Test) {
-  const prefix = `dialtone:test:${crypto.randomBytes(6).toString('hex')}:`;
-  const store = new RedisStore(REDIS_URL!, prefix);
-  const r = new Redis(REDIS_URL!);
-  t.teardown(async () => {
-    await store.close();
-    const keys = await r.keys(`${prefix}*`);
-    if (keys.length > 0) await r.del(...keys);
-    await r.quit();
+for (const kind of redisKinds) {
+  t.test(`store on ${kind.name}: keys and batches`, { skip: kind.skip }, async (t) => {
+    t.test('a key of another type under its name does not stop the sweeper', async (t) => {
+      const { keys, store, r } = await redisStore(t, await kind.url());
+      const bucket = bucketOf('bad@a.test');
+      const good = Array.from({ length: 100 }, (_, i) => `good${i}@a.test`).find((aor) => bucketOf(aor) === bucket)!;
+      await store.register(attempt({ aor: good, contacts: [{ contact: 'sip:g@h', expires: 10 }] }));
+      await r.hset(keys.aor('bad@a.test'), 'x', 'y');
+      await r.zadd(keys.due(bucket), NOW, 'bad@a.test');
+      const swept = await store.sweep(NOW + 11_000, 100);
+      t.same(swept.map((e) => [e.aor, e.binding.contact]), [[good, 'sip:g@h']]);
+      t.same(await r.zrange(keys.due(bucket), 0, -1), [], 'the foreign key is no longer due');
+      t.match(await store.register(attempt({ aor: 'bad@a.test' })), { kind: 'ok' }, 'a REGISTER replaces it');
+      await t.rejects(store.register(attempt({ aor: 'x@a.test', callId: 'two words' })), /Call-ID holds white space/, 'white space the registrar should have refused is not stored');
+    });
+
+    t.test('a line it cannot read is dropped, not trusted', async (t) => {
+      const { keys, store, r } = await redisStore(t, await kind.url());
+      await store.register(attempt({ contacts: [{ contact: 'sip:g@h', expires: 10 }] }));
+      await r.append(keys.aor('201@a.test'), '\nw 0 0\n{"contact":"sip:evil@h"}\n\u0000junk');
+      t.same((await store.bindings('201@a.test', NOW)).map((b) => b.contact), ['sip:g@h']);
+      t.match(await store.register(attempt({ cseq: 2, contacts: [{ contact: 'sip:h@h', expires: 10 }] })), { kind: 'ok', bindings: [{ contact: 'sip:g@h' }, { contact: 'sip:h@h' }] });
+      t.equal((await r.get(keys.aor('201@a.test')))!.split('\n').length, 3, 'the unreadable lines are gone: the nonce and the two bindings are left');
+    });
+
+    t.test('REGISTERs made together go in batches, each its own step', async (t) => {
+      const { keys, store, r } = await redisStore(t, await kind.url());
+      // The sorted set of one bucket made unusable: that bucket's REGISTERs fail in the script, and only they.
+      const broken = bucketOf('b@a.test');
+      await r.set(keys.due(broken), 'not a sorted set');
+      await r.set(keys.failures({ source: '10.6.6.6', user: 'x' })[0], 'not a count');
+      const aors = Array.from({ length: 200 }, (_, i) => `u${i}@a.test`).filter((aor) => bucketOf(aor) !== broken).slice(0, 150);
+      const many = aors.map((aor, i) => store.register(attempt({ aor, contacts: [{ contact: `sip:u${i}@h`, expires: 60 }] })));
+      const same = [1, 2, 3].map((cseq) => store.register(attempt({ aor: 'same@a.test', cseq, contacts: [{ contact: `sip:s${cseq}@h`, expires: 60 }] })));
+      const failing = t.rejects(store.register(attempt({ aor: 'b@a.test' })), /REGISTER script failed/, 'a REGISTER that fails in the script fails alone');
+      const unreadable = t.rejects(store.register(attempt({ aor: 'c@a.test', src: '10.6.6.6' })), /failure counter in Redis is not a number/, 'a failure counter that is not a number fails its REGISTER, and only it');
+      const results = await Promise.all(many);
+      t.ok(results.every((x, i) => x.kind === 'ok' && x.added[0]?.contact === `sip:u${i}@h`), 'each gets its own answer, across more than one script call');
+      t.not(bucketOf('same@a.test'), broken);
+      t.same((await Promise.all(same)).map((x) => (x.kind === 'ok' ? x.bindings.length : x.kind)), [1, 2, 3], 'one address registered three times in one batch, in order');
+      await failing;
+      await unreadable;
+      t.equal((await store.bindings(aors[149]!, NOW)).length, 1);
+    });
   });
-  return { prefix, store, r };
 }
 
-t.test('redis store: a key of another type under its name does not stop the sweeper', { skip: REDIS_URL ? false : 'DIALTONE_TEST_REDIS_URL is unset' }, async (t) => {
-  const { prefix, store, r } = redisStore(t);
-  await store.register(attempt({ aor: 'good@a.test', contacts: [{ contact: 'sip:g@h', expires: 10 }] }));
-  await r.hset(`${prefix}reg:bad@a.test`, 'x', 'y');
-  await r.zadd(`${prefix}reg-due`, NOW, 'bad@a.test');
-  const swept = await store.sweep(NOW + 11_000, 100);
-  t.same(swept.map((e) => [e.aor, e.binding.contact]), [['good@a.test', 'sip:g@h']]);
-  t.same(await r.zrange(`${prefix}reg-due`, 0, -1), [], 'the foreign key is no longer due');
-  await t.rejects(store.register(attempt({ aor: 'x@a.test', callId: 'two words' })), /Call-ID holds white space/, 'white space the registrar should have refused is not stored');
-});
-
-t.test('redis store: a line it cannot read is dropped, not trusted', { skip: REDIS_URL ? false : 'DIALTONE_TEST_REDIS_URL is unset' }, async (t) => {
-  const { prefix, store, r } = redisStore(t);
-  await store.register(attempt({ contacts: [{ contact: 'sip:g@h', expires: 10 }] }));
-  await r.append(`${prefix}reg:201@a.test`, '\nw 0 0\n{"contact":"sip:evil@h"}\n\u0000junk');
-  t.same((await store.bindings('201@a.test', NOW)).map((b) => b.contact), ['sip:g@h']);
-  t.match(await store.register(attempt({ cseq: 2, contacts: [{ contact: 'sip:h@h', expires: 10 }] })), { kind: 'ok', bindings: [{ contact: 'sip:g@h' }, { contact: 'sip:h@h' }] });
-  t.equal((await r.get(`${prefix}reg:201@a.test`))!.split('\n').length, 3, 'the unreadable lines are gone: the nonce and the two bindings are left');
-});
-
-t.test('redis store: REGISTERs made together go in one batch, each its own step', { skip: REDIS_URL ? false : 'DIALTONE_TEST_REDIS_URL is unset' }, async (t) => {
-  const { prefix, store, r } = redisStore(t);
-  await r.set(`${prefix}fail:src:10.6.6.6`, 'not a count');
-  const many = Array.from({ length: 150 }, (_, i) => store.register(attempt({ aor: `u${i}@a.test`, contacts: [{ contact: `sip:u${i}@h`, expires: 60 }] })));
-  const same = [1, 2, 3].map((cseq) => store.register(attempt({ aor: 'same@a.test', cseq, contacts: [{ contact: `sip:s${cseq}@h`, expires: 60 }] })));
-  const broken = store.register(attempt({ aor: 'b@a.test', src: '10.6.6.6' }));
-  const results = await Promise.all(many);
-  t.ok(results.every((x, i) => x.kind === 'ok' && x.added[0]?.contact === `sip:u${i}@h`), 'each gets its own answer, across more than one script call');
-  t.same((await Promise.all(same)).map((x) => (x.kind === 'ok' ? x.bindings.length : x.kind)), [1, 2, 3], 'one address registered three times in one batch, in order');
-  await t.rejects(broken, /REGISTER script failed/, 'a REGISTER that fails in the script fails alone');
-  t.equal((await store.bindings('u149@a.test', NOW)).length, 1);
+t.test('store on a Redis Cluster: one batch of addresses on all three masters', { skip: SKIP_REDIS_SERVER }, async (t) => {
+  const { keys, store, r } = await redisStore(t, await redisKinds.find((k) => k.name === 'a Redis Cluster')!.url());
+  const slots = await r.cluster('SLOTS');
+  const master = async (key: string) => {
+    const slot = await r.cluster('KEYSLOT', key) as number;
+    return slots.find(([from, to]) => slot >= from && slot <= to)![2]![1];
+  };
+  const aors = Array.from({ length: 60 }, (_, i) => `c${i}@a.test`);
+  t.equal(new Set(await Promise.all(aors.map((aor) => master(keys.aor(aor))))).size, 3, 'the addresses are held by all three masters');
+  const results = await Promise.all(aors.map((aor, i) => store.register(attempt({ aor, user: `a.test/c${i}`, contacts: [{ contact: `sip:c${i}@h`, expires: 10 }] }))));
+  t.ok(results.every((x) => x.kind === 'ok'), 'every REGISTER of the turn succeeds');
+  t.ok((await Promise.all(aors.map((aor) => store.bindings(aor, NOW)))).every((b) => b.length === 1), 'each is listed');
+  t.equal((await store.sweep(NOW + 11_000, 1000)).length, 60, 'each is swept');
+  await store.recordFailure({ source: '10.8.8.8', user: 'a.test/c1' }, 60_000);
+  await store.recordFailure({ source: '10.8.8.8', user: 'a.test/c1' }, 60_000);
+  t.same(await store.register(attempt({ aor: 'c1@a.test', user: 'a.test/c1', cseq: 2 })), { kind: 'locked' }, 'failures counted across slots lock the user out');
 });

@@ -1,4 +1,4 @@
-import Redis from 'ioredis';
+import { redisClient, redisSubscriber } from '../../storage/redis-client';
 import type { Change, ChangeFeed } from '../../core/changes';
 import type { Logger } from '../../core/log';
 import type { IdentityCache } from './identity-cache';
@@ -54,7 +54,7 @@ export interface IdentityInvalidation {
  */
 export function invalidateIdentities(cache: IdentityCache, opts: { changes: ChangeFeed | null; redisUrl: string | null; channel: string; log: Logger }): IdentityInvalidation {
   const { redisUrl, channel, log } = opts;
-  const publisher = redisUrl && opts.changes ? new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 }) : null;
+  const publisher = redisUrl && opts.changes ? redisClient(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 }) : null;
   publisher?.on('error', (err) => log.debug({ err }, 'Redis publisher for SIP identity changes'));
   const unsubscribe = opts.changes?.subscribe((change) => {
     const stale = staleBy(change);
@@ -63,7 +63,7 @@ export function invalidateIdentities(cache: IdentityCache, opts: { changes: Chan
     forget(cache, stale);
     publisher?.publish(channel, encodeStaleness(stale)).catch((err: unknown) => log.warn({ err, change: { kind: change.kind, id: change.id } }, 'SIP identity change not announced to other processes'));
   });
-  const subscriber = redisUrl ? new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null }) : null;
+  const subscriber = redisUrl ? redisSubscriber(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null }) : null;
   if (subscriber) {
     let connection = 0;
     subscriber.on('error', (err) => log.debug({ err }, 'Redis subscription for SIP identity changes'));

@@ -1,6 +1,6 @@
 /**
- * The Redis side of RegistrarStore, as Lua so each REGISTER is one round
- * trip and atomic across dialtone processes. The merge mirrors
+ * The Redis side of RegistrarStore, as Lua so each REGISTER is one step,
+ * atomic across dialtone processes, in one call per batch. The merge mirrors
  * mergeBindings() in bindings.ts and the nonce rule isReplay() in
  * nonce-count.ts; the shared store test suite holds them together.
  *
@@ -47,19 +47,23 @@ end
 /**
  * REGISTERs in a batch, each as one step of its own: every REGISTER read in
  * one turn of the daemon's event loop goes to Redis in one call, which spares
- * Redis and the client their cost per call. KEYS holds four keys per
- * REGISTER; ARGV holds, per REGISTER, its number of arguments and then them.
- * A REGISTER that fails answers an error without stopping the others.
+ * Redis and the client their cost per call. KEYS holds two keys per
+ * REGISTER, its address's and the sorted set of its bucket (see
+ * redis-keys.ts); in a Redis Cluster a batch holds one bucket only. ARGV
+ * holds, per REGISTER, its number of arguments and then them. The lockout
+ * was checked before (its counters are in another slot). A REGISTER that
+ * fails answers an error without stopping the others.
  */
 export const REGISTER_LUA = `${PARSE}
 local function register(k, a, last)
-  local key, srcKey, userKey, dueKey = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
+  local key, dueKey = KEYS[k + 1], KEYS[k + 2]
   local aor, now, nonce, nc, issued, nonceTtl = ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[a + 3], tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
-  local maxContacts, limitSource, limitUser, graceMs = tonumber(ARGV[a + 7]), tonumber(ARGV[a + 8]), tonumber(ARGV[a + 9]), tonumber(ARGV[a + 10])
-  local callId, cseq, wildcard = ARGV[a + 11], tonumber(ARGV[a + 12]), ARGV[a + 13] == '*'
-  local got = redis.call('MGET', srcKey, userKey, key)
-  if tonumber(got[1] or '0') >= limitSource or tonumber(got[2] or '0') >= limitUser then return { 'locked' } end
-  local stored, seen = parse(got[3])
+  local maxContacts, graceMs = tonumber(ARGV[a + 7]), tonumber(ARGV[a + 8])
+  local callId, cseq, wildcard = ARGV[a + 9], tonumber(ARGV[a + 10]), ARGV[a + 11] == '*'
+  -- A key of another type under our name is replaced, not a reason to refuse the phone.
+  local value = redis.pcall('GET', key)
+  if type(value) ~= 'string' then value = nil end
+  local stored, seen = parse(value)
   if seen and seen.issuedAt + nonceTtl > now then
     if seen.nonce == nonce then
       if nc <= seen.nc then return { 'replay' } end
@@ -83,12 +87,12 @@ local function register(k, a, last)
       return nil, nil
     end
     local fresh = {}
-    for i = a + 14, last, 3 do
+    for i = a + 12, last, 3 do
       local _, e = find(ARGV[i])
       if e and ooo(e) then return { 'out-of-order' } end
       fresh[ARGV[i]] = true
     end
-    for i = a + 14, last, 3 do
+    for i = a + 12, last, 3 do
       local contact, expires = ARGV[i], tonumber(ARGV[i + 1])
       local at, e = find(contact)
       if e then table.remove(live, at) end
@@ -147,9 +151,9 @@ local function register(k, a, last)
 end
 
 local out, a = {}, 1
-for r = 0, #KEYS / 4 - 1 do
+for r = 0, #KEYS / 2 - 1 do
   local argc = tonumber(ARGV[a])
-  local ok, result = pcall(register, r * 4, a, a + argc)
+  local ok, result = pcall(register, r * 2, a, a + argc)
   if ok then out[r + 1] = result else out[r + 1] = { 'error', type(result) == 'table' and result.err or tostring(result) } end
   a = a + argc + 1
 end
@@ -189,16 +193,16 @@ return out
 `;
 
 /**
- * An authenticated request other than REGISTER: lockout, then the replay
- * rule of nonce-count.ts on the identity's own last-nonce key, then that
- * key written, as one step. KEYS: source counter, user counter, nonce key.
+ * An authenticated request other than REGISTER, past the lockout: the replay
+ * rule of nonce-count.ts on the identity's own last-nonce key, then that key
+ * written, as one step. KEYS: the nonce key.
  */
 export const AUTHORIZE_LUA = `
-local got = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
+local got = redis.pcall('GET', KEYS[1])
+if type(got) ~= 'string' then got = nil end
 local now, nonce, nc, issued, ttl = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-if tonumber(got[1] or '0') >= tonumber(ARGV[6]) or tonumber(got[2] or '0') >= tonumber(ARGV[7]) then return 'locked' end
-if got[3] then
-  local n, c, at = string.match(got[3], '^(%S+) (%d+) (%d+)$')
+if got then
+  local n, c, at = string.match(got, '^(%S+) (%d+) (%d+)$')
   if n then
     if n == nonce then
       if nc <= tonumber(c) then return 'replay' end
@@ -208,6 +212,6 @@ if got[3] then
   end
 end
 local left = issued + ttl - now
-if left > 0 then redis.call('SET', KEYS[3], string.format('%s %d %d', nonce, nc, issued), 'PX', left) end
+if left > 0 then redis.call('SET', KEYS[1], string.format('%s %d %d', nonce, nc, issued), 'PX', left) end
 return 'ok'
 `;

@@ -1,18 +1,19 @@
-import Redis from 'ioredis';
+import { type RedisClient, redisClient } from '../../storage/redis-client';
 import type { Flow } from '../engine';
 import { type Binding, type BindingOwner, type RegisterUpdate, type RemovalReason, normalizeContact } from './bindings';
 import { AUTHORIZE_LUA, REGISTER_LUA, SWEEP_LUA } from './redis-store.lua';
-import type { AuthorizeAttempt, AuthorizeOutcome, ExpiredBinding, LockKeys, RegisterAttempt, RegisterOutcome, RegistrarStore } from './store';
+import { BUCKETS, RegistrarKeys, bucketOf } from './redis-keys';
+import type { AuthorizeAttempt, AuthorizeOutcome, ExpiredBinding, LockKeys, LockLimits, RegisterAttempt, RegisterOutcome, RegistrarStore } from './store';
 
 /** An address of record outlives its last binding by this much, so the sweeper still finds what expired. */
 const GRACE_MS = 5 * 60 * 1000;
 
 type Reply = (string | number)[];
 
-type Scripted = Redis & {
+type Scripted = RedisClient & {
   dialtoneRegister(numberOfKeys: number, ...args: (string | number)[]): Promise<Reply[]>;
   dialtoneSweep(dueKey: string, prefix: string, now: number, max: number): Promise<string[]>;
-  dialtoneAuthorize(src: string, user: string, nonceKey: string, ...args: (string | number)[]): Promise<AuthorizeOutcome>;
+  dialtoneAuthorize(nonceKey: string, ...args: (string | number)[]): Promise<AuthorizeOutcome>;
 };
 
 /**
@@ -36,7 +37,11 @@ const BATCH_MAX = 64;
 const SPACE = /\s/;
 
 interface Pending {
-  keys: string[];
+  bucket: number;
+  /** The address's key and its bucket's sorted set. */
+  keys: [string, string];
+  failures: [string, string];
+  limits: LockLimits;
   args: (string | number)[];
   resolve(outcome: RegisterOutcome): void;
   reject(err: Error): void;
@@ -76,38 +81,50 @@ function word(what: string, value: string): string {
 }
 
 /**
+ * Whether failure counts (as MGET answers them) reach the limits. A counter
+ * that is not a number was not written by dialtone: the attempt fails rather
+ * than pass a lockout it cannot read.
+ */
+function isLocked([source, user]: (string | null)[], limits: LockLimits): boolean {
+  const count = (v: string | null | undefined) => {
+    if (v == null) return 0;
+    if (!/^-?\d{1,19}$/.test(v)) throw new Error('a SIP failure counter in Redis is not a number; it was not written by dialtone');
+    return Number(v);
+  };
+  return count(source) >= limits.source || count(user) >= limits.user;
+}
+
+/**
  * Bindings in Redis, shared by every dialtone process on it: a string per
  * address of record (its last nonce and its bindings) that expires after
- * both, a sorted set of next expiries for the sweeper, and counters that
- * expire on their own.
+ * both, a sorted set of next expiries per bucket of addresses for the
+ * sweeper, and counters that expire on their own (key names in
+ * redis-keys.ts). One server, a Redis Cluster or a master found through
+ * Sentinel, with the same keys.
  */
 export class RedisStore implements RegistrarStore {
   private readonly redis: Scripted;
+  private readonly keys: RegistrarKeys;
   /** REGISTERs waiting for the end of this turn of the event loop, to go to Redis in one script call. */
   private pending: Pending[] = [];
+  /** The bucket the next sweep starts with, so a backlog in one cannot starve the others. */
+  private sweepFrom = 0;
 
-  constructor(url: string, private readonly prefix = 'dialtone:sip:') {
+  constructor(url: string, prefix = 'dialtone:sip:') {
     // The REGISTERs are batched here already: ioredis's own pipelining would only wrap each batch again.
-    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: false });
+    const redis = redisClient(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: false });
     redis.defineCommand('dialtoneRegister', { lua: REGISTER_LUA });
     redis.defineCommand('dialtoneSweep', { numberOfKeys: 1, lua: SWEEP_LUA });
-    redis.defineCommand('dialtoneAuthorize', { numberOfKeys: 3, lua: AUTHORIZE_LUA });
+    redis.defineCommand('dialtoneAuthorize', { numberOfKeys: 1, lua: AUTHORIZE_LUA });
     this.redis = redis as Scripted;
-  }
-
-  private aorKey(aor: string): string {
-    return `${this.prefix}reg:${aor}`;
-  }
-
-  private failKeys(keys: LockKeys): [string, string] {
-    return [`${this.prefix}fail:src:${keys.source}`, `${this.prefix}fail:user:${keys.user}`];
+    this.keys = new RegistrarKeys(prefix);
   }
 
   async register(a: RegisterAttempt): Promise<RegisterOutcome> {
     const u = a.update;
-    const keys = [this.aorKey(a.aor), ...this.failKeys(a.lockKeys), `${this.prefix}reg-due`];
+    const bucket = bucketOf(a.aor);
     const args: (string | number)[] = [
-      a.aor, u.now, word('nonce', a.nonce), a.nc, a.nonceIssuedAt, a.nonceTtlMs, a.maxContacts, a.limits.source, a.limits.user, GRACE_MS,
+      a.aor, u.now, word('nonce', a.nonce), a.nc, a.nonceIssuedAt, a.nonceTtlMs, a.maxContacts, GRACE_MS,
       word('Call-ID', u.callId), u.cseq, u.contacts === '*' ? '*' : '',
     ];
     if (u.contacts !== '*') {
@@ -115,59 +132,110 @@ export class RedisStore implements RegistrarStore {
         args.push(word('contact', normalizeContact(c.contact)), c.expires, rest(c.contact, u));
       }
     }
+    const keys: [string, string] = [this.keys.aor(a.aor), this.keys.due(bucket)];
+    const failures = this.keys.failures(a.lockKeys);
     return new Promise((resolve, reject) => {
-      if (this.pending.push({ keys, args, resolve, reject }) === 1) setImmediate(() => this.flush());
+      if (this.pending.push({ bucket, keys, failures, limits: a.limits, args, resolve, reject }) === 1) setImmediate(() => this.flush());
     });
   }
 
   private flush(): void {
     const waiting = this.pending;
     this.pending = [];
-    for (let i = 0; i < waiting.length; i += BATCH_MAX) {
-      const batch = waiting.slice(i, i + BATCH_MAX);
-      const keys: string[] = [];
-      const argv: (string | number)[] = [];
+    // A script in a cluster reaches one slot: one bucket per batch there. One server takes any mix, so fewer, fuller batches.
+    const groups = this.redis.isCluster ? byBucket(waiting) : [waiting];
+    for (const group of groups) {
+      for (let i = 0; i < group.length; i += BATCH_MAX) void this.send(group.slice(i, i + BATCH_MAX));
+    }
+  }
+
+  /**
+   * The batch's lockout first, then the script for those not locked out.
+   * The counters cannot be in the script's slot (a source's counter is
+   * shared by every address it registers), so they are read before it,
+   * together in one MGET: one round trip more per batch, not per REGISTER.
+   * A failure counted between the read and the script is one that came
+   * after this REGISTER, as it might have anyway.
+   */
+  private async send(batch: Pending[]): Promise<void> {
+    const admitted: Pending[] = [];
+    try {
+      const counters = [...new Set(batch.flatMap((p) => p.failures))];
+      const got = await this.redis.mget(counters);
+      const count = new Map(counters.map((key, i) => [key, got[i] ?? null]));
       for (const p of batch) {
-        keys.push(...p.keys);
-        argv.push(p.args.length, ...p.args);
+        try {
+          if (isLocked(p.failures.map((key) => count.get(key) ?? null), p.limits)) p.resolve({ kind: 'locked' });
+          else admitted.push(p);
+        } catch (err) {
+          p.reject(err as Error);
+        }
       }
-      this.redis.dialtoneRegister(keys.length, ...keys, ...argv).then((replies) => {
-        batch.forEach((p, n) => {
-          try {
-            p.resolve(outcome(replies[n]!));
-          } catch (err) {
-            p.reject(err as Error);
-          }
-        });
-      }, (err: Error) => batch.forEach((p) => p.reject(err)));
+    } catch (err) {
+      batch.forEach((p) => p.reject(err as Error));
+      return;
+    }
+    if (admitted.length === 0) return;
+    const keys: string[] = [];
+    const argv: (string | number)[] = [];
+    for (const p of admitted) {
+      keys.push(...p.keys);
+      argv.push(p.args.length, ...p.args);
+    }
+    try {
+      const replies = await this.redis.dialtoneRegister(keys.length, ...keys, ...argv);
+      admitted.forEach((p, n) => {
+        try {
+          p.resolve(outcome(replies[n]!));
+        } catch (err) {
+          p.reject(err as Error);
+        }
+      });
+    } catch (err) {
+      admitted.forEach((p) => p.reject(err as Error));
     }
   }
 
   async authorize(a: AuthorizeAttempt): Promise<AuthorizeOutcome> {
-    const [src, user] = this.failKeys(a.lockKeys);
-    return this.redis.dialtoneAuthorize(src, user, `${this.prefix}auth-nonce:${a.key}`,
-      a.now, word('nonce', a.nonce), a.nc, a.nonceIssuedAt, a.nonceTtlMs, a.limits.source, a.limits.user);
+    if (isLocked(await this.redis.mget(this.keys.failures(a.lockKeys)), a.limits)) return 'locked';
+    return this.redis.dialtoneAuthorize(this.keys.authNonce(a.key), a.now, word('nonce', a.nonce), a.nc, a.nonceIssuedAt, a.nonceTtlMs);
   }
 
   async recordFailure(keys: LockKeys, coolDownMs: number): Promise<void> {
-    const [src, user] = this.failKeys(keys);
+    const [src, user] = this.keys.failures(keys);
     await this.redis.multi().incr(src).pexpire(src, coolDownMs, 'NX').incr(user).pexpire(user, coolDownMs, 'NX').exec();
   }
 
   async bindings(aor: string, now: number): Promise<Binding[]> {
-    const value = await this.redis.get(this.aorKey(aor));
+    const value = await this.redis.get(this.keys.aor(aor));
     if (!value) return [];
     return value.split('\n').filter((line) => LINE.test(line)).map(decodeBinding).filter((b) => b.expiresAt > now);
   }
 
+  /** Bucket after bucket, until `max` expired bindings are reported or every bucket is done. */
   async sweep(now: number, max: number): Promise<ExpiredBinding[]> {
-    const flat = await this.redis.dialtoneSweep(`${this.prefix}reg-due`, `${this.prefix}reg:`, now, max);
+    const start = this.sweepFrom;
+    this.sweepFrom = (start + 1) % BUCKETS;
     const out: ExpiredBinding[] = [];
-    for (let i = 0; i < flat.length; i += 2) out.push({ aor: flat[i]!, binding: decodeBinding(flat[i + 1]!) });
+    for (let n = 0; n < BUCKETS && out.length < max; n++) {
+      const bucket = (start + n) % BUCKETS;
+      const flat = await this.redis.dialtoneSweep(this.keys.due(bucket), this.keys.aorPrefix(bucket), now, max - out.length);
+      for (let i = 0; i < flat.length; i += 2) out.push({ aor: flat[i]!, binding: decodeBinding(flat[i + 1]!) });
+    }
     return out;
   }
 
   async close(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
+}
+
+function byBucket(waiting: Pending[]): Pending[][] {
+  const groups = new Map<number, Pending[]>();
+  for (const p of waiting) {
+    const group = groups.get(p.bucket);
+    if (group) group.push(p);
+    else groups.set(p.bucket, [p]);
+  }
+  return [...groups.values()];
 }

@@ -31,7 +31,7 @@ export interface LockLimits {
 
 export type RegisterOutcome = MergeResult | { kind: 'locked' } | { kind: 'replay' };
 
-/** A request other than REGISTER, authenticated: its nonce count and the lockout, checked as one step. */
+/** A request other than REGISTER, authenticated: the lockout, then its nonce count checked and recorded as one step. */
 export interface AuthorizeAttempt {
   /** Whose last nonce is kept (the identity's address of record), apart from its registrations'. */
   key: string;
@@ -52,7 +52,7 @@ export interface ExpiredBinding {
 }
 
 export interface RegistrarStore {
-  /** Lock check, nonce-count check and binding merge as one step (one round trip for Redis). */
+  /** Lock check, then nonce-count check and binding merge as one step (for Redis, one round trip each per batch of REGISTERs). */
   register(attempt: RegisterAttempt): Promise<RegisterOutcome>;
   authorize(attempt: AuthorizeAttempt): Promise<AuthorizeOutcome>;
   /** Counts a failed authentication against both keys for `coolDownMs`. */
