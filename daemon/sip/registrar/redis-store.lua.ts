@@ -47,16 +47,27 @@ end
 /**
  * REGISTERs in a batch, each as one step of its own: every REGISTER read in
  * one turn of the daemon's event loop goes to Redis in one call, which spares
- * Redis and the client their cost per call. KEYS holds two keys per
- * REGISTER, its address's and the sorted set of its bucket (see
- * redis-keys.ts); in a Redis Cluster a batch holds one bucket only. ARGV
- * holds, per REGISTER, its number of arguments and then them. The lockout
- * was checked before (its counters are in another slot). A REGISTER that
- * fails answers an error without stopping the others.
+ * Redis and the client their cost per call. ARGV[1] is how many keys each
+ * REGISTER has in KEYS: its address's and the sorted set of its bucket (see
+ * redis-keys.ts), then, on one server, its two failure counters. On one
+ * server the script checks the lockout itself, in the same round trip; in a
+ * Redis Cluster the counters are in another slot, a batch holds one bucket
+ * only, and the lockout was checked before. Then ARGV holds, per REGISTER,
+ * its number of arguments and them (led by the two limits when the counters
+ * are in KEYS). A REGISTER that fails answers an error without stopping the
+ * others.
  */
 export const REGISTER_LUA = `${PARSE}
-local function register(k, a, last)
+local function register(k, a, last, counted)
   local key, dueKey = KEYS[k + 1], KEYS[k + 2]
+  if counted then
+    local got = redis.call('MGET', KEYS[k + 3], KEYS[k + 4])
+    local source, user = tonumber(got[1] or '0'), tonumber(got[2] or '0')
+    -- A counter that is not a number was not written by dialtone: fail rather than pass a lockout it cannot read.
+    if source == nil or user == nil then error({ err = 'a SIP failure counter in Redis is not a number; it was not written by dialtone' }) end
+    if source >= tonumber(ARGV[a + 1]) or user >= tonumber(ARGV[a + 2]) then return { 'locked' } end
+    a = a + 2
+  end
   local aor, now, nonce, nc, issued, nonceTtl = ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[a + 3], tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
   local maxContacts, graceMs = tonumber(ARGV[a + 7]), tonumber(ARGV[a + 8])
   local callId, cseq, wildcard = ARGV[a + 9], tonumber(ARGV[a + 10]), ARGV[a + 11] == '*'
@@ -150,10 +161,11 @@ local function register(k, a, last)
   return out
 end
 
-local out, a = {}, 1
-for r = 0, #KEYS / 2 - 1 do
+local per = tonumber(ARGV[1])
+local out, a = {}, 2
+for r = 0, #KEYS / per - 1 do
   local argc = tonumber(ARGV[a])
-  local ok, result = pcall(register, r * 2, a, a + argc)
+  local ok, result = pcall(register, r * per, a, a + argc, per == 4)
   if ok then out[r + 1] = result else out[r + 1] = { 'error', type(result) == 'table' and result.err or tostring(result) } end
   a = a + argc + 1
 end

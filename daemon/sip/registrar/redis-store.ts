@@ -149,15 +149,45 @@ export class RedisStore implements RegistrarStore {
     }
   }
 
-  /**
-   * The batch's lockout first, then the script for those not locked out.
-   * The counters cannot be in the script's slot (a source's counter is
-   * shared by every address it registers), so they are read before it,
-   * together in one MGET: one round trip more per batch, not per REGISTER.
-   * A failure counted between the read and the script is one that came
-   * after this REGISTER, as it might have anyway.
-   */
+  /** One script call for the batch; in a cluster, after the lockout is read (see REGISTER_LUA). */
   private async send(batch: Pending[]): Promise<void> {
+    const counted = !this.redis.isCluster;
+    const admitted = counted ? batch : await this.admit(batch);
+    if (admitted.length === 0) return;
+    const keys: string[] = [];
+    const argv: (string | number)[] = [counted ? 4 : 2];
+    for (const p of admitted) {
+      keys.push(...p.keys);
+      if (counted) {
+        keys.push(...p.failures);
+        argv.push(p.args.length + 2, p.limits.source, p.limits.user, ...p.args);
+      } else {
+        argv.push(p.args.length, ...p.args);
+      }
+    }
+    try {
+      const replies = await this.redis.dialtoneRegister(keys.length, ...keys, ...argv);
+      admitted.forEach((p, n) => {
+        try {
+          p.resolve(outcome(replies[n]!));
+        } catch (err) {
+          p.reject(err as Error);
+        }
+      });
+    } catch (err) {
+      admitted.forEach((p) => p.reject(err as Error));
+    }
+  }
+
+  /**
+   * In a cluster, the batch's lockout before its script: the counters cannot
+   * be in the script's slot (a source's counter is shared by every address it
+   * registers), so they are read together in one MGET, one round trip more
+   * per batch. A failure counted between the read and the script is one that
+   * came after this REGISTER, as it might have anyway. Resolves the locked
+   * ones and answers the rest.
+   */
+  private async admit(batch: Pending[]): Promise<Pending[]> {
     const admitted: Pending[] = [];
     try {
       const counters = [...new Set(batch.flatMap((p) => p.failures))];
@@ -173,27 +203,9 @@ export class RedisStore implements RegistrarStore {
       }
     } catch (err) {
       batch.forEach((p) => p.reject(err as Error));
-      return;
+      return [];
     }
-    if (admitted.length === 0) return;
-    const keys: string[] = [];
-    const argv: (string | number)[] = [];
-    for (const p of admitted) {
-      keys.push(...p.keys);
-      argv.push(p.args.length, ...p.args);
-    }
-    try {
-      const replies = await this.redis.dialtoneRegister(keys.length, ...keys, ...argv);
-      admitted.forEach((p, n) => {
-        try {
-          p.resolve(outcome(replies[n]!));
-        } catch (err) {
-          p.reject(err as Error);
-        }
-      });
-    } catch (err) {
-      admitted.forEach((p) => p.reject(err as Error));
-    }
+    return admitted;
   }
 
   async authorize(a: AuthorizeAttempt): Promise<AuthorizeOutcome> {
