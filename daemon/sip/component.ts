@@ -43,6 +43,7 @@ export function sipComponentWith(lookups: (rt: Runtime) => SipIdentityLookup[] =
       },
       async drain() {
         service.drain(Math.max(1, rt.config.drainSeconds));
+        await workers?.drain(Math.max(1, rt.config.drainSeconds));
         while (service.busy() > 0) await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
       },
       async stop() {

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { refuseWhileDraining } from './drain';
 import type { Runtime } from '../core/component';
 import type { Config } from '../config/options';
 import type { SecretBox } from '../crypto/secret-box';
@@ -100,11 +101,7 @@ export function createSipService(rt: Runtime, lookups: SipIdentityLookup[] = [])
   const applications: SipApplication[] = [];
   let retryAfter: number | null = null;
   engine.onRequest((req) => {
-    const m = req.message;
-    if (retryAfter !== null && m.headers.to?.params.tag === undefined && m.method !== 'ACK' && m.method !== 'CANCEL') {
-      req.reply(503, 'Service Unavailable', { headers: { 'retry-after': String(retryAfter), warning: '399 dialtone "this node is shutting down"' } });
-      return;
-    }
+    if (refuseWhileDraining(req, retryAfter)) return;
     for (const app of applications) {
       if (app.owns(req)) {
         app.handle(req);

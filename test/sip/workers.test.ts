@@ -96,6 +96,16 @@ t.test('registrar workers share the UDP socket with the daemon', { skip: REDIS_U
     t.teardown(() => peer.close());
     t.equal((await registerFrom(peer, 'after-crash')).status, 200);
   });
+
+  // Last: the node does not come back from it.
+  t.test('on a drain the workers refuse new registrations as the daemon does, so phones go to another node', async (t) => {
+    await component.drain!();
+    const peers = await Promise.all(Array.from({ length: 40 }, () => RawPeer.udp(f.ports.udp!)));
+    t.teardown(() => peers.forEach((p) => p.close()));
+    const answers = await Promise.all(peers.map((peer, i) => peer.request(registerText(peer, { ...base, callId: `draining-${i}` }))));
+    t.same(answers.map((a) => a.status), Array(40).fill(503), 'no process of the node challenges a new REGISTER');
+    t.ok(answers.every((a) => Number(a.headers['retry-after']) >= 1), 'each with a Retry-After');
+  });
 });
 
 t.test('workers without Redis, or without the built-in UDP engine, are refused at start', async (t) => {

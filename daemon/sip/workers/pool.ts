@@ -23,12 +23,14 @@ const STOP_TIMEOUT_MS = 5_000;
 export class RegistrarWorkers {
   private readonly children = new Set<ChildProcess>();
   private stopping = false;
+  /** The Retry-After of a drain under way, for a worker started after it began too. */
+  private draining: number | null = null;
   /** What the workers handed over since the start: with none, they are not sharing the load. */
   readonly relayed = { datagrams: 0, events: 0 };
 
   constructor(
     private readonly count: number,
-    private readonly start: ToWorker,
+    private readonly start: Extract<ToWorker, { type: 'start' }>,
     private readonly host: WorkerHost,
     private readonly log: Logger,
     /** Resolved beside this file, so tests running the TypeScript sources fork the TypeScript worker. */
@@ -57,6 +59,7 @@ export class RegistrarWorkers {
           case 'ready':
             clearTimeout(timer);
             this.log.debug({ worker: child.pid }, 'SIP registrar worker ready');
+            if (this.draining !== null) child.send({ type: 'drain', retryAfterSeconds: this.draining } satisfies ToWorker);
             resolve();
             return;
           case 'datagram':
@@ -66,6 +69,9 @@ export class RegistrarWorkers {
           case 'event':
             this.relayed.events++;
             this.host.event(m.event);
+            return;
+          case 'draining':
+            child.emit('draining');
             return;
         }
       });
@@ -81,6 +87,24 @@ export class RegistrarWorkers {
       });
       child.send(this.start, udp);
     });
+  }
+
+  /** New work goes elsewhere: resolves once every worker answers it 503 with this Retry-After (or is gone). */
+  async drain(retryAfterSeconds: number): Promise<void> {
+    this.draining = retryAfterSeconds;
+    const message: ToWorker = { type: 'drain', retryAfterSeconds };
+    await Promise.all([...this.children].filter((child) => child.connected).map((child) => new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        child.off('exit', done);
+        child.off('draining', done);
+        resolve();
+      };
+      const timer = setTimeout(done, STOP_TIMEOUT_MS);
+      child.once('draining', done);
+      child.once('exit', done);
+      child.send(message);
+    })));
   }
 
   async stop(): Promise<void> {

@@ -9,6 +9,7 @@ import { BuiltinEngine } from '../builtin/engine';
 import { extensionIdentities } from '../extension-identity';
 import { Registrar } from '../registrar/registrar';
 import { RedisStore } from '../registrar/redis-store';
+import { refuseWhileDraining } from '../drain';
 import { registrarOptions } from '../service';
 import type { FromWorker, ToWorker } from './messages';
 import { triage } from './triage';
@@ -48,7 +49,16 @@ async function run(start: Extract<ToWorker, { type: 'start' }>, udp: dgram.Socke
       return verdict !== 'answer';
     },
   }, log);
-  engine.onRequest((req) => registrar.handle(req));
+  // The daemon drains its workers with itself: a REGISTER they took meanwhile would be new work on a node that is going away.
+  let retryAfter: number | null = null;
+  process.on('message', (m: ToWorker) => {
+    if (m.type !== 'drain') return;
+    retryAfter = m.retryAfterSeconds;
+    tell({ type: 'draining' });
+  });
+  engine.onRequest((req) => {
+    if (!refuseWhileDraining(req, retryAfter)) registrar.handle(req);
+  });
   // The daemon alone sweeps for expired bindings: this registrar's sweeper is never started, and reports only what REGISTERs here changed.
   for (const type of ['registered', 'unregistered', 'expired'] as const) registrar.events.on(type, (event) => tell({ type: 'event', event }));
   await engine.start();
@@ -68,7 +78,7 @@ async function run(start: Extract<ToWorker, { type: 'start' }>, udp: dgram.Socke
   tell({ type: 'ready' });
 }
 
-process.once('message', (message: ToWorker, handle: unknown) => {
+process.once('message', (message: Extract<ToWorker, { type: 'start' }>, handle: unknown) => {
   run(message, handle as dgram.Socket).catch((err: unknown) => {
     createLogger(message.config?.logLevel ?? 'info').error({ err }, 'SIP registrar worker failed to start');
     process.exit(1);
