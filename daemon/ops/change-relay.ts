@@ -118,3 +118,28 @@ export function relayChanges(feed: ChangeFeed, opts: { redisUrl: string; log: Lo
     },
   };
 }
+
+/**
+ * Announces changes a short-lived process committed (the `dialtone` command)
+ * to the running ones, and resolves once Redis has them all. Their side
+ * effects are the command's own business: the running processes only update
+ * their caches. Throws when Redis cannot be reached.
+ */
+export async function announceChanges(redisUrl: string, changes: Change[], channel = CHANGE_CHANNEL): Promise<void> {
+  if (changes.length === 0) return;
+  // One attempt: a command must not hang on an unreachable Redis.
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  // The socket's own error (ECONNREFUSED, a DNS failure) says more than the rejection that follows it.
+  let cause: Error | null = null;
+  redis.on('error', (err: Error) => (cause = err));
+  try {
+    await redis.connect();
+    const node = newNodeId();
+    for (const change of changes) await redis.publish(channel, encodeChange(node, change));
+    await redis.quit();
+  } catch (err) {
+    throw cause ?? err;
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -49,25 +49,27 @@ t.test('changes made through node A reach node B: a new tenant is routed, a phon
   const phone = new Ua(peer, '201', domain);
   t.equal((await phone.register(creds.username, creds.password)).status, 200, 'the phone registers at node B');
 
-  // A call from the phone through B: B's proxy must know the tenant to find its PBX.
-  const uri = `sip:5551234@${domain}`;
-  const first = phone.request({ method: 'INVITE', uri, body: SDP });
-  const challenge = (await phone.send(first.text)).at(-1)!;
-  t.equal(challenge.status, 407);
-  peer.send(phone.ackFailure(first.text, challenge));
-  const auth = answer(challenge, { username: creds.username, password: creds.password, uri, method: 'INVITE' });
-  const invite = phone.request({ method: 'INVITE', uri, callId: first.callId, fromTag: first.fromTag, cseq: 2, body: SDP, headers: [`Proxy-Authorization: ${auth}`] });
-  peer.send(invite.text);
-  const atPbx = pbx.nextRequest('INVITE').then((rq) => {
-    pbx.reply(rq, 486, 'Busy Here', { toTag: 'p1' });
-    return rq;
-  });
-  let final: Message;
-  do final = await peer.next(); while ((final.status ?? 0) < 200);
-  // A node that does not know the tenant answers 480 itself.
-  t.equal(final.status, 486, 'node B relays the call of a tenant created through node A to its PBX, and the PBX\'s answer comes back');
-  if (final.status === 486) t.equal((await atPbx).uri, uri);
-  peer.send(phone.ackFailure(invite.text, final));
+  // A call from the phone through B: B's proxy must know the tenant to find its PBX; one that does not answers 480 itself.
+  const callOut = async (phone: Ua, creds: { username: string; password: string }) => {
+    const uri = `sip:5551234@${phone.domain}`;
+    const first = phone.request({ method: 'INVITE', uri, body: SDP });
+    const challenge = (await phone.send(first.text)).at(-1)!;
+    t.equal(challenge.status, 407);
+    phone.peer.send(phone.ackFailure(first.text, challenge));
+    const auth = answer(challenge, { username: creds.username, password: creds.password, uri, method: 'INVITE' });
+    const invite = phone.request({ method: 'INVITE', uri, callId: first.callId, fromTag: first.fromTag, cseq: 2, body: SDP, headers: [`Proxy-Authorization: ${auth}`] });
+    phone.peer.send(invite.text);
+    const atPbx = pbx.nextRequest('INVITE').then((rq) => {
+      pbx.reply(rq, 486, 'Busy Here', { toTag: 'p1' });
+      return rq;
+    });
+    let final: Message;
+    do final = await phone.peer.next(); while ((final.status ?? 0) < 200);
+    if (final.status === 486) t.equal((await atPbx).uri, uri);
+    phone.peer.send(phone.ackFailure(invite.text, final));
+    return final.status;
+  };
+  t.equal(await callOut(phone, creds), 486, 'node B relays the call of a tenant created through node A to its PBX, and the PBX\'s answer comes back');
 
   // Every NOTIFY the phone gets, answered; each must come from node A, which made the change.
   const notifies: Message[] = [];
@@ -81,7 +83,7 @@ t.test('changes made through node A reach node B: a new tenant is routed, a phon
 
   const mac = '80:5E:C0:AB:CD:01';
   const device = await api('POST', '/devices', { mac, model: 'T46S', extensionId: ext.body.id });
-  t.equal(device.status, 201, JSON.stringify(device.body));
+  t.equal(device.status, 201, 'the phone is entered through A');
   t.equal(viaPort(await nextNotify()), a.sip, 'the phone entered through A is resynced by A');
 
   const path = '/prov/805ec0abcd01.cfg';
@@ -118,6 +120,17 @@ t.test('changes made through node A reach node B: a new tenant is routed, a phon
   t.equal(viaPort(await nextNotify()), a.sip, 'the next NOTIFY is A\'s own too: B sent none');
   t.same(notifies.map((n) => n.headers.event), ['check-sync;reboot=false', 'check-sync;reboot=false', 'check-sync;reboot=false'], 'one NOTIFY per change');
   await until('B to serve the second caller ID', async () => (await fetchFromB()).body.includes('Reception'));
+
+  // A tenant made with the command line, which tells the running nodes through Redis too.
+  const made = cluster.cli(['tenant', 'create', '--name', 'Command line', '--domain', 'cli.sip.test', '--admin-first', 'Grace', '--admin-last', 'Hopper', '--admin-email', 'grace@cli.test']) as { token: string; admin: { id: string } };
+  const ext2 = await call(a, made.token, 'POST', '/extensions', { number: '301', userId: made.admin.id });
+  t.equal(ext2.status, 201);
+  const creds2 = (await call(a, made.token, 'GET', `/extensions/${ext2.body.id}/sip-credentials`)).body as { username: string; password: string };
+  const peer2 = await RawPeer.udp(b.sip);
+  t.teardown(() => peer2.close());
+  const phone2 = new Ua(peer2, '301', 'cli.sip.test');
+  t.equal((await phone2.register(creds2.username, creds2.password)).status, 200);
+  t.equal(await callOut(phone2, creds2), 486, 'node B relays the call of a tenant created with the command line');
 
   let audit: { action: string; objectId: string }[] = [];
   await until('the audit entries of both changes', async () => {
