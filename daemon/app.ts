@@ -24,6 +24,7 @@ import { opsComponent } from './ops/component';
 import { Health } from './ops/health';
 import { Metrics } from './ops/metrics';
 import { LocalLeases, RedisLeases } from './ops/leases';
+import { relayChanges } from './ops/change-relay';
 import { sipMetrics } from './sip/metrics';
 
 /**
@@ -76,7 +77,10 @@ export async function buildApp(config: Config, opts: { log?: Logger; components?
   const db = openDatabase(config.dbUrl);
   const applied = await migrate(db);
   if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
-  const runtime: Runtime = { config, log, db, secrets: new SecretBox(key.key), changes: new ChangeFeed(), metrics: new Metrics(version), health: new Health(),
+  const changes = new ChangeFeed();
+  // Before any component subscribes, so that caches know from the start that they cannot yet hear other processes.
+  const relay = config.redisUrl ? relayChanges(changes, { redisUrl: config.redisUrl, log }) : null;
+  const runtime: Runtime = { config, log, db, secrets: new SecretBox(key.key), changes, metrics: new Metrics(version), health: new Health(),
     leases: config.redisUrl ? new RedisLeases(config.redisUrl, log) : new LocalLeases(),
   };
   let http: FastifyInstance;
@@ -87,6 +91,7 @@ export async function buildApp(config: Config, opts: { log?: Logger; components?
     for (const c of components) if (c.http) await c.http(http);
   } catch (err) {
     // A component refusing its configuration must not leave the database pool holding the process open.
+    await relay?.close();
     await runtime.leases.close();
     await db.close();
     throw err;
@@ -120,6 +125,7 @@ export async function buildApp(config: Config, opts: { log?: Logger; components?
         throw listenErrorFor({ option: 'DIALTONE_HTTP_PORT', protocol: 'tcp', host: config.httpHost, port: config.httpPort }, err);
       }
       log.info({ url: `http://${config.httpHost}:${httpAddress().port}`, publicUrl: config.publicUrl }, 'HTTP listening (admin API, provisioning, /api/docs)');
+      relay?.start();
       for (const c of components) {
         await c.start?.();
         started.push(c);
@@ -136,6 +142,7 @@ export async function buildApp(config: Config, opts: { log?: Logger; components?
       await closeHttp();
       for (const c of started.reverse()) await c.stop?.().catch((err: unknown) => log.error({ err, component: c.name }, 'stop failed'));
       started = [];
+      await relay?.close();
       await runtime.leases.close();
       await db.close();
     },

@@ -1,4 +1,5 @@
 import type { Config } from '../config/options';
+import type { ChangeFeed } from '../core/changes';
 import { SecretBox } from '../crypto/secret-box';
 import { loadSecretKey } from '../crypto/secret-key';
 import { MailTemplates } from '../mail/templates';
@@ -25,14 +26,14 @@ export async function welcomeAdministrator(config: Config, db: Database, adminId
   await sendWelcome(noticesFor(config, db), adminId, null, 'cli');
 }
 
-export async function importUsersFromFile(config: Config, db: Database, tenantId: string, file: string) {
+export async function importUsersFromFile(config: Config, db: Database, changes: ChangeFeed, tenantId: string, file: string) {
   await tenantForCreate(db.knex, OPERATOR, tenantId);
   const bytes = readInputFile(file);
   const notices = noticesFor(config, db);
-  return importUsers({ knex: db.knex, secrets: notices.secrets, changes: null, notices }, OPERATOR, tenantId, bytes);
+  return importUsers({ knex: db.knex, secrets: notices.secrets, changes, notices }, OPERATOR, tenantId, bytes);
 }
 
-export async function adopt(db: Database, tenantId: string, dryRun: boolean) {
+export async function adopt(db: Database, changes: ChangeFeed, tenantId: string, dryRun: boolean) {
   await tenantForCreate(db.knex, OPERATOR, tenantId);
-  return adoptExtensions(db.knex, null, OPERATOR, tenantId, dryRun);
+  return adoptExtensions(db.knex, changes, OPERATOR, tenantId, dryRun);
 }

@@ -11,6 +11,8 @@ import { BulkValidationError } from '../bulk/import';
 import { adopt, importUsersFromFile, welcomeAdministrator } from './accounts';
 import { addImageFromFile } from './firmware';
 import { listImages } from '../firmware/service';
+import { type Change, ChangeFeed } from '../core/changes';
+import { announceChanges } from '../ops/change-relay';
 
 /** A mistake in how the command was called: answered with the command's usage and exit 64. */
 export class UsageError extends Error {
@@ -53,6 +55,24 @@ async function withDb<T>(fn: (db: Database) => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Runs a command that changes records, then tells the running daemons
+ * sharing Redis, so that none serves a file or routes a call as it was before.
+ */
+async function announcing<T>(fn: (changes: ChangeFeed) => Promise<T>): Promise<T> {
+  const feed = new ChangeFeed();
+  const made: Change[] = [];
+  feed.subscribe((c) => void made.push(c));
+  const result = await fn(feed);
+  const { redisUrl } = loadConfig();
+  if (redisUrl) {
+    await announceChanges(redisUrl, made).catch((err: unknown) => {
+      process.stderr.write(`dialtone: warning: the running daemons were not told of these changes (Redis: ${(err as Error).message}); restart them to see them\n`);
+    });
+  }
+  return result;
+}
+
 const str = (v: Values[string]) => (typeof v === 'string' ? v : undefined);
 
 function required(command: string, values: Values, ...names: string[]): void {
@@ -88,10 +108,10 @@ export const COMMANDS: Command[] = [
       'admin.email': '--admin-email', 'admin.username': '--admin-username', admin: '--admin-first, --admin-last, --admin-email',
     },
     run: (v) => (required('tenant create', v, 'name', 'domain', 'admin-first', 'admin-last', 'admin-email'), withDb(async (db) => {
-      const { tenant, admin } = await createTenant(db.knex, {
+      const { tenant, admin } = await announcing((changes) => createTenant(db.knex, {
         name: str(v.name), sipDomain: str(v.domain),
         admin: { firstName: str(v['admin-first']), lastName: str(v['admin-last']), email: str(v['admin-email']), username: str(v['admin-username']) },
-      });
+      }, changes, 'cli'));
       const { token } = await createToken(db.knex, { tenantId: tenant.id, userId: admin.id, label: `primary administrator ${admin.username}` });
       await welcomeAdministrator(loadConfig(), db, admin.id);
       out({ tenant, admin, token });
@@ -117,7 +137,7 @@ export const COMMANDS: Command[] = [
     options: { tenant: { type: 'string' } },
     run: (v, [file]) => {
       required('users import', v, 'tenant');
-      return withDb(async (db) => out(await importUsersFromFile(loadConfig(), db, str(v.tenant)!, file!))).catch((err: unknown) => {
+      return withDb(async (db) => out(await announcing((changes) => importUsersFromFile(loadConfig(), db, changes, str(v.tenant)!, file!)))).catch((err: unknown) => {
         if (err instanceof BulkValidationError) Object.assign(err, { file });
         throw err;
       });
@@ -128,7 +148,7 @@ export const COMMANDS: Command[] = [
     options: { tenant: { type: 'string' }, 'dry-run': { type: 'boolean' } },
     run: (v) => {
       required('adopt', v, 'tenant');
-      return withDb(async (db) => out(await adopt(db, str(v.tenant)!, v['dry-run'] === true)));
+      return withDb(async (db) => out(await announcing((changes) => adopt(db, changes, str(v.tenant)!, v['dry-run'] === true))));
     },
   },
   {

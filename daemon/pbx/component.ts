@@ -75,6 +75,7 @@ export function pbxComponent(rt: Runtime, sipAddress: () => string): Component {
         connection: mysqlConnection(rt.config.asteriskDbUrl),
         pool: { min: 0, max: 4 },
       });
+      // Changes made here only: the node that made a change writes its rows, once.
       unsubscribe = rt.changes.subscribe(onChange);
       // Processes started together on one database share the full sync: one of them writes every extension.
       await rt.leases.oncePer('pbx-full-sync', FULL_SYNC_LEASE_MS, async () => {

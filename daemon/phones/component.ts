@@ -53,6 +53,7 @@ export function phonesComponent(rt: Runtime, sip: SipService, timeline: Timeline
         },
         busy: () => service.calls,
       });
+      // Changes made here only: one NOTIFY per change, from the node that made it, whichever node the phone is on.
       stops = [recordRegistrations(timeline, sip), rt.changes.subscribe(auto.listener), auto.stop, service.stop];
     },
     async stop() {

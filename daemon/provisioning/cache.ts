@@ -20,13 +20,15 @@ export function renderedFile(text: string, contentType: string, lastModified: st
 
 /**
  * Rendered files, each remembered with the ids of the records it was built
- * from; a change to any one of them (announced on the ChangeFeed) drops it.
- * Bounded: past the limit the oldest entry goes first.
+ * from; a change to any one of them (announced on the ChangeFeed, from any
+ * process) drops it. While changes from other processes cannot be heard,
+ * nothing is kept. Bounded: past the limit the oldest entry goes first.
  */
 export class RenderCache {
   private readonly entries = new Map<string, { file: RenderedFile; deps: string[] }>();
   private readonly byDep = new Map<string, Set<string>>();
   private changes = 0;
+  private trusted = true;
 
   constructor(private readonly max = 50_000) {}
 
@@ -44,6 +46,7 @@ export class RenderCache {
   }
 
   set(key: string, file: RenderedFile, deps: string[]): void {
+    if (!this.trusted) return;
     this.delete(key);
     if (this.entries.size >= this.max) this.delete(this.entries.keys().next().value!);
     this.entries.set(key, { file, deps });
@@ -60,6 +63,18 @@ export class RenderCache {
     this.entries.clear();
     this.byDep.clear();
     this.changes++;
+  }
+
+  /** Changes may go unheard from now on: every file is dropped, and none is kept until trust(). */
+  distrust(): void {
+    this.trusted = false;
+    this.clear();
+  }
+
+  /** Changes are heard again; what was rendered meanwhile was never kept. */
+  trust(): void {
+    this.clear();
+    this.trusted = true;
   }
 
   invalidate(id: string): void {

@@ -61,11 +61,22 @@ export function provisioningComponent(rt: Runtime, sip: Pick<SipService, 'regist
   rt.metrics.counterFrom('dialtone_tftp_transfers_total', 'TFTP transfers by how they ended: completed, failed (timed out or broken off), denied (source outside DIALTONE_TFTP_ALLOW).', ['result'], () =>
     Object.entries(tftp.transfers).map(([result, n]) => [[result], n] as const));
   // Subscribed from the start, not from start(): records change through the API whether or not phones are being served.
-  let unsubscribe: (() => void) | null = rt.changes.subscribe((change) => {
-    cache.invalidate(change.id);
-    if (change.kind === 'device') files.forget(change.id);
-    // Any profile, extension or tenant change may rename, add or remove a directory entry.
-    if (change.kind === 'user' || change.kind === 'extension' || change.kind === 'tenant') cache.invalidate(directoryDependency(change.tenantId));
+  // From every process: a phone may fetch here after its extension was changed through another node.
+  let unsubscribe: (() => void) | null = rt.changes.subscribeEverywhere({
+    change(change) {
+      cache.invalidate(change.id);
+      if (change.kind === 'device') files.forget(change.id);
+      // Any profile, extension or tenant change may rename, add or remove a directory entry.
+      if (change.kind === 'user' || change.kind === 'extension' || change.kind === 'tenant') cache.invalidate(directoryDependency(change.tenantId));
+    },
+    deaf() {
+      cache.distrust();
+      files.distrust();
+    },
+    hearing() {
+      cache.trust();
+      files.trust();
+    },
   });
   let tls: https.Server | null = null;
   let app: Parameters<NonNullable<Component['http']>>[0] | null = null;

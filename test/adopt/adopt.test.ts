@@ -9,6 +9,7 @@ import { DEFAULT_SETTINGS } from '../../daemon/admin/domain/extension';
 import { newExtensionRows } from '../../daemon/admin/service/extensions';
 import { toJsonColumn } from '../../daemon/storage/json';
 import { adopt, importUsersFromFile } from '../../daemon/cli/accounts';
+import { ChangeFeed } from '../../daemon/core/changes';
 
 const ctx = { companyName: 'Acme Widgets', primaryAdminEmail: 'boss@acme.example', takenUsernames: new Set<string>(), existingEmails: new Set<string>() };
 
@@ -71,15 +72,15 @@ for (const kind of databaseKinds()) {
 
     t.test('the CLI commands run the same code', async (t) => {
       await orphan(ta, tenant.id, '202', 'Alan Turing', 'alan@acme.example');
-      const report = await adopt(ta.app.runtime.db, tenant.id, false);
+      const report = await adopt(ta.app.runtime.db, new ChangeFeed(), tenant.id, false);
       t.equal(report.created.length, 1);
       const file = path.join(ta.dataDir, 'people.csv');
       fs.writeFileSync(file, 'First Name,Last Name,Email,Extension\nKatherine,Johnson,kj@acme.example,210\n');
-      const imported = await importUsersFromFile(ta.app.runtime.config, ta.app.runtime.db, tenant.id, file);
+      const imported = await importUsersFromFile(ta.app.runtime.config, ta.app.runtime.db, new ChangeFeed(), tenant.id, file);
       t.equal(imported.created, 1);
       await flushMail(ta);
       t.equal(readOutbox(ta.dataDir).filter((m) => m.to.includes('kj@acme.example')).length, 1, 'the daemon sends the welcome the CLI queued');
-      await t.rejects(adopt(ta.app.runtime.db, 'no-such-tenant', true), { message: /tenant not found/ });
+      await t.rejects(adopt(ta.app.runtime.db, new ChangeFeed(), 'no-such-tenant', true), { message: /tenant not found/ });
     });
   });
 }

@@ -41,6 +41,14 @@ t.test('tenant create prints the tenant, its administrator and a token', async (
   t.match(JSON.parse(op.stdout), { scope: 'operator', token: /^dt_/ });
 });
 
+t.test('a change made with the CLI while Redis is unreachable is made, and the warning says the daemons were not told', async (t) => {
+  const env = { DIALTONE_DATA_DIR: dataDir(t), DIALTONE_REDIS_URL: `redis://127.0.0.1:${await freePort()}/0` };
+  const r = run(['tenant', 'create', '--name', 'Acme', '--domain', 'acme.sip.test', '--admin-first', 'Ada', '--admin-last', 'Lovelace', '--admin-email', 'ada@acme.test'], env);
+  t.equal(r.status, 0, r.stderr);
+  t.match(JSON.parse(r.stdout), { tenant: { sipDomain: 'acme.sip.test' } });
+  t.match(r.stderr, /^dialtone: warning: the running daemons were not told of these changes \(Redis: .+\); restart them to see them\n$/);
+});
+
 t.test('bad input to the CLI says what is wrong in one line', async (t) => {
   const env = { DIALTONE_DATA_DIR: dataDir(t) };
   const missing = run(['tenant', 'create', '--name', 'Acme'], env);

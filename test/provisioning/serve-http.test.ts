@@ -2,7 +2,7 @@ import t from 'tap';
 import { startTestApp } from '../helpers/app';
 import { deviceByMac } from '../../daemon/provisioning';
 import type { Mac } from '../../daemon/provisioning/mac';
-import { curl, digestAnswer, hasBinary } from './clients';
+import { curl, digestAnswer, hasBinary, provisioning } from './clients';
 import { PER_DEVICE_FILE, fleet } from './fleet';
 
 const skip = hasBinary('curl') ? false : 'curl is not installed (.ci/apt-packages)';
@@ -108,4 +108,35 @@ t.test('an unknown MAC gets activation, and floods are cut off', { skip }, async
   t.ok(scans.body.total <= 6, `pending devices stay bounded (${scans.body.total})`);
   t.equal((await curl([`${base}/Grandstream/cfg000b82ffffff.xml`])).status, 429, 'new MACs stay refused for the rest of the window');
   t.equal((await curl([`${base}/y000000000066.cfg`])).status, 200, 'while common files are still served to the address (an office behind one NAT)');
+});
+
+t.test('while changes made by other processes go unheard, no file is kept, so none is served stale', async (t) => {
+  const ta = await startTestApp(t, 'sqlite');
+  const f = await fleet(ta);
+  const d = f.devices.find((x) => x.vendor === 'yealink')!;
+  const url = `/prov/${d.mac}.cfg`;
+  t.equal((await ta.call('GET', url, { headers: { 'user-agent': d.ua } })).status, 200);
+  const device = (await deviceByMac(ta.app.runtime.db.knex, d.mac as Mac))!;
+  const fetchFile = async () => {
+    const challenge = await ta.call('GET', url, { headers: { 'user-agent': d.ua } });
+    const header = digestAnswer(challenge.headers['www-authenticate'], device.provUsername, ta.app.runtime.secrets.open(device.provPasswordSealed), url);
+    return (await ta.call('GET', url, { headers: { 'user-agent': d.ua, authorization: header } })).raw;
+  };
+  // Written straight to the database, as another node would, with no change announced here.
+  const rename = (firstName: string) => ta.app.runtime.db.knex('users').where('id', f.user.id).update({ first_name: firstName });
+  const cache = provisioning(ta).cache;
+  t.match(await fetchFile(), 'Grace Hopper');
+  t.ok(cache.size > 0, 'heard: the file is kept');
+
+  ta.app.runtime.changes.deaf();
+  t.equal(cache.size, 0, 'deaf: every kept file is dropped');
+  await rename('Amazing');
+  t.match(await fetchFile(), 'Amazing Hopper', 'and the next fetch is rendered from the database');
+  t.equal(cache.size, 0, 'and not kept');
+  await rename('Admiral');
+  t.match(await fetchFile(), 'Admiral Hopper');
+
+  ta.app.runtime.changes.hearing();
+  t.match(await fetchFile(), 'Admiral Hopper');
+  t.ok(cache.size > 0, 'heard again: files are kept again');
 });

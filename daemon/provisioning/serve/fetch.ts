@@ -128,6 +128,8 @@ export class FileService {
   private readonly names = new Map<string, NameFacts>();
   // Counts changes to `devices`, so a name's remembered device is known to be current.
   private devicesChanged = 0;
+  // False while changes made by other processes may go unheard: then no device record is kept.
+  private trusted = true;
 
   constructor(private readonly d: FetchDeps) {}
 
@@ -139,6 +141,23 @@ export class FileService {
         return;
       }
     }
+  }
+
+  /** Changes may go unheard from now on: every device record is dropped, and none is kept until trust(). */
+  distrust(): void {
+    this.trusted = false;
+    this.forgetAll();
+  }
+
+  /** Changes are heard again; what was read meanwhile was never kept. */
+  trust(): void {
+    this.forgetAll();
+    this.trusted = true;
+  }
+
+  private forgetAll(): void {
+    this.devices.clear();
+    this.devicesChanged++;
   }
 
   private async device(mac: Mac): Promise<Device | null> {
@@ -159,6 +178,7 @@ export class FileService {
   }
 
   private remember(device: Device): void {
+    if (!this.trusted) return;
     if (this.devices.size >= MAX_CACHED_DEVICES) this.devices.delete(this.devices.keys().next().value!);
     this.devices.set(device.mac, device);
     this.devicesChanged++;

@@ -83,15 +83,32 @@ export class PbxDirectory {
   }
 
   async start(): Promise<void> {
-    this.unsubscribe = this.opts.changes.subscribe((change) => this.onChange(change));
-    const [tenantRows, ownRows] = await Promise.all([this.opts.knex('tenants').select('id'), ownPbxRows(this.opts.knex)]);
-    for (const r of tenantRows as { id: string }[]) this.tenants.add(r.id);
-    for (const r of ownRows) this.setOwn(r.tenantId, r.uri, r.kind);
-    await this.refresh();
+    // From every process: a tenant created through another node's API must be routed here too.
+    this.unsubscribe = this.opts.changes.subscribeEverywhere({
+      change: (change) => this.onChange(change),
+      // Until changes are heard again, the tenants and PBXes last known are the best there is.
+      deaf: () => {},
+      hearing: () => {
+        this.queue = this.queue.then(() => this.load()).catch((err: unknown) => {
+          this.opts.log.error({ err }, 'cannot read the tenants and their PBXes again; tenants created elsewhere meanwhile are unknown here until the next change');
+        });
+      },
+    });
+    await this.load();
     if (this.opts.refreshMs !== 0) {
       this.timer = setInterval(() => void this.refresh(), this.opts.refreshMs ?? 300_000);
       this.timer.unref();
     }
+  }
+
+  /** Every tenant and own PBX, as the database has them now. */
+  private async load(): Promise<void> {
+    const [tenantRows, ownRows] = await Promise.all([this.opts.knex('tenants').select('id'), ownPbxRows(this.opts.knex)]);
+    for (const r of tenantRows as { id: string }[]) this.tenants.add(r.id);
+    this.own.clear();
+    for (const r of ownRows) this.setOwn(r.tenantId, r.uri, r.kind);
+    this.rebuild();
+    await this.refresh();
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { databaseKinds } from '../../helpers/databases';
 import { makeTenant, startTestApp } from '../../helpers/app';
+import { ChangeFeed } from '../../../daemon/core/changes';
 import { PbxDirectory, type Resolver } from '../../../daemon/sip/proxy/pbx';
 
 const systemLookups: string[] = [];
@@ -126,4 +127,27 @@ t.test('without DIALTONE_PBX_URI a tenant has no PBX until the operator gives it
     if (entries.length === 0) await new Promise((r) => setTimeout(r, 20));
   }
   t.match(entries, [{ kind: 'pbx', objectId: acme.tenant.id, action: 'updated', actor: /^token:/ }], 'the change is in the audit log, with who made it');
+});
+
+t.test('tenants created and PBXes set while changes from other processes went unheard are read again when they are heard', async (t) => {
+  const ta = await startTestApp(t, 'sqlite', { env: { DIALTONE_PBX_URI: 'sip:127.0.0.1:5070;transport=udp' } });
+  const acme = await makeTenant(ta, 'acme.sip.test');
+  const rt = ta.app.runtime;
+  const feed = new ChangeFeed();
+  const directory = new PbxDirectory({ knex: rt.db.knex, changes: feed, defaultUri: rt.config.pbxUri, log: rt.log, refreshMs: 0 });
+  await directory.start();
+  t.teardown(() => directory.stop());
+  feed.deaf();
+  // Through the app's own feed, which this directory does not hear: as if made on another node while Redis was down.
+  const beta = await makeTenant(ta, 'beta.sip.test');
+  await ta.call('PUT', `/api/v1/tenants/${acme.tenant.id}/pbx`, { token: ta.operatorToken, body: { uri: 'sip:127.0.0.1:5090', kind: 'asterisk' } });
+  t.equal(await directory.pbxFor(beta.tenant.id), null, 'unheard: the new tenant is unknown');
+  t.match(await directory.pbxFor(acme.tenant.id), { port: 5070, source: 'default' });
+  feed.hearing();
+  t.match(await directory.pbxFor(beta.tenant.id), { port: 5070, source: 'default' }, 'heard again: the new tenant is read');
+  t.match(await directory.pbxFor(acme.tenant.id), { port: 5090, source: 'tenant' }, 'and the PBX set meanwhile');
+  t.same(directory.isFromPbx({ transport: 'udp', address: '127.0.0.1', port: 5070 }), [beta.tenant.id]);
+  await ta.call('DELETE', `/api/v1/tenants/${acme.tenant.id}/pbx`, { token: ta.operatorToken });
+  feed.hearing();
+  t.match(await directory.pbxFor(acme.tenant.id), { port: 5090 }, 'hearing again while already hearing reads nothing');
 });
