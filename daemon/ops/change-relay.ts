@@ -1,7 +1,7 @@
-import Redis from 'ioredis';
 import { CHANGE_ACTIONS, CHANGE_KINDS, type Change, type ChangeFeed } from '../core/changes';
 import type { Logger } from '../core/log';
 import { newNodeId } from '../sip/nodes';
+import { redisClient, redisSubscriber } from '../storage/redis-client';
 
 export const CHANGE_CHANNEL = 'dialtone:changes';
 
@@ -70,13 +70,14 @@ export function relayChanges(feed: ChangeFeed, opts: { redisUrl: string; log: Lo
   const channel = opts.channel ?? CHANGE_CHANNEL;
   const node = opts.node ?? newNodeId();
   feed.deaf();
-  const publisher = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  const publisher = redisClient(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
   publisher.on('error', (err) => log.debug({ err }, 'Redis publisher for changes'));
   const unsubscribe = feed.subscribe((change) => {
     publisher.publish(channel, encodeChange(node, change)).catch((err: unknown) =>
       log.warn({ err, change: { kind: change.kind, id: change.id } }, 'change not announced to other processes; their caches may serve what it replaced'));
   });
-  const subscriber = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null });
+  // A cluster's own subscriber moves to another server in silence; this one says when it stops hearing.
+  const subscriber = redisSubscriber(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null });
   let connection = 0;
   subscriber.on('error', (err) => log.debug({ err }, 'Redis subscription for changes'));
   subscriber.on('close', () => {
@@ -128,7 +129,7 @@ export function relayChanges(feed: ChangeFeed, opts: { redisUrl: string; log: Lo
 export async function announceChanges(redisUrl: string, changes: Change[], channel = CHANGE_CHANNEL): Promise<void> {
   if (changes.length === 0) return;
   // One attempt: a command must not hang on an unreachable Redis.
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = redisClient(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   // The socket's own error (ECONNREFUSED, a DNS failure) says more than the rejection that follows it.
   let cause: Error | null = null;
   redis.on('error', (err: Error) => (cause = err));

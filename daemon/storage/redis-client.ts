@@ -124,6 +124,8 @@ export interface ClientOptions {
   enableOfflineQueue?: boolean;
   enableAutoPipelining?: boolean;
   connectTimeout?: number;
+  /** Delay before reconnecting after the nth failure, or null to stop (a one-shot command's connection). */
+  retryStrategy?: (times: number) => number | null;
 }
 
 function targetOf(url: string): RedisTarget {
