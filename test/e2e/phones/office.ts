@@ -122,9 +122,26 @@ export async function watch(t: Test, o: Office, name: string): Promise<{ stop():
   };
 }
 
-/** dialtone's RTP in a capture, packet by packet as the phone was sent it. */
+/** The audio ports in the SDP of SIP messages, those dialtone sent or those it was sent. */
+function sdpPorts(messages: { fromDialtone: boolean; message: Message }[], fromDialtone: boolean): Set<number> {
+  const ports = new Set<number>();
+  for (const m of messages) {
+    const port = m.fromDialtone === fromDialtone ? /^m=audio (\d+) /m.exec(String(m.message.content ?? ''))?.[1] : undefined;
+    if (port) ports.add(Number(port));
+  }
+  return ports;
+}
+
+/**
+ * dialtone's RTP in a capture, packet by packet as the phone was sent it: from
+ * the ports dialtone's SDP named to those the phone's named. Other test files'
+ * daemons may send from the same port range on the loopback meanwhile.
+ */
 export function rtpHeard(o: Office, datagrams: Datagram[]): Heard[] {
-  return datagrams.filter((d) => d.srcPort >= o.rtp.min && d.srcPort <= o.rtp.max && d.data.length >= 12 && d.data[0]! >> 6 === 2).map((d) => ({
+  const messages = sipMessages(o, datagrams);
+  const ours = sdpPorts(messages, true);
+  const phones = sdpPorts(messages, false);
+  return datagrams.filter((d) => ours.has(d.srcPort) && phones.has(d.dstPort) && d.srcPort >= o.rtp.min && d.srcPort <= o.rtp.max && d.data.length >= 12 && d.data[0]! >> 6 === 2).map((d) => ({
     payloadType: d.data[1]! & 0x7f, sequence: d.data.readUInt16BE(2), timestamp: d.data.readUInt32BE(4), ssrc: d.data.readUInt32BE(8), payload: d.data.subarray(12),
   }));
 }
