@@ -85,7 +85,8 @@ function connects(port: number): Promise<boolean> {
   });
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 15000): Promise<void> {
+// Generous: a daemon started from the TypeScript sources beside a full parallel test run took over 15 s to listen.
+async function until(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
