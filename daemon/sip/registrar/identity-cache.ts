@@ -7,20 +7,19 @@ const DEFAULT_MAX_ENTRIES = 200_000;
  * The identities authenticated REGISTERs were checked against, kept in
  * memory so that a phone re-registering costs no database query and no
  * unsealing. An entry lives until a change to its extension or tenant is
- * announced (see identity-invalidation.ts). While the announcements cannot
- * be trusted to arrive (the Redis subscription is down), nothing is served
- * from memory and nothing is kept: a stale password must never authenticate.
+ * heard (see identity-invalidation.ts). While changes may go unheard (the
+ * change relay's subscription is down), nothing is served from memory and
+ * nothing is kept: a stale password must never authenticate.
  */
 export class IdentityCache {
   private readonly entries = new Map<string, SipIdentity>();
   private readonly keysByExtension = new Map<string, string>();
   /** Bumped by every forgetting, so a lookup that began before it does not store what it read. */
   private generation = 0;
-  private trusted: boolean;
+  private trusted = true;
   private readonly maxEntries: number;
 
-  constructor(opts: { trusted: boolean; maxEntries?: number }) {
-    this.trusted = opts.trusted;
+  constructor(opts: { maxEntries?: number } = {}) {
     this.maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
   }
 
@@ -72,7 +71,7 @@ export class IdentityCache {
     this.trusted = true;
   }
 
-  forgetAll(): void {
+  private forgetAll(): void {
     this.generation++;
     this.entries.clear();
     this.keysByExtension.clear();
