@@ -1,3 +1,4 @@
+import { CacheTrust } from '../../core/cache-trust';
 import type { SipIdentity, SipIdentityLookup } from '../identity';
 
 /** Enough for every extension of a large deployment; past it the oldest entry goes. */
@@ -16,7 +17,7 @@ export class IdentityCache {
   private readonly keysByExtension = new Map<string, string>();
   /** Bumped by every forgetting, so a lookup that began before it does not store what it read. */
   private generation = 0;
-  private trusted = true;
+  private readonly trusting = new CacheTrust(() => this.forgetAll());
   private readonly maxEntries: number;
 
   constructor(opts: { maxEntries?: number } = {}) {
@@ -31,13 +32,12 @@ export class IdentityCache {
   wrap(source: SipIdentityLookup): SipIdentityLookup {
     return async (domain, username) => {
       const key = `${domain.toLowerCase()}\n${username}`;
-      if (this.trusted) {
-        const hit = this.entries.get(key);
-        if (hit) return hit;
-      }
+      // Nothing is kept while distrusted, so whatever is found here may be served.
+      const hit = this.entries.get(key);
+      if (hit) return hit;
       const generation = this.generation;
       const found = await source(domain, username);
-      if (found?.extensionId && this.trusted && generation === this.generation) this.keep(key, found);
+      if (found?.extensionId && this.trusting.mayKeep && generation === this.generation) this.keep(key, found);
       return found;
     };
   }
@@ -59,16 +59,13 @@ export class IdentityCache {
     }
   }
 
-  /** Drops everything and stops keeping anything: changes may be missed from now on. */
+  /** Changes may go unheard from now on (see CacheTrust). */
   distrust(): void {
-    this.trusted = false;
-    this.forgetAll();
+    this.trusting.distrust();
   }
 
-  /** Changes are heard again; what was missed meanwhile was never kept. */
   trust(): void {
-    this.forgetAll();
-    this.trusted = true;
+    this.trusting.trust();
   }
 
   private forgetAll(): void {
