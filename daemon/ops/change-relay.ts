@@ -46,36 +46,25 @@ export function decodeChange(message: string): RelayedChange | { error: string }
   return { node: m.node, change: { kind: m.kind, id: m.id, tenantId: m.tenantId, action: m.action, actor: m.actor } };
 }
 
-export interface ChangeRelay {
-  /** This process's name on the channel. */
-  readonly node: string;
-  /** Connects; the feed is deaf to other processes until the subscription is confirmed. */
+export interface ChangeHearing {
+  /** Connects; the feed is deaf until the subscription is confirmed. */
   start(): void;
-  /** Stops re-announcing; changes already handed to Redis are sent first. */
-  close(): Promise<void>;
+  /** Stops hearing; the feed is deaf from now on. */
+  close(): void;
 }
 
 /**
- * Carries committed changes between the dialtone processes sharing one
- * database, through a Redis channel: each change committed here is
- * published with this process's node id, and each change another process
- * published is re-announced on the local feed, where only caches hear it
- * (side effects ran where the change was made). A change heard from
- * elsewhere is never published again, since only this process's own
- * commits reach the publishing listener. While the subscription is down
+ * Re-announces on `feed`, where only caches hear them, the changes other
+ * processes publish on the channel: all of them but those of `node`, the
+ * process's own, which its feed had at once. While the subscription is down
  * the feed is deaf, so caches keep nothing a missed change could make wrong.
+ * A process that commits nothing (a registrar worker) only hears; one that
+ * commits changes relays them (relayChanges).
  */
-export function relayChanges(feed: ChangeFeed, opts: { redisUrl: string; log: Logger; channel?: string; node?: string }): ChangeRelay {
-  const { redisUrl, log } = opts;
+export function hearChanges(feed: ChangeFeed, opts: { redisUrl: string; log: Logger; channel?: string; node?: string }): ChangeHearing {
+  const { redisUrl, log, node } = opts;
   const channel = opts.channel ?? CHANGE_CHANNEL;
-  const node = opts.node ?? newNodeId();
   feed.deaf();
-  const publisher = redisClient(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
-  publisher.on('error', (err) => log.debug({ err }, 'Redis publisher for changes'));
-  const unsubscribe = feed.subscribe((change) => {
-    publisher.publish(channel, encodeChange(node, change)).catch((err: unknown) =>
-      log.warn({ err, change: { kind: change.kind, id: change.id } }, 'change not announced to other processes; their caches may serve what it replaced'));
-  });
   // A cluster's own subscriber moves to another server in silence; this one says when it stops hearing.
   const subscriber = redisSubscriber(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null });
   let connection = 0;
@@ -104,15 +93,53 @@ export function relayChanges(feed: ChangeFeed, opts: { redisUrl: string; log: Lo
     }
   });
   return {
-    node,
     start() {
       subscriber.connect().catch((err: unknown) => log.warn({ err }, 'Redis for changes unreachable; caches keep nothing until it is back'));
+    },
+    close() {
+      feed.deaf();
+      subscriber.disconnect();
+    },
+  };
+}
+
+export interface ChangeRelay {
+  /** This process's name on the channel. */
+  readonly node: string;
+  /** Connects; the feed is deaf to other processes until the subscription is confirmed. */
+  start(): void;
+  /** Stops re-announcing; changes already handed to Redis are sent first. */
+  close(): Promise<void>;
+}
+
+/**
+ * Carries committed changes between the dialtone processes sharing one
+ * database, through a Redis channel: each change committed here is
+ * published with this process's node id, and each change another process
+ * published is heard (hearChanges). A change heard from elsewhere is never
+ * published again, since only this process's own commits reach the
+ * publishing listener; side effects ran where the change was made.
+ */
+export function relayChanges(feed: ChangeFeed, opts: { redisUrl: string; log: Logger; channel?: string; node?: string }): ChangeRelay {
+  const { redisUrl, log } = opts;
+  const channel = opts.channel ?? CHANGE_CHANNEL;
+  const node = opts.node ?? newNodeId();
+  const hearing = hearChanges(feed, { redisUrl, log, channel, node });
+  const publisher = redisClient(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  publisher.on('error', (err) => log.debug({ err }, 'Redis publisher for changes'));
+  const unsubscribe = feed.subscribe((change) => {
+    publisher.publish(channel, encodeChange(node, change)).catch((err: unknown) =>
+      log.warn({ err, change: { kind: change.kind, id: change.id } }, 'change not announced to other processes; their caches may serve what it replaced'));
+  });
+  return {
+    node,
+    start() {
+      hearing.start();
       publisher.connect().catch((err: unknown) => log.warn({ err }, 'Redis for changes unreachable; changes made here are not announced until it is back'));
     },
     async close() {
       unsubscribe();
-      feed.deaf();
-      subscriber.disconnect();
+      hearing.close();
       // quit() waits for a connection that may never come; disconnect() also stops the reconnection attempts.
       if (publisher.status === 'ready') await publisher.quit().catch(() => {});
       else publisher.disconnect();

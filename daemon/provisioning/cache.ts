@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { ownBuffer } from '../core/buffers';
+import { CacheTrust } from '../core/cache-trust';
 
 export interface RenderedFile {
   body: Buffer;
@@ -28,7 +29,7 @@ export class RenderCache {
   private readonly entries = new Map<string, { file: RenderedFile; deps: string[] }>();
   private readonly byDep = new Map<string, Set<string>>();
   private changes = 0;
-  private trusted = true;
+  private readonly trusting = new CacheTrust(() => this.clear());
 
   constructor(private readonly max = 50_000) {}
 
@@ -46,7 +47,7 @@ export class RenderCache {
   }
 
   set(key: string, file: RenderedFile, deps: string[]): void {
-    if (!this.trusted) return;
+    if (!this.trusting.mayKeep) return;
     this.delete(key);
     if (this.entries.size >= this.max) this.delete(this.entries.keys().next().value!);
     this.entries.set(key, { file, deps });
@@ -65,16 +66,13 @@ export class RenderCache {
     this.changes++;
   }
 
-  /** Changes may go unheard from now on: every file is dropped, and none is kept until trust(). */
+  /** Changes may go unheard from now on (see CacheTrust). */
   distrust(): void {
-    this.trusted = false;
-    this.clear();
+    this.trusting.distrust();
   }
 
-  /** Changes are heard again; what was rendered meanwhile was never kept. */
   trust(): void {
-    this.clear();
-    this.trusted = true;
+    this.trusting.trust();
   }
 
   invalidate(id: string): void {

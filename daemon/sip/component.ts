@@ -33,7 +33,6 @@ export function sipComponentWith(lookups: (rt: Runtime) => SipIdentityLookup[] =
         await app.register(sipRoutes(rt, service), { prefix: '/api/v1' });
       },
       async start() {
-        identities.start();
         await service.engine.start();
         const { udp, tcp } = service.engine.addresses();
         await service.nodes.start({ host: service.advertisedHost, ...(udp ? { udp } : {}), ...(tcp ? { tcp } : {}) });

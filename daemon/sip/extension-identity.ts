@@ -1,7 +1,6 @@
 import { findBySipIdentity } from '../admin/service/extensions';
 import type { Knex } from 'knex';
 import type { ChangeFeed } from '../core/changes';
-import type { Logger } from '../core/log';
 import type { SecretBox } from '../crypto/secret-box';
 import type { SipIdentityLookup } from './identity';
 import { IdentityCache } from './registrar/identity-cache';
@@ -25,25 +24,20 @@ export function extensionIdentityLookup(deps: { knex: Knex; secrets: SecretBox }
   };
 }
 
-/** The channel on which every process sharing a Redis hears which identities to forget. */
-export const IDENTITY_CHANNEL = 'dialtone:sip:identity-changes';
-
 export interface ExtensionIdentities {
   lookup: SipIdentityLookup;
   cache: IdentityCache;
-  /** Starts listening for changes through Redis, if configured. */
-  start(): void;
+  /** Stops hearing changes; nothing is kept from then on. */
   close(): void;
 }
 
 /**
  * Extension identities as a registrar process uses them: from memory once
- * looked up, forgotten on every change this process commits (`changes`) and,
- * with Redis, on every change any process announces. Without either, nothing
- * would say when to forget, so nothing is kept.
+ * looked up, forgotten on every change `changes` carries from any process
+ * (identity-invalidation.ts).
  */
-export function extensionIdentities(deps: { knex: Knex; secrets: SecretBox; changes: ChangeFeed | null; redisUrl: string | null; log: Logger; channel?: string }): ExtensionIdentities {
-  const cache = new IdentityCache({ trusted: !deps.redisUrl && deps.changes !== null });
-  const invalidation = invalidateIdentities(cache, { changes: deps.changes, redisUrl: deps.redisUrl, channel: deps.channel ?? IDENTITY_CHANNEL, log: deps.log });
-  return { lookup: cache.wrap(extensionIdentityLookup(deps)), cache, start: () => invalidation.start(), close: () => invalidation.close() };
+export function extensionIdentities(deps: { knex: Knex; secrets: SecretBox; changes: ChangeFeed }): ExtensionIdentities {
+  const cache = new IdentityCache();
+  const close = invalidateIdentities(cache, deps.changes);
+  return { lookup: cache.wrap(extensionIdentityLookup(deps)), cache, close };
 }

@@ -1,11 +1,12 @@
 import crypto from 'node:crypto';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { ChangeFeed, type Change } from '../../daemon/core/changes';
 import { createLogger } from '../../daemon/core/log';
 import type { SipIdentity } from '../../daemon/sip/identity';
 import { IdentityCache } from '../../daemon/sip/registrar/identity-cache';
-import { decodeStaleness, encodeStaleness, staleBy } from '../../daemon/sip/registrar/identity-invalidation';
+import { staleBy } from '../../daemon/sip/registrar/identity-invalidation';
 import { extensionIdentities } from '../../daemon/sip/extension-identity';
+import { hearChanges, relayChanges } from '../../daemon/ops/change-relay';
 import type { SipComponent } from '../../daemon/sip/component';
 import { RawPeer, answer, registerText } from '../helpers/sip-client';
 import { REDIS_DEPLOYMENTS, SKIP_REDIS_SERVER, startRedisCluster } from '../helpers/redis-servers';
@@ -38,16 +39,10 @@ t.test('which changes make a cached identity stale', async (t) => {
   t.equal(staleBy(change('site', 's1', 'updated')), null);
 });
 
-t.test('announcements between processes: round trip, and hostile text refused', async (t) => {
-  t.same(decodeStaleness(encodeStaleness({ extensionId: 'e1' })), { extensionId: 'e1' });
-  t.same(decodeStaleness(encodeStaleness({ tenantId: 't1' })), { tenantId: 't1' });
-  for (const bad of ['', 'e', 'e ', 'x e1', 'e e1 e2', 'E e1', `e ${'a'.repeat(65)}`, 'e e1\n', 't\te1']) t.equal(decodeStaleness(bad), null, JSON.stringify(bad));
-});
-
 t.test('the cache answers from memory until told to forget', async (t) => {
   const table = new Map([['a.test/u1', identity('e1')], ['a.test/u2', identity('e2')], ['b.test/u3', identity('e3', 'tenant-2')]]);
   const { counted, lookup } = source(table);
-  const cache = new IdentityCache({ trusted: true });
+  const cache = new IdentityCache();
   const cached = cache.wrap(lookup);
   t.equal((await cached('a.test', 'u1'))?.extensionId, 'e1');
   t.equal((await cached('A.TEST', 'u1'))?.extensionId, 'e1', 'the domain is case-insensitive');
@@ -73,7 +68,7 @@ t.test('the cache answers from memory until told to forget', async (t) => {
 
 t.test('a lookup that began before a change does not keep what it read', async (t) => {
   let release!: () => void;
-  const cache = new IdentityCache({ trusted: true });
+  const cache = new IdentityCache();
   let calls = 0;
   const cached = cache.wrap(async () => {
     calls++;
@@ -92,7 +87,7 @@ t.test('a lookup that began before a change does not keep what it read', async (
 t.test('distrusted, the cache neither answers nor keeps; trusted again, it starts empty', async (t) => {
   const table = new Map([['a.test/u1', identity('e1')]]);
   const { counted, lookup } = source(table);
-  const cache = new IdentityCache({ trusted: true });
+  const cache = new IdentityCache();
   const cached = cache.wrap(lookup);
   await cached('a.test', 'u1');
   cache.distrust();
@@ -107,7 +102,7 @@ t.test('distrusted, the cache neither answers nor keeps; trusted again, it start
 });
 
 t.test('the cache holds at most its limit, dropping the oldest; a renamed identity replaces its old entry', async (t) => {
-  const cache = new IdentityCache({ trusted: true, maxEntries: 2 });
+  const cache = new IdentityCache({ maxEntries: 2 });
   const table = new Map([['a.test/u1', identity('e1')], ['a.test/u2', identity('e2')], ['a.test/u3', identity('e3')], ['a.test/u1b', identity('e1')]]);
   const { counted, lookup } = source(table);
   const cached = cache.wrap(lookup);
@@ -121,54 +116,118 @@ t.test('the cache holds at most its limit, dropping the oldest; a renamed identi
   t.equal(cache.size, 2, 'one entry per extension');
 });
 
-for (const d of REDIS_DEPLOYMENTS) t.test(`identities forgotten across processes through ${d.name}`, { skip: d.skip }, async (t) => {
-  const channel = `dialtone:test:identity-${crypto.randomBytes(4).toString('hex')}`;
-  const log = createLogger('silent');
-  const table = new Map([['a.test/u1', identity('e1')], ['a.test/u2', identity('e2', 'tenant-2')]]);
-  const feed = new ChangeFeed();
-  const deps = { knex: null as never, secrets: null as never, redisUrl: await d.start(t), log, channel };
-  // The daemon that commits changes, and a worker that only listens.
-  const daemon = extensionIdentities({ ...deps, changes: feed });
-  const worker = extensionIdentities({ ...deps, changes: null });
-  daemon.start();
-  worker.start();
-  t.teardown(() => {
-    daemon.close();
-    worker.close();
-  });
+t.test('on the change feed, a change from any process is forgotten; while the feed is deaf nothing is kept', async (t) => {
+  const table = new Map([['a.test/u1', identity('e1')], ['a.test/u2', identity('e2')], ['b.test/u3', identity('e3', 'tenant-2')]]);
   const { counted, lookup } = source(table);
-  const cached = worker.cache.wrap(lookup);
-  await waitFor(async () => {
+  const feed = new ChangeFeed();
+  const identities = extensionIdentities({ knex: null as never, secrets: null as never, changes: feed });
+  const cached = identities.cache.wrap(lookup);
+  const readAll = async () => {
     await cached('a.test', 'u1');
-    return worker.cache.size === 1;
-  });
-  await cached('a.test', 'u2');
-  const before = counted.calls;
+    await cached('a.test', 'u2');
+    await cached('b.test', 'u3');
+  };
+  await readAll();
+  t.equal(identities.cache.size, 3, 'without a relay the feed is never deaf, so identities are kept');
   feed.publish(change('extension', 'e1', 'credentials'));
-  await waitFor(async () => {
-    await cached('a.test', 'u1');
-    return counted.calls > before;
+  t.equal(identities.cache.size, 2, 'a change committed in this process is forgotten at once');
+  feed.publishFromElsewhere(change('extension', 'e2', 'reassigned'));
+  t.equal(identities.cache.size, 1, 'and one committed in another process');
+  feed.publish(change('device', 'd1', 'reassigned'));
+  feed.publishFromElsewhere(change('site', 's1', 'updated'));
+  t.equal(identities.cache.size, 1, 'changes that make no identity stale forget nothing');
+  feed.publishFromElsewhere({ ...change('tenant', 'tenant-2', 'updated'), tenantId: 'tenant-2' });
+  t.equal(identities.cache.size, 0, 'a tenant change forgets its extensions');
+
+  await readAll();
+  feed.deaf();
+  t.equal(identities.cache.size, 0, 'deaf: everything is dropped');
+  const before = counted.calls;
+  await readAll();
+  t.equal(identities.cache.size, 0, 'and nothing is kept');
+  t.equal(counted.calls - before, 3, 'every lookup goes to the source');
+  feed.hearing();
+  await readAll();
+  t.equal(identities.cache.size, 3, 'hearing again, identities are kept again');
+
+  identities.close();
+  t.equal(identities.cache.size, 0, 'closed: everything is dropped');
+  await readAll();
+  t.equal(identities.cache.size, 0, 'and nothing is kept, since no change would be heard');
+  feed.hearing();
+  feed.deaf();
+  feed.hearing();
+  await readAll();
+  t.equal(identities.cache.size, 0, 'whatever the feed says afterwards');
+});
+
+t.test('a cache that starts on a feed already deaf keeps nothing until it hears', async (t) => {
+  const { lookup } = source(new Map([['a.test/u1', identity('e1')]]));
+  const feed = new ChangeFeed();
+  feed.deaf();
+  const identities = extensionIdentities({ knex: null as never, secrets: null as never, changes: feed });
+  const cached = identities.cache.wrap(lookup);
+  t.equal((await cached('a.test', 'u1'))?.extensionId, 'e1', 'answered');
+  t.equal(identities.cache.size, 0, 'but not kept');
+  feed.hearing();
+  await cached('a.test', 'u1');
+  t.equal(identities.cache.size, 1);
+});
+
+/**
+ * The processes of a test through Redis, each wired as the daemon wires it:
+ * the one that commits changes relays them; another node relays its own and
+ * hears the others'; a registrar worker only hears.
+ */
+function processes(t: Test, redisUrl: string) {
+  const opts = { redisUrl, log: createLogger('silent'), channel: `dialtone:test:changes-${crypto.randomBytes(4).toString('hex')}` };
+  const committing = new ChangeFeed();
+  const links: { start(): void; close(): unknown }[] = [relayChanges(committing, opts)];
+  const hearing = (kind: 'node' | 'worker') => {
+    const feed = new ChangeFeed();
+    links.push(kind === 'node' ? relayChanges(feed, opts) : hearChanges(feed, opts));
+    const identities = extensionIdentities({ knex: null as never, secrets: null as never, changes: feed });
+    t.teardown(() => identities.close());
+    return identities;
+  };
+  const node = hearing('node');
+  const worker = hearing('worker');
+  for (const link of links) link.start();
+  t.teardown(async () => {
+    for (const link of links) await link.close();
   });
-  await cached('a.test', 'u2');
-  t.equal(counted.calls, before + 1, 'only the changed extension was forgotten in the other process');
-  feed.publish({ ...change('tenant', 'tenant-2', 'updated'), tenantId: 'tenant-2' });
-  await waitFor(() => worker.cache.size === 1);
-  t.pass('a tenant change reached it too');
+  return { committing, node, worker };
+}
+
+for (const d of REDIS_DEPLOYMENTS) t.test(`identities forgotten across processes through ${d.name}`, { skip: d.skip }, async (t) => {
+  const table = new Map([['a.test/u1', identity('e1')], ['a.test/u2', identity('e2', 'tenant-2')]]);
+  const { committing, node, worker } = processes(t, await d.start(t));
+  for (const [name, other] of [['another node', node], ['a registrar worker', worker]] as const) {
+    const { counted, lookup } = source(table);
+    const cached = other.cache.wrap(lookup);
+    await waitFor(async () => {
+      await cached('a.test', 'u1');
+      return other.cache.size === 1;
+    });
+    await cached('a.test', 'u2');
+    const before = counted.calls;
+    committing.publish(change('extension', 'e1', 'credentials'));
+    await waitFor(async () => {
+      await cached('a.test', 'u1');
+      return counted.calls > before;
+    });
+    await cached('a.test', 'u2');
+    t.equal(counted.calls, before + 1, `only the changed extension was forgotten in ${name}`);
+    committing.publish({ ...change('tenant', 'tenant-2', 'updated'), tenantId: 'tenant-2' });
+    await waitFor(() => other.cache.size === 1);
+    t.pass(`a tenant change reached ${name} too`);
+  }
 });
 
 t.test('with a Redis Cluster, the listening connection moves to another server when its own dies, distrusting meanwhile', { skip: SKIP_REDIS_SERVER }, async (t) => {
   const cluster = await startRedisCluster(t);
   const table = new Map([['a.test/u1', identity('e1')]]);
-  const feed = new ChangeFeed();
-  const deps = { knex: null as never, secrets: null as never, redisUrl: cluster.url, log: createLogger('silent'), channel: `dialtone:test:identity-${crypto.randomBytes(4).toString('hex')}` };
-  const daemon = extensionIdentities({ ...deps, changes: feed });
-  const worker = extensionIdentities({ ...deps, changes: null });
-  daemon.start();
-  worker.start();
-  t.teardown(() => {
-    daemon.close();
-    worker.close();
-  });
+  const { committing, worker } = processes(t, cluster.url);
   const { counted, lookup } = source(table);
   const cached = worker.cache.wrap(lookup);
   await waitFor(async () => {
@@ -186,7 +245,7 @@ t.test('with a Redis Cluster, the listening connection moves to another server w
   t.pass('and trusted again once listening on another server');
   const before = counted.calls;
   await waitFor(async () => {
-    feed.publish(change('extension', 'e1', 'credentials'));
+    committing.publish(change('extension', 'e1', 'credentials'));
     await cached('a.test', 'u1');
     return counted.calls > before;
   });

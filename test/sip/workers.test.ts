@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import t from 'tap';
 import type { BindingEvent } from '../../daemon/sip/registrar/registrar';
 import type { SipComponent } from '../../daemon/sip/component';
-import { IDENTITY_CHANNEL } from '../../daemon/sip/extension-identity';
+import { CHANGE_CHANNEL, decodeChange } from '../../daemon/ops/change-relay';
 import { RawPeer, answer, registerText } from '../helpers/sip-client';
 import { REDIS_URL, sipFixture } from '../helpers/sip';
 import { startTestApp } from '../helpers/app';
@@ -70,9 +70,10 @@ t.test('registrar workers share the UDP socket with the daemon', { skip: REDIS_U
     // The announcement reaches this listener in the same PUBLISH as the workers': past it, it is theirs to read.
     const listener = new Redis(REDIS_URL);
     t.teardown(() => listener.disconnect());
-    await listener.subscribe(IDENTITY_CHANNEL);
-    const announced = new Promise<string>((resolve) => listener.on('message', (_channel: string, message: string) => {
-      if (message === `e ${f.extension.id}`) resolve(message);
+    await listener.subscribe(CHANGE_CHANNEL);
+    const announced = new Promise<void>((resolve) => listener.on('message', (_channel: string, message: string) => {
+      const heard = decodeChange(message);
+      if ('change' in heard && heard.change.kind === 'extension' && heard.change.id === f.extension.id && heard.change.action === 'credentials') resolve();
     }));
     t.equal((await f.ta.call('POST', `/api/v1/extensions/${f.extension.id}/rotate-credentials`, { token: f.token })).status, 204);
     await announced;

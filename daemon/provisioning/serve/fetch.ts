@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Logger } from '../../core/log';
+import { CacheTrust } from '../../core/cache-trust';
 import { now } from '../../core/ids';
 import type { SecretBox } from '../../crypto/secret-box';
 import { isUniqueViolation } from '../../storage/errors';
@@ -128,8 +129,8 @@ export class FileService {
   private readonly names = new Map<string, NameFacts>();
   // Counts changes to `devices`, so a name's remembered device is known to be current.
   private devicesChanged = 0;
-  // False while changes made by other processes may go unheard: then no device record is kept.
-  private trusted = true;
+  // No device record is kept while changes made by other processes may go unheard.
+  private readonly trusting = new CacheTrust(() => this.forgetAll());
 
   constructor(private readonly d: FetchDeps) {}
 
@@ -143,16 +144,13 @@ export class FileService {
     }
   }
 
-  /** Changes may go unheard from now on: every device record is dropped, and none is kept until trust(). */
+  /** Changes may go unheard from now on (see CacheTrust). */
   distrust(): void {
-    this.trusted = false;
-    this.forgetAll();
+    this.trusting.distrust();
   }
 
-  /** Changes are heard again; what was read meanwhile was never kept. */
   trust(): void {
-    this.forgetAll();
-    this.trusted = true;
+    this.trusting.trust();
   }
 
   private forgetAll(): void {
@@ -178,7 +176,7 @@ export class FileService {
   }
 
   private remember(device: Device): void {
-    if (!this.trusted) return;
+    if (!this.trusting.mayKeep) return;
     if (this.devices.size >= MAX_CACHED_DEVICES) this.devices.delete(this.devices.keys().next().value!);
     this.devices.set(device.mac, device);
     this.devicesChanged++;

@@ -1,3 +1,4 @@
+import { CacheTrust } from '../../core/cache-trust';
 import type { SipIdentity, SipIdentityLookup } from '../identity';
 
 /** Enough for every extension of a large deployment; past it the oldest entry goes. */
@@ -7,20 +8,19 @@ const DEFAULT_MAX_ENTRIES = 200_000;
  * The identities authenticated REGISTERs were checked against, kept in
  * memory so that a phone re-registering costs no database query and no
  * unsealing. An entry lives until a change to its extension or tenant is
- * announced (see identity-invalidation.ts). While the announcements cannot
- * be trusted to arrive (the Redis subscription is down), nothing is served
- * from memory and nothing is kept: a stale password must never authenticate.
+ * heard (see identity-invalidation.ts). While changes may go unheard (the
+ * change relay's subscription is down), nothing is served from memory and
+ * nothing is kept: a stale password must never authenticate.
  */
 export class IdentityCache {
   private readonly entries = new Map<string, SipIdentity>();
   private readonly keysByExtension = new Map<string, string>();
   /** Bumped by every forgetting, so a lookup that began before it does not store what it read. */
   private generation = 0;
-  private trusted: boolean;
+  private readonly trusting = new CacheTrust(() => this.forgetAll());
   private readonly maxEntries: number;
 
-  constructor(opts: { trusted: boolean; maxEntries?: number }) {
-    this.trusted = opts.trusted;
+  constructor(opts: { maxEntries?: number } = {}) {
     this.maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
   }
 
@@ -32,13 +32,12 @@ export class IdentityCache {
   wrap(source: SipIdentityLookup): SipIdentityLookup {
     return async (domain, username) => {
       const key = `${domain.toLowerCase()}\n${username}`;
-      if (this.trusted) {
-        const hit = this.entries.get(key);
-        if (hit) return hit;
-      }
+      // Nothing is kept while distrusted, so whatever is found here may be served.
+      const hit = this.entries.get(key);
+      if (hit) return hit;
       const generation = this.generation;
       const found = await source(domain, username);
-      if (found?.extensionId && this.trusted && generation === this.generation) this.keep(key, found);
+      if (found?.extensionId && this.trusting.mayKeep && generation === this.generation) this.keep(key, found);
       return found;
     };
   }
@@ -60,19 +59,16 @@ export class IdentityCache {
     }
   }
 
-  /** Drops everything and stops keeping anything: changes may be missed from now on. */
+  /** Changes may go unheard from now on (see CacheTrust). */
   distrust(): void {
-    this.trusted = false;
-    this.forgetAll();
+    this.trusting.distrust();
   }
 
-  /** Changes are heard again; what was missed meanwhile was never kept. */
   trust(): void {
-    this.forgetAll();
-    this.trusted = true;
+    this.trusting.trust();
   }
 
-  forgetAll(): void {
+  private forgetAll(): void {
     this.generation++;
     this.entries.clear();
     this.keysByExtension.clear();

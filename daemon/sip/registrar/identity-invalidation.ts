@@ -1,6 +1,4 @@
-import { redisClient, redisSubscriber } from '../../storage/redis-client';
 import type { Change, ChangeFeed } from '../../core/changes';
-import type { Logger } from '../../core/log';
 import type { IdentityCache } from './identity-cache';
 
 export type Staleness = { extensionId: string } | { tenantId: string };
@@ -17,86 +15,28 @@ export function staleBy(change: Change): Staleness | null {
   return null;
 }
 
-/** The message other processes hear: `e <id>` or `t <id>`. */
-export function encodeStaleness(s: Staleness): string {
-  return 'extensionId' in s ? `e ${s.extensionId}` : `t ${s.tenantId}`;
-}
-
-const MESSAGE = /^([et]) (\S{1,64})$/;
-
-export function decodeStaleness(message: string): Staleness | null {
-  const m = MESSAGE.exec(message);
-  if (!m) return null;
-  return m[1] === 'e' ? { extensionId: m[2]! } : { tenantId: m[2]! };
-}
-
-function forget(cache: IdentityCache, s: Staleness): void {
-  if ('extensionId' in s) cache.forgetExtension(s.extensionId);
-  else cache.forgetTenant(s.tenantId);
-}
-
-export interface IdentityInvalidation {
-  /** Connects to Redis, if any; the cache is trusted once the subscription is confirmed. */
-  start(): void;
-  close(): void;
-}
-
 /**
- * Keeps a cache honest. Changes committed by this process are forgotten here
- * at once and, with Redis, announced on a channel that every dialtone
- * process (other nodes, registrar workers) listens to. A process that is not
- * subscribed cannot hear what it must forget, so its cache is distrusted
- * from the moment the subscription drops until it is back. In this process a
- * change takes effect before the API answers; in the others, when Redis
- * delivers the announcement (well under a millisecond on one network), so a
- * REGISTER another process is answering at that very moment may still pass
- * with what the change replaced.
+ * Keeps a cache honest: it forgets what every change heard on the feed, from
+ * any process, may have made wrong, and keeps nothing while the feed is deaf
+ * to other processes. In the process that commits a change it takes effect
+ * before the API answers; in the others, when the change relay delivers it
+ * (well under a millisecond on one network), so a REGISTER another process is
+ * answering at that very moment may still pass with what the change replaced.
+ * Returns the unsubscription, after which nothing is kept.
  */
-export function invalidateIdentities(cache: IdentityCache, opts: { changes: ChangeFeed | null; redisUrl: string | null; channel: string; log: Logger }): IdentityInvalidation {
-  const { redisUrl, channel, log } = opts;
-  const publisher = redisUrl && opts.changes ? redisClient(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 }) : null;
-  publisher?.on('error', (err) => log.debug({ err }, 'Redis publisher for SIP identity changes'));
-  const unsubscribe = opts.changes?.subscribe((change) => {
-    const stale = staleBy(change);
-    if (!stale) return;
-    // This process forgets before the announcement comes back, so the next REGISTER here already sees the change.
-    forget(cache, stale);
-    publisher?.publish(channel, encodeStaleness(stale)).catch((err: unknown) => log.warn({ err, change: { kind: change.kind, id: change.id } }, 'SIP identity change not announced to other processes'));
+export function invalidateIdentities(cache: IdentityCache, changes: ChangeFeed): () => void {
+  const unsubscribe = changes.subscribeEverywhere({
+    change(change) {
+      const stale = staleBy(change);
+      if (!stale) return;
+      if ('extensionId' in stale) cache.forgetExtension(stale.extensionId);
+      else cache.forgetTenant(stale.tenantId);
+    },
+    deaf: () => cache.distrust(),
+    hearing: () => cache.trust(),
   });
-  const subscriber = redisUrl ? redisSubscriber(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null }) : null;
-  if (subscriber) {
-    let connection = 0;
-    subscriber.on('error', (err) => log.debug({ err }, 'Redis subscription for SIP identity changes'));
-    subscriber.on('close', () => {
-      connection++;
-      cache.distrust();
-    });
-    subscriber.on('ready', () => {
-      const current = connection;
-      subscriber.subscribe(channel).then(() => {
-        if (current === connection) cache.trust();
-      }, (err: unknown) => log.warn({ err }, 'could not subscribe to SIP identity changes; identities are looked up every time'));
-    });
-    subscriber.on('message', (_channel: string, message: string) => {
-      const stale = decodeStaleness(message);
-      if (stale) {
-        forget(cache, stale);
-        return;
-      }
-      log.warn({ message: message.slice(0, 100) }, 'unreadable SIP identity change; forgetting every identity');
-      cache.forgetAll();
-    });
-  }
-  return {
-    start() {
-      subscriber?.connect().catch((err: unknown) => log.warn({ err }, 'Redis for SIP identity changes unreachable; identities are looked up every time until it is back'));
-      publisher?.connect().catch((err: unknown) => log.warn({ err }, 'Redis for SIP identity changes unreachable; changes made here are not announced until it is back'));
-    },
-    close() {
-      unsubscribe?.();
-      cache.distrust();
-      publisher?.disconnect();
-      subscriber?.disconnect();
-    },
+  return () => {
+    unsubscribe();
+    cache.distrust();
   };
 }

@@ -1,8 +1,10 @@
 import type dgram from 'node:dgram';
 import type { Config } from '../../config/options';
+import { ChangeFeed } from '../../core/changes';
 import { createLogger } from '../../core/log';
 import { SecretBox } from '../../crypto/secret-box';
 import { loadSecretKey } from '../../crypto/secret-key';
+import { hearChanges } from '../../ops/change-relay';
 import { activationIdentities } from '../../provisioning/activation';
 import { openDatabase } from '../../storage/database';
 import { BuiltinEngine } from '../builtin/engine';
@@ -33,9 +35,11 @@ async function run(start: Extract<ToWorker, { type: 'start' }>, udp: dgram.Socke
   const secrets = new SecretBox(loadSecretKey(config.secretKey, config.dataDir).key);
   const db = openDatabase(config.dbUrl);
   const store = new RedisStore(config.redisUrl);
-  // Changes are committed in the daemon (or another node), which announces them through Redis.
-  const identities = extensionIdentities({ knex: db.knex, secrets, changes: null, redisUrl: config.redisUrl, log });
-  identities.start();
+  // Changes are committed in the daemon (or another node), which relays them through Redis: this process only hears them.
+  const changes = new ChangeFeed();
+  const heard = hearChanges(changes, { redisUrl: config.redisUrl, log });
+  const identities = extensionIdentities({ knex: db.knex, secrets, changes });
+  heard.start();
   const registrar = new Registrar(store, [
     identities.lookup,
     activationIdentities(db.knex, secrets, config.activationDomain),
@@ -68,6 +72,7 @@ async function run(start: Extract<ToWorker, { type: 'start' }>, udp: dgram.Socke
     stopping = true;
     await engine.stop();
     await store.close();
+    heard.close();
     identities.close();
     await db.close();
     process.exit(0);
