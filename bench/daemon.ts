@@ -46,11 +46,17 @@ export function rssMb(pid: number): number {
   return Math.round(kb / 1024);
 }
 
-/** CPU time a process has used so far, user and system together, in milliseconds, from /proc (Linux). */
-export function cpuMs(pid: number): number {
+/** CPU time a process has used so far in user space and in the kernel, in milliseconds, from /proc (Linux). */
+export function cpuSplitMs(pid: number): { user: number; system: number } {
   // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th.
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  return { user: (Number(fields[11]) * 1000) / 100, system: (Number(fields[12]) * 1000) / 100 };
+}
+
+/** CPU time a process has used so far, user and system together, in milliseconds. */
+export function cpuMs(pid: number): number {
+  const { user, system } = cpuSplitMs(pid);
+  return user + system;
 }
 
 /** Seconds until the process used under 5 % of a core for two seconds running (at most five minutes): a daemon done with an import's mail. */

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freeTcpPort, freeUdpPort } from '../test/helpers/ports';
-import { cpuMs, rssMb, startDaemon } from './daemon';
+import { cpuSplitMs, rssMb, startDaemon } from './daemon';
 import { seed, type SeededDevice } from './seed';
 import { tftpGet } from './tftp-client';
 
@@ -132,11 +132,11 @@ async function main(): Promise<void> {
     const script = path.join(dir, 'requests.lua');
     wrkScript(script, devices, nonce);
     console.log(`HTTP: random per-MAC files, keep-alive, ${CONCURRENCY} connections, ${SECONDS}s each (dialtone with digest authentication)…`);
-    const cpuBefore = cpuMs(daemon.child.pid!);
-    const httpOurs = wrk(`http://127.0.0.1:${httpPort}`, script);
     // CPU per request barely depends on what else the machine runs, unlike requests per second.
-    const cpuPerRequest = ((cpuMs(daemon.child.pid!) - cpuBefore) * 1000) / Math.max(1, httpOurs.requests);
-    const httpTheirs = wrk(`http://127.0.0.1:${nginxPort}`, script);
+    const ourCpu = perRequest(daemon.child.pid!, () => wrk(`http://127.0.0.1:${httpPort}`, script));
+    const httpOurs = ourCpu.result;
+    const theirCpu = perRequest(nginxWorker(nginx.pid!), () => wrk(`http://127.0.0.1:${nginxPort}`, script));
+    const httpTheirs = theirCpu.result;
     const memoryAfter = rssMb(daemon.child.pid!);
 
     console.log('');
@@ -147,13 +147,29 @@ async function main(): Promise<void> {
     console.log(`| TFTP failed transfers | ${ours.failed} ${ours.why} | ${theirs.failed} ${theirs.why} | |`);
     console.log(`| HTTP requests/s (vs nginx) | ${httpOurs.rps} | ${httpTheirs.rps} | ${(httpOurs.rps / Math.max(1, httpTheirs.rps)).toFixed(2)} |`);
     console.log(`| HTTP p99 latency | ${httpOurs.p99} | ${httpTheirs.p99} | |`);
-    console.log(`| dialtone CPU per HTTP request (µs, user + system) | ${cpuPerRequest.toFixed(1)} | | |`);
+    console.log(`| HTTP CPU per request (µs, user + system) | ${ourCpu.user.toFixed(1)} + ${ourCpu.system.toFixed(1)} | ${theirCpu.user.toFixed(1)} + ${theirCpu.system.toFixed(1)} (the worker) | ${((ourCpu.user + ourCpu.system) / Math.max(0.1, theirCpu.user + theirCpu.system)).toFixed(2)} |`);
     console.log(`| dialtone RSS, ${DEVICES} devices cached (MB) | ${memory} (after load: ${memoryAfter}) | | target < 200 |`);
   } finally {
     for (const p of peers) p.stop();
     await daemon.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A wrk run and the CPU a process spent in it per request answered, in µs, user and system apart. */
+function perRequest<R extends { requests: number }>(pid: number, run: () => R): { result: R; user: number; system: number } {
+  const before = cpuSplitMs(pid);
+  const result = run();
+  const after = cpuSplitMs(pid);
+  const per = (ms: number) => (ms * 1000) / Math.max(1, result.requests);
+  return { result, user: per(after.user - before.user), system: per(after.system - before.system) };
+}
+
+/** nginx's one worker process, the child of the master spawned. */
+function nginxWorker(master: number): number {
+  const children = fs.readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).map(Number).filter(Boolean);
+  if (children.length !== 1) throw new Error(`nginx has ${children.length} workers, not one`);
+  return children[0]!;
 }
 
 main().catch((err) => {
