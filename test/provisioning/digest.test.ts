@@ -156,3 +156,21 @@ t.test('verification reads the header as parseDigest does, the usual spelling or
   t.equal(verify(good.replace('qop=auth', 'qop=auth; junk')), null, 'a qop spoiled by junk is read as written, and the response no longer matches');
   t.equal(verify(`${good}, username="someone-else"`), null, 'a repeated parameter: the last one counts');
 });
+
+t.test('a header that proved the expected secret proves it again only while nothing that mattered changed', async (t) => {
+  const { clock, auth, nonce } = setup();
+  const secret = digestSecret(USER, PASSWORD);
+  const other = digestSecret(USER, 'another password of another device');
+  const check = (header: string, o: { method?: string; expected?: typeof secret; secret?: typeof secret } = {}) =>
+    auth.verify(header, o.method ?? 'GET', { basicAllowed: false, secret: (u) => (u === USER ? (o.secret ?? secret) : null), expected: o.expected ?? secret });
+  const n = nonce();
+  const good = answer(n);
+  t.equal(check(good), USER);
+  t.equal(check(good), USER, 'the same header again');
+  t.equal(check(good, { method: 'HEAD' }), null, 'the same header for another method: the digest covers the method');
+  t.equal(check(good, { expected: other, secret: other }), null, 'the same header against another device\'s secret');
+  t.equal(check(answer(n, { password: 'wrong' })), null, 'another header with a wrong password, after a good one');
+  t.equal(check(good), USER, 'the good one still proves it');
+  clock.now += 11 * 60_000;
+  t.equal(check(good), null, 'once its nonce is stale, the header that proved the secret before does not');
+});

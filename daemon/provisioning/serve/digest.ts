@@ -146,6 +146,14 @@ const VERIFIED_NONCES = 4096;
 // Above the number of files a large site's phones ask for: past it, every request would evict one and hash again.
 const PROVED_URIS = 32_768;
 
+/** A header that proved a secret, and until when it may be taken as proof again without checking. */
+interface Proof {
+  header: string;
+  method: string;
+  username: string;
+  nonceTime: number;
+}
+
 /**
  * HTTP digest (RFC 7616, MD5, qop=auth) for phones, which mostly speak
  * nothing newer. Nonces are stateless: a time and an HMAC of it, so any
@@ -157,6 +165,10 @@ export class DigestAuth {
   private readonly verified = new Map<string, number>();
   // Only filled after a response matched, so guessing does not fill it.
   private readonly ha2s = new Map<string, string>();
+  // The last header that proved each secret: a phone sends the very same header for every fetch until its nonce
+  // goes stale, and while the nonce is fresh the same text proves the same thing, so it is not parsed and hashed again.
+  // A secret is a device record's, so a changed password is a new key.
+  private readonly proofs = new WeakMap<DigestSecret, Proof>();
 
   constructor(key: Buffer = crypto.randomBytes(32), private readonly clock: () => number = Date.now) {
     this.key = key;
@@ -187,18 +199,20 @@ export class DigestAuth {
     return time;
   }
 
-  private nonceValid(nonce: string): boolean {
-    const time = this.nonceTime(nonce);
-    if (time === null) return false;
+  private fresh(time: number): boolean {
     const age = this.clock() - time;
-    if (age >= 0 && age <= NONCE_TTL_MS) return true;
-    this.verified.delete(nonce);
-    return false;
+    return age >= 0 && age <= NONCE_TTL_MS;
   }
 
-  /** The username the request proves, given a way to find the secret for it; null when it proves nothing. */
-  verify(header: string | undefined, method: string, opts: { basicAllowed: boolean; secret: (username: string) => DigestSecret | null }): string | null {
+  /**
+   * The username the request proves, given a way to find the secret for it; null when it proves nothing.
+   * `expected` is the secret the caller expects to be proved (a device's file): a header that proved it
+   * before, with the same method and a nonce still fresh, proves it again at once.
+   */
+  verify(header: string | undefined, method: string, opts: { basicAllowed: boolean; secret: (username: string) => DigestSecret | null; expected?: DigestSecret | undefined }): string | null {
     if (!header) return null;
+    const proof = opts.expected && this.proofs.get(opts.expected);
+    if (proof && proof.header === header && proof.method === method && this.fresh(proof.nonceTime)) return proof.username;
     if (/^Basic\s/i.test(header)) {
       if (!opts.basicAllowed) return null;
       const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
@@ -211,7 +225,12 @@ export class DigestAuth {
     const d = digestFields(header);
     if (!d || !d.username || !d.nonce || !d.uri || !d.response || d.realm !== REALM) return null;
     if (d.algorithm && d.algorithm.toUpperCase() !== 'MD5') return null;
-    if (!this.nonceValid(d.nonce)) return null;
+    const nonceTime = this.nonceTime(d.nonce);
+    if (nonceTime === null) return null;
+    if (!this.fresh(nonceTime)) {
+      this.verified.delete(d.nonce);
+      return null;
+    }
     const secret = opts.secret(d.username);
     if (secret === null) return null;
     const a2 = `${method}:${d.uri}`;
@@ -222,6 +241,7 @@ export class DigestAuth {
       if (this.ha2s.size >= PROVED_URIS) this.ha2s.delete(this.ha2s.keys().next().value!);
       this.ha2s.set(a2, ha2);
     }
+    if (secret === opts.expected) this.proofs.set(secret, { header, method, username: d.username, nonceTime });
     return d.username;
   }
 }

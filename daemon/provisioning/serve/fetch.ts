@@ -326,6 +326,7 @@ export class FileService {
     const user = this.d.digest.verify(req.authorization, req.method ?? 'GET', {
       basicAllowed: req.transport === 'https',
       secret: (u) => (u === device.provUsername ? this.provSecret(device) : null),
+      expected: req.authorization ? this.provSecret(device) : undefined,
     });
     if (user) return null;
     this.event(device, req, name, 'unauthorized', req.authorization ? 'wrong credentials' : 'no credentials');

@@ -28,8 +28,10 @@ export class FailureLimiter {
     return w;
   }
 
+  /** Asked of every authenticated fetch: a key with no failures in its window gets no window made for it. */
   blocked(key: string): boolean {
-    return this.current(key).count >= this.limit;
+    const w = this.windows.get(key);
+    return w !== undefined && this.clock() - w.start < WINDOW_MS && w.count >= this.limit;
   }
 
   /** Records a failure; true the first time this window goes over the limit, so the caller logs once, not per packet. */
