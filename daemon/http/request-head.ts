@@ -27,14 +27,51 @@ export const HAND_OVER = 1;
 export const MAX_HEAD = 16 * 1024;
 const MAX_FIELDS = 100;
 
-// Anything but HTAB, printable ASCII and CR LF pairs: control bytes, NUL, obs-text, a bare CR or a bare LF.
-const UNUSUAL = /[^\t\x20-\x7e\r\n]|\r(?!\n)|(?<!\r)\n/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-/** The fields the answer depends on: each read once, and a request repeating one is node:http's. */
-const READ_ONCE = new Map<string, 'authorization' | 'userAgent' | 'ifNoneMatch' | 'ifModifiedSince'>([
-  ['authorization', 'authorization'], ['user-agent', 'userAgent'], ['if-none-match', 'ifNoneMatch'], ['if-modified-since', 'ifModifiedSince'],
-]);
+/**
+ * Whether text[from, end) holds anything but HTAB, printable ASCII and CR LF
+ * pairs: control bytes, NUL, obs-text, a bare CR or a bare LF. A CR at `end`
+ * itself is taken as the start of a pair. One pass, run on every head.
+ */
+function unusual(text: string, from: number, end: number): boolean {
+  for (let i = from; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 32 && c <= 126) continue;
+    if (c === 9) continue;
+    if (c === 13 && (i + 1 === end || text.charCodeAt(i + 1) === 10)) {
+      i++;
+      continue;
+    }
+    return true;
+  }
+  return false;
+}
+
+/** The fields a head's parse acts on. */
+const enum Field { Other, Host, ContentLength, Connection, Refused, Authorization, UserAgent, IfNoneMatch, IfModifiedSince }
+
+const FIELDS: [string, Field][] = [
+  ['host', Field.Host], ['content-length', Field.ContentLength], ['connection', Field.Connection],
+  ['transfer-encoding', Field.Refused], ['expect', Field.Refused], ['upgrade', Field.Refused],
+  ['authorization', Field.Authorization], ['user-agent', Field.UserAgent], ['if-none-match', Field.IfNoneMatch], ['if-modified-since', Field.IfModifiedSince],
+];
+// By length: most names are told apart by their length, and no name is lower-cased (a new string) to be matched.
+const FIELDS_BY_LENGTH: [string, Field][][] = [];
+for (const f of FIELDS) (FIELDS_BY_LENGTH[f[0].length] ??= []).push(f);
+
+/** Which of FIELDS a token names, in any case: `| 0x20` lowers an ASCII letter, and among token characters only a letter's two cases give that letter. */
+function fieldOf(name: string): Field {
+  const candidates = FIELDS_BY_LENGTH[name.length];
+  if (candidates === undefined) return Field.Other;
+  next: for (const [lower, field] of candidates) {
+    for (let i = 0; i < lower.length; i++) if ((name.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) continue next;
+    return field;
+  }
+  return Field.Other;
+}
+
+const READ_ONCE = { [Field.Authorization]: 'authorization', [Field.UserAgent]: 'userAgent', [Field.IfNoneMatch]: 'ifNoneMatch', [Field.IfModifiedSince]: 'ifModifiedSince' } as const;
 
 const isOws = (c: number) => c === 32 || c === 9;
 
@@ -59,8 +96,8 @@ export function parseRequestHead(text: string, from: number, prefixes: readonly 
   const end = text.indexOf('\r\n\r\n', from);
   if (end < 0) return incomplete(text, from, prefixes);
   if (end + 4 - from > MAX_HEAD) return HAND_OVER;
+  if (unusual(text, from, end + 2)) return HAND_OVER;
   const head = text.slice(from, end + 2);
-  if (UNUSUAL.test(head)) return HAND_OVER;
   const lineEnd = head.indexOf('\r\n');
   const line = head.slice(0, lineEnd);
   const sp1 = line.indexOf(' ');
@@ -86,18 +123,20 @@ export function parseRequestHead(text: string, from: number, prefixes: readonly 
     const name = field.slice(0, colon);
     if (!TOKEN.test(name)) return HAND_OVER;
     const value = trimOws(field.slice(colon + 1));
-    const lower = name.toLowerCase();
-    switch (lower) {
-      case 'host':
+    const kind = fieldOf(name);
+    switch (kind) {
+      case Field.Other:
+        break;
+      case Field.Host:
         if (host) return HAND_OVER;
         host = true;
         break;
-      case 'content-length':
+      case Field.ContentLength:
         // A GET's body is refused elsewhere; only an explicit empty one is answered here.
         if (contentLength || value !== '0') return HAND_OVER;
         contentLength = true;
         break;
-      case 'connection': {
+      case Field.Connection: {
         if (connection) return HAND_OVER;
         connection = true;
         const v = value.toLowerCase();
@@ -105,13 +144,10 @@ export function parseRequestHead(text: string, from: number, prefixes: readonly 
         else if (v !== 'keep-alive') return HAND_OVER;
         break;
       }
-      case 'transfer-encoding':
-      case 'expect':
-      case 'upgrade':
+      case Field.Refused:
         return HAND_OVER;
       default: {
-        const read = READ_ONCE.get(lower);
-        if (read === undefined) break;
+        const read = READ_ONCE[kind];
         if (req[read] !== undefined) return HAND_OVER;
         req[read] = value;
       }
@@ -131,5 +167,5 @@ function incomplete(text: string, from: number, prefixes: readonly string[]): ty
   });
   if (!fits('GET') && !fits('HEAD')) return HAND_OVER;
   // A bare LF or a control byte already seen will not turn into an acceptable head.
-  return UNUSUAL.test(text.slice(from, text.endsWith('\r') ? -1 : undefined)) ? HAND_OVER : INCOMPLETE;
+  return unusual(text, from, text.length) ? HAND_OVER : INCOMPLETE;
 }

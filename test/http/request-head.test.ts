@@ -74,3 +74,11 @@ t.test('anything outside the strict grammar is handed to node:http', async (t) =
   };
   for (const [what, text] of Object.entries(cases)) t.equal(parse(text), HAND_OVER, what);
 });
+
+t.test('field names are matched in any case, and names that only look alike are other fields', async (t) => {
+  t.equal(parse(`${GET}hOsT: y\r\n\r\n`), HAND_OVER, 'a second Host in another case');
+  t.equal(parse(`${GET}TRANSFER-ENCODING: chunked\r\n\r\n0\r\n\r\n`), HAND_OVER);
+  t.match(parse(`${GET}aUtHoRiZaTiOn: Digest a=1\r\nuSeR-aGeNt: phone\r\n\r\n`), { authorization: 'Digest a=1', userAgent: 'phone' });
+  const alike = `${GET}Hosts: y\r\nX-Host: y\r\nHos: y\r\nAuthorizatiom: no\r\nUser_Agent: no\r\nUser-Agent2: no\r\nContent-Lengths: 5\r\nUpgrades: x\r\n\r\n`;
+  t.match(parse(alike), { authorization: undefined, userAgent: undefined, close: false }, 'none of them is read as the field it resembles');
+});

@@ -92,6 +92,9 @@ interface NameFacts {
   choice: PathMatch | null;
 }
 
+/** Wrong credentials are counted per source and device: a phone's mistakes never lock out the others behind its NAT. */
+const guessKey = (req: FetchRequest, device: Device) => `auth\0${req.source}\0${device.mac}`;
+
 /**
  * `<device id>:<vendor family>:<name>`, the render cache key of a device's
  * file: a name two vendors share (`<mac>.cfg`) is rendered by the rule the
@@ -321,8 +324,7 @@ export class FileService {
     // Only a phone on an extension is protected: an activation file holds nothing of an extension, and
     // demanding credentials there would let whoever fetched a MAC first lock the real phone out of activation.
     if (req.transport === 'tftp' || !device.credentialsSentAt || !device.extensionId) return null;
-    const guesses = `auth\0${req.source}\0${device.mac}`;
-    if (req.authorization && this.d.limiter.blocked(guesses)) return { status: 'rate_limited', reason: 'too many wrong credentials for this device from this source' };
+    if (req.authorization && !this.d.limiter.idle && this.d.limiter.blocked(guessKey(req, device))) return { status: 'rate_limited', reason: 'too many wrong credentials for this device from this source' };
     const user = this.d.digest.verify(req.authorization, req.method ?? 'GET', {
       basicAllowed: req.transport === 'https',
       secret: (u) => (u === device.provUsername ? this.provSecret(device) : null),
@@ -331,7 +333,7 @@ export class FileService {
     if (user) return null;
     this.event(device, req, name, 'unauthorized', req.authorization ? 'wrong credentials' : 'no credentials');
     // A digest client always asks once without credentials to get its challenge: only wrong ones count.
-    if (req.authorization) this.penalize(this.d.limiter, guesses, req, 'too many wrong credentials for one device from one source; refusing them for the rest of the minute');
+    if (req.authorization) this.penalize(this.d.limiter, guessKey(req, device), req, 'too many wrong credentials for one device from one source; refusing them for the rest of the minute');
     return { status: 'unauthorized', challenge: this.d.digest.challenge({ basic: req.transport === 'https' }) };
   }
 

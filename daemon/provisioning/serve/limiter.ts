@@ -28,6 +28,11 @@ export class FailureLimiter {
     return w;
   }
 
+  /** Whether any key has failed lately: while none has, no key need be made to ask about. */
+  get idle(): boolean {
+    return this.windows.size === 0;
+  }
+
   /** Asked of every authenticated fetch: a key with no failures in its window gets no window made for it. */
   blocked(key: string): boolean {
     const w = this.windows.get(key);
