@@ -2,7 +2,6 @@ import crypto from 'node:crypto';
 import type dgram from 'node:dgram';
 import type { Message } from 'sip';
 import type { Logger } from '../../core/log';
-import { ownBuffer } from '../../core/buffers';
 import type { Via } from 'sip';
 import type { Flow, IncomingRequest, OutgoingRequest, ProxyPlan, ReplyOptions, RequestCallback, SipEngine, SipTransport, UasDialog } from '../engine';
 import { ProxyCore } from '../proxy/core';
@@ -134,11 +133,9 @@ export class BuiltinEngine implements SipEngine {
         return;
       }
       // A provisional answer is kept too: a retransmitted INVITE gets it again (RFC 3261 §17.2.1).
-      const kept = !STATELESS.has(status);
-      if (!kept) this.server.forget(key);
-      const bytes = kept ? ownBuffer(text, 'latin1') : Buffer.from(text, 'latin1');
-      if (kept) this.server.answered(key, bytes);
-      this.transports.send(flow, bytes);
+      if (STATELESS.has(status)) this.server.forget(key);
+      else this.server.answered(key, text);
+      this.transports.send(flow, text);
     };
     if (parsed.kind === 'bad') {
       this.log.debug({ reason: parsed.reason, source: `${flow.transport}:${flow.address}:${flow.port}` }, 'refused malformed SIP request');

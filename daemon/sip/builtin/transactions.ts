@@ -35,19 +35,24 @@ export function serverKey(m: Message): string {
  * Server transactions over UDP: a retransmitted request gets the answer
  * already given (or nothing while the first is in progress) instead of
  * reaching the registrar twice. A registrar under a registration storm holds
- * tens of thousands of these, so an entry is only its key and the bytes sent,
+ * tens of thousands of these, so an entry is only its key and the text sent,
  * and keys leave a second's worth at a time: no timer or object per entry.
  */
 export class ServerTransactions {
-  /** The answer given, as sent; null while the request is still being handled. */
-  private readonly answers = new Map<string, Buffer | null>();
+  /**
+   * The answer given, as text; null while the request is still being handled.
+   * Text, not the bytes sent: kept for Timer J, an answer outlives the young
+   * generation, and as a Buffer each one would be memory outside the heap
+   * (an allocation of its own, returned only after a full collection).
+   */
+  private readonly answers = new Map<string, string | null>();
   /** The keys received in each second, oldest first. */
   private seconds: { start: number; keys: string[] }[] = [];
 
   constructor(private readonly limit = MAX_REMEMBERED) {}
 
   /** 'new' for a first request (a UDP one: streams do not retransmit); otherwise the stored answer to resend, if any. */
-  receive(key: string, now: number): { state: 'new' } | { state: 'retransmission'; answer: Buffer | null } {
+  receive(key: string, now: number): { state: 'new' } | { state: 'retransmission'; answer: string | null } {
     this.age(now);
     const answer = this.answers.get(key);
     if (answer !== undefined) return { state: 'retransmission', answer };
@@ -56,8 +61,8 @@ export class ServerTransactions {
     return { state: 'new' };
   }
 
-  answered(key: string, bytes: Buffer): void {
-    if (this.answers.has(key)) this.answers.set(key, bytes);
+  answered(key: string, text: string): void {
+    if (this.answers.has(key)) this.answers.set(key, text);
   }
 
   /**
