@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Server, Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { httpDate } from './http-date';
+import { dateHeader } from '../core/date-header';
 import { HAND_OVER, INCOMPLETE, type RequestHead, parseRequestHead } from './request-head';
 
 /** An answer the lane writes as it is: the handler has made every header but the connection's own. */
@@ -348,7 +348,7 @@ let closeTail = Buffer.alloc(0);
 
 /** Date and Connection fields and the blank line, as node:http writes them; made once a second. */
 function connectionFields(close: boolean, keepAliveTimeout: number): Buffer {
-  const date = httpDate();
+  const date = dateHeader();
   if (date !== tailDate || keepAliveTimeout !== tailTimeout) {
     tailDate = date;
     tailTimeout = keepAliveTimeout;

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import sip, { type AuthHeader, type Message } from 'sip';
+import { dateHeader } from '../../core/date-header';
 import type { Logger } from '../../core/log';
 import type { Flow, IncomingRequest } from '../engine';
 import type { SipIdentity, SipIdentityLookup } from '../identity';
@@ -223,7 +224,7 @@ export class Registrar {
         this.answer(req, 403, 'Forbidden', { headers: { warning: `399 dialtone "at most ${this.opts.maxContacts} contacts"` } });
         return;
     }
-    const headers: Record<string, unknown> = { date: httpDate(now) };
+    const headers: Record<string, unknown> = { date: dateHeader(now) };
     if (outcome.bindings.length > 0) {
       headers.contact = outcome.bindings.map((b) => ({ uri: b.contact, params: { expires: String(Math.max(0, Math.round((b.expiresAt - now) / 1000))) } }));
     }
@@ -354,19 +355,6 @@ export class Registrar {
  */
 function mayRegister(identity: SipIdentity, toUser: string): boolean {
   return toUser === identity.username || toUser === identity.aor.slice(0, identity.aor.lastIndexOf('@'));
-}
-
-let dateSecond = -1;
-let dateText = '';
-
-/** The Date header of a 200 (RFC 3261 §20.17), written once a second rather than once an answer. */
-function httpDate(now: number): string {
-  const second = Math.floor(now / 1000);
-  if (second !== dateSecond) {
-    dateSecond = second;
-    dateText = new Date(second * 1000).toUTCString();
-  }
-  return dateText;
 }
 
 function event(type: BindingEvent['type'], aor: string, b: Binding, at: string): BindingEvent {
