@@ -23,6 +23,9 @@ function attempt(o: Partial<RegisterUpdate> & { nc?: number; nonce?: string; iss
   };
 }
 
+/** A sweep's report of a part it could not sweep, where none is expected. */
+const unexpected = (t: Test) => (err: Error) => t.fail(`a part of the store could not be swept: ${err.message}`);
+
 /** Each Redis deployment started once for this file, on first use. */
 const redisKinds = REDIS_DEPLOYMENTS.map((d) => {
   let started: Promise<string> | null = null;
@@ -108,7 +111,7 @@ for (const [name, make, skip] of kinds) {
       t.match(await store.register(registered), { kind: 'ok' });
       t.match(await store.register(attempt({ nonce: 'u1', nc: 2, issuedAt: NOW - 1000, cseq: 2, contacts: '*' })), { kind: 'ok', bindings: [] });
       t.same(await store.register(registered), { kind: 'replay' }, 'the registering request, replayed after the unregistration');
-      t.same(await store.sweep(NOW + 120_000, 100), [], 'nothing to report');
+      t.same(await store.sweep(NOW + 120_000, 100, unexpected(t)), [], 'nothing to report');
       t.match(await store.register({ ...registered, update: { ...registered.update, now: NOW + 120_000 } }), { kind: 'ok' }, 'a nonce past its lifetime is forgotten (the registrar refuses it as stale anyway)');
     });
 
@@ -140,9 +143,9 @@ for (const [name, make, skip] of kinds) {
       const [b] = await store.bindings('201@a.test', NOW);
       t.same(b!.path, ['<sip:edge.test;lr>']);
       t.same(b!.owner, { kind: 'extension', tenantId: 't1', extensionId: 'e1', deviceId: null });
-      const swept = await store.sweep(NOW + 11_000, 100);
+      const swept = await store.sweep(NOW + 11_000, 100, unexpected(t));
       t.same(swept.map((e) => [e.aor, e.binding.contact, e.binding.owner.extensionId]), [['201@a.test', 'sip:a@h1', 'e1']]);
-      t.same(await store.sweep(NOW + 11_000, 100), [], 'reported once');
+      t.same(await store.sweep(NOW + 11_000, 100, unexpected(t)), [], 'reported once');
       t.same((await store.bindings('201@a.test', NOW + 11_000)).map((x) => x.contact), ['sip:a@h2']);
     });
 
@@ -189,7 +192,7 @@ for (const [name, make, skip] of kinds) {
       t.ok(listed.every((b, i) => b.length === 1 && b[0]!.contact === `sip:m${i}@h`), 'each listed');
       const swept: string[] = [];
       for (let round = 0; round < 50; round++) {
-        const some = await store.sweep(NOW + 13_000, 30);
+        const some = await store.sweep(NOW + 13_000, 30, unexpected(t));
         if (some.length === 0) break;
         t.ok(some.length <= 30, `a sweep reports at most as many as asked (${some.length})`);
         swept.push(...some.map((e) => `${e.aor} ${e.binding.contact}`));
@@ -209,11 +212,24 @@ for (const kind of redisKinds) {
       await store.register(attempt({ aor: good, contacts: [{ contact: 'sip:g@h', expires: 10 }] }));
       await r.hset(keys.aor('bad@a.test'), 'x', 'y');
       await r.zadd(keys.due(bucket), NOW, 'bad@a.test');
-      const swept = await store.sweep(NOW + 11_000, 100);
+      const swept = await store.sweep(NOW + 11_000, 100, unexpected(t));
       t.same(swept.map((e) => [e.aor, e.binding.contact]), [[good, 'sip:g@h']]);
       t.same(await r.zrange(keys.due(bucket), 0, -1), [], 'the foreign key is no longer due');
       t.match(await store.register(attempt({ aor: 'bad@a.test' })), { kind: 'ok' }, 'a REGISTER replaces it');
       await t.rejects(store.register(attempt({ aor: 'x@a.test', callId: 'two words' })), /Call-ID holds white space/, 'white space the registrar should have refused is not stored');
+    });
+
+    t.test('a bucket whose due set is broken is told about, and the other buckets are swept', async (t) => {
+      const { keys, store, r } = await redisStore(t, await kind.url());
+      const broken = bucketOf('b@a.test');
+      const aors = Array.from({ length: 200 }, (_, i) => `s${i}@a.test`).filter((aor) => bucketOf(aor) !== broken).slice(0, 40);
+      await Promise.all(aors.map((aor) => store.register(attempt({ aor, contacts: [{ contact: `sip:${aor}`, expires: 10 }] }))));
+      await r.set(keys.due(broken), 'not a sorted set');
+      const failures: Error[] = [];
+      const swept: string[] = [];
+      for (let i = 0; i < 2 && swept.length < aors.length; i++) swept.push(...(await store.sweep(NOW + 11_000, 1000, (err) => failures.push(err))).map((e) => e.aor));
+      t.same(swept.sort(), [...aors].sort(), 'every other bucket\'s expired binding is reported');
+      t.ok(failures.length >= 1 && failures.every((e) => /WRONGTYPE/.test(e.message)), 'the broken bucket is reported');
     });
 
     t.test('a line it cannot read is dropped, not trusted', async (t) => {
@@ -259,7 +275,7 @@ t.test('store on a Redis Cluster: one batch of addresses on all three masters', 
   const results = await Promise.all(aors.map((aor, i) => store.register(attempt({ aor, user: `a.test/c${i}`, contacts: [{ contact: `sip:c${i}@h`, expires: 10 }] }))));
   t.ok(results.every((x) => x.kind === 'ok'), 'every REGISTER of the turn succeeds');
   t.ok((await Promise.all(aors.map((aor) => store.bindings(aor, NOW)))).every((b) => b.length === 1), 'each is listed');
-  t.equal((await store.sweep(NOW + 11_000, 1000)).length, 60, 'each is swept');
+  t.equal((await store.sweep(NOW + 11_000, 1000, unexpected(t))).length, 60, 'each is swept');
   await store.recordFailure({ source: '10.8.8.8', user: 'a.test/c1' }, 60_000);
   await store.recordFailure({ source: '10.8.8.8', user: 'a.test/c1' }, 60_000);
   t.same(await store.register(attempt({ aor: 'c1@a.test', user: 'a.test/c1', cseq: 2 })), { kind: 'locked' }, 'failures counted across slots lock the user out');

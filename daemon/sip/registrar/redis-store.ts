@@ -225,13 +225,20 @@ export class RedisStore implements RegistrarStore {
   }
 
   /** Bucket after bucket, until `max` expired bindings are reported or every bucket is done. */
-  async sweep(now: number, max: number): Promise<ExpiredBinding[]> {
+  async sweep(now: number, max: number, failed: (err: Error) => void): Promise<ExpiredBinding[]> {
     const start = this.sweepFrom;
     this.sweepFrom = (start + 1) % BUCKETS;
     const out: ExpiredBinding[] = [];
     for (let n = 0; n < BUCKETS && out.length < max; n++) {
       const bucket = (start + n) % BUCKETS;
-      const flat = await this.redis.dialtoneSweep(this.keys.due(bucket), this.keys.aorPrefix(bucket), now, max - out.length);
+      let flat: string[];
+      try {
+        flat = await this.redis.dialtoneSweep(this.keys.due(bucket), this.keys.aorPrefix(bucket), now, max - out.length);
+      } catch (err) {
+        // One broken bucket must not keep the bindings of the other fifteen from expiring.
+        failed(err as Error);
+        continue;
+      }
       for (let i = 0; i < flat.length; i += 2) out.push({ aor: flat[i]!, binding: decodeBinding(flat[i + 1]!) });
     }
     return out;

@@ -339,7 +339,7 @@ export class Registrar {
 
   private async sweep(): Promise<void> {
     try {
-      const expired = await this.store.sweep(Date.now(), 1000);
+      const expired = await this.store.sweep(Date.now(), 1000, (err) => this.log.warn({ err }, 'sweeping a part of the SIP bindings failed; the rest was swept'));
       const at = new Date().toISOString();
       for (const e of expired) this.events.emit('expired', { ...event('expired', e.aor, e.binding, at), reason: 'expired' });
     } catch (err) {

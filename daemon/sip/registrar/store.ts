@@ -58,7 +58,12 @@ export interface RegistrarStore {
   /** Counts a failed authentication against both keys for `coolDownMs`. */
   recordFailure(keys: LockKeys, coolDownMs: number): Promise<void>;
   bindings(aor: string, now: number): Promise<Binding[]>;
-  /** Removes bindings past their expiry, each reported by exactly one caller. */
-  sweep(now: number, max: number): Promise<ExpiredBinding[]>;
+  /**
+   * Removes bindings past their expiry, each reported by exactly one caller.
+   * A part of the store that cannot be swept (a Redis key of another type
+   * where a bucket's due set belongs) is told to `failed` and the rest is
+   * swept: what was swept is reported, never lost with a rejection.
+   */
+  sweep(now: number, max: number, failed: (err: Error) => void): Promise<ExpiredBinding[]>;
   close(): Promise<void>;
 }
