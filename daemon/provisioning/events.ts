@@ -68,10 +68,19 @@ export async function recordDeviceEvent(knex: Knex, deviceId: string, e: DeviceE
   }
 }
 
-/** Drops a device's timeline entries beyond the newest KEEP_PER_DEVICE. */
-export async function trimDeviceEvents(knex: Knex, deviceId: string): Promise<void> {
-  const cutoff = await knex('device_events').where('device_id', deviceId).orderBy('at', 'desc').offset(KEEP_PER_DEVICE).first('at');
-  if (cutoff) await knex('device_events').where('device_id', deviceId).where('at', '<=', cutoff.at).delete();
+/**
+ * Drops a device's timeline entries beyond the newest KEEP_PER_DEVICE, in the
+ * order the timeline is read (time, then id): entries of one millisecond
+ * (a batch of registrations) are told apart by their id, so none of the
+ * newest is dropped with an older one of the same time.
+ */
+export async function trimDeviceEvents(knex: Knex, deviceId: string, keep = KEEP_PER_DEVICE): Promise<void> {
+  const cutoff = await knex('device_events').where('device_id', deviceId)
+    .orderBy([{ column: 'at', order: 'desc' }, { column: 'id', order: 'desc' }]).offset(keep).first('at', 'id');
+  if (!cutoff) return;
+  await knex('device_events').where('device_id', deviceId)
+    .where((q) => q.where('at', '<', cutoff.at).orWhere((same) => same.where('at', cutoff.at).where('id', '<=', cutoff.id)))
+    .delete();
 }
 
 export async function deviceEvents(knex: Knex, deviceId: string, limit: number): Promise<DeviceEventView[]> {

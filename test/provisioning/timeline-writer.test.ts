@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import { createLogger } from '../../daemon/core/log';
 import { SecretBox } from '../../daemon/crypto/secret-box';
-import { deviceEvents } from '../../daemon/provisioning/events';
+import { deviceEvents, trimDeviceEvents } from '../../daemon/provisioning/events';
 import type { Mac } from '../../daemon/provisioning/mac';
 import { REPEAT_WINDOW_MS, TimelineWriter } from '../../daemon/provisioning/serve/timeline-writer';
 import { newDeviceRow } from '../../daemon/provisioning/store/devices';
@@ -189,5 +189,21 @@ for (const kind of databaseKinds()) {
     for (let i = 0; i < 600; i++, clock += 10) writer.addForExtension(onPort, { ...registered(`sip:1002@10.0.${i >> 8}.${i & 255}`), at: new Date(clock).toISOString() });
     await writer.flush();
     t.equal((await knex('device_events').where('device_id', ata.body.id)).length, 500, 'the ATA keeps its newest 500 entries');
+  });
+}
+
+for (const kind of databaseKinds()) {
+  t.test(`${kind}: trimming keeps exactly the newest entries, entries of one millisecond included`, async (t) => {
+    const { knex, row } = await oneDevice(t, kind);
+    const id = row.id as string;
+    const at = (ms: number) => new Date(T0 + ms).toISOString();
+    // Six entries, four of them in one millisecond: the newest four by (time, id) are kept.
+    const rows = ['a1', 'a2', 'b1', 'b2', 'b3', 'b4'].map((n, i) => ({ id: `${n}-${id}`.slice(0, 36), device_id: id, at: at(i < 2 ? i : 5), kind: 'fetch', result: 'ok' }));
+    await knex('device_events').insert(rows);
+    const newest = (await deviceEvents(knex, id, 4)).map((e) => e.id);
+    await trimDeviceEvents(knex, id, 4);
+    t.same((await deviceEvents(knex, id, 100)).map((e) => e.id), newest, 'the four newest, as the timeline reads them');
+    await trimDeviceEvents(knex, id, 3);
+    t.same((await deviceEvents(knex, id, 100)).map((e) => e.id), newest.slice(0, 3), 'one of the same millisecond dropped, the others kept');
   });
 }
