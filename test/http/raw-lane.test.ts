@@ -198,3 +198,11 @@ t.test('streamed bodies, failing handlers, and server.close()', async (t) => {
   await closedByServer;
   t.pass('server.close() finishes though a keep-alive client sat idle on the lane');
 });
+
+t.test('a head kept with a cached answer holds its own bytes, not a block of the shared pool', async (t) => {
+  const kept = laneHead(200, { 'content-type': 'text/plain', 'content-length': 3 }, true);
+  t.equal(kept.toString('latin1'), 'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 3\r\n');
+  t.equal(kept.buffer.byteLength, kept.length, 'memory of exactly its size');
+  const passing = laneHead(401, { 'content-length': 0 });
+  t.equal(passing.toString('latin1'), 'HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\n', 'the same form for an answer sent once');
+});

@@ -116,16 +116,16 @@ export function provisioningHandler(files: FileService, log: Logger): RawHandler
 export function provisioningLane(files: FileService, log: Logger): LaneHandler {
   const debugging = log.isLevelEnabled('debug');
   const unchanged = new WeakMap<RenderedFile, LaneAnswer>();
-  const onLane = (a: Answer): LaneAnswer => {
+  const onLane = (a: Answer, kept = false): LaneAnswer => {
     const { file } = a;
-    return { head: laneHead(a.status, a.headers), body: a.body, ...(file ? { stream: () => fs.createReadStream(file.path) } : {}) };
+    return { head: laneHead(a.status, a.headers, kept), body: a.body, ...(file ? { stream: () => fs.createReadStream(file.path) } : {}) };
   };
   const toLane = (x: FetchResult | Answer, req: RequestHead): LaneAnswer => {
     if (isAnswer(x)) return onLane(x);
     if (x.status !== 'ok' || notModified(req, x.file.etag, x.file.lastModified)) return onLane(answerOf(x, req));
     let answer = unchanged.get(x.file);
     if (answer === undefined) {
-      answer = onLane(answerOf(x, req));
+      answer = onLane(answerOf(x, req), true);
       unchanged.set(x.file, answer);
     }
     return answer;
